@@ -1,0 +1,2 @@
+"""bryta: measure residential segregation."""
+__version__ = "0.1.0"
