@@ -1,2 +1,44 @@
-"""bryta: measure residential segregation."""
+"""bryta: measure residential segregation, coordinate the work against it, find what works.
+
+The measurement engine in one call::
+
+    import bryta
+    results = bryta.measure(counts, unit="regso", groups=["born_sweden", "born_abroad"],
+                            by=["kommun", "year"])
+
+See ``bryta.INDICES`` for every index with its formula and reference.
+"""
+
+from bryta.compute.counts import Counts, prepare_counts
+from bryta.compute.engine import measure
+from bryta.compute.indices import REGISTRY as INDICES
+from bryta.compute.indices import IndexSpec
+from bryta.compute.local import (
+    exposure_matrix,
+    local_entropy,
+    location_quotients,
+    pairwise_dissimilarity,
+)
+from bryta.compute.mutual import mutual_local, mutual_nested, mutual_total, mutual_within
+from bryta.errors import BrytaError, CountsError, ImportFormatError
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "INDICES",
+    "BrytaError",
+    "Counts",
+    "CountsError",
+    "ImportFormatError",
+    "IndexSpec",
+    "exposure_matrix",
+    "local_entropy",
+    "location_quotients",
+    "measure",
+    "mutual_local",
+    "mutual_nested",
+    "mutual_total",
+    "mutual_within",
+    "pairwise_dissimilarity",
+    "prepare_counts",
+]

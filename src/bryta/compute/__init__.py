@@ -1,0 +1,1 @@
+"""Pure computations: frames in, frames out. Never imports the storage layer."""
