@@ -200,7 +200,8 @@ def atkinson(m: Margins, params: Params) -> np.ndarray:
     b = params.b
     inner = m.segsum((1 - m.p) ** (1 - b) * m.p**b * m.t[:, None])
     pi = m.pi
-    return 1 - _div(pi, 1 - pi) * np.abs(_div(inner, pi * m.T[:, None])) ** (1 / (1 - b))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return 1 - pi / (1 - pi) * np.abs(inner / (pi * m.T[:, None])) ** (1 / (1 - b))
 
 
 def correlation_ratio(m: Margins, params: Params) -> np.ndarray:
