@@ -1,2 +1,22 @@
+"""The ``bryta`` command line: one module per command group, assembled here."""
+
+from __future__ import annotations
+
+import typer
+
+from bryta.cli import demo, measure
+
+app = typer.Typer(
+    name="bryta",
+    help="Measure residential segregation: every standard index, every region and year.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+measure.register(app)
+demo.register(app)
+
+
 def main() -> None:
-    pass
+    app()

@@ -21,6 +21,7 @@ y_i = t_i − x_i, X, Y their totals, P = X / T.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -30,6 +31,7 @@ import numpy as np
 from bryta.compute._margins import Margins, entropy_of
 
 Kind = Literal["two_group", "multigroup"]
+_SECTION = re.compile(r"^[A-Z][A-Za-z ]{0,20}:")
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class IndexSpec:
             if line.startswith(label + ":"):
                 text = [line[len(label) + 1 :].strip()]
                 for more in lines[k + 1 :]:
-                    if not more or more.endswith(":") or ":" in more[:12] or more.startswith(">>>"):
+                    if not more or _SECTION.match(more) or more.startswith(">>>"):
                         break
                     text.append(more)
                 return " ".join(text)

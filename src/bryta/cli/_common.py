@@ -1,0 +1,35 @@
+"""What every command shares: option parsing and turning bryta errors into clean exits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+
+from bryta.errors import BrytaError
+
+err_console = Console(stderr=True)
+
+
+def split_list(text: str | None) -> list[str] | None:
+    """``"a,b, c"`` → ``["a", "b", "c"]``; None stays None."""
+    if text is None:
+        return None
+    items = [part.strip() for part in text.split(",")]
+    return [part for part in items if part]
+
+
+@contextmanager
+def user_errors(context: str = "") -> Iterator[None]:
+    """Print a bryta error as one line on stderr and exit with status 2, no traceback."""
+    try:
+        yield
+    except BrytaError as exc:
+        prefix = f"{context}: " if context else ""
+        err_console.print(f"[bold red]error:[/] {prefix}{exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except ValueError as exc:  # parameter errors, e.g. Atkinson's b out of range
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None

@@ -1,0 +1,34 @@
+"""Generate the command-line reference (docs/cli.md) from the commands' ``--help``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+HEAD = Path(__file__).resolve().parents[3] / "docs" / "cli.md.head"
+
+
+def command_names(app: typer.Typer) -> list[str]:
+    return [c.name or c.callback.__name__ for c in app.registered_commands]
+
+
+def reference() -> str:
+    """The help text of ``bryta`` and of every command, as Markdown."""
+    from bryta.cli import app
+
+    runner = CliRunner()
+    env = {"COLUMNS": "100", "TERM": "dumb", "NO_COLOR": "1"}
+    parts = []
+    for name in [None, *command_names(app)]:
+        args = [name, "--help"] if name else ["--help"]
+        out = runner.invoke(app, args, env=env, prog_name="bryta").output
+        text = "\n".join(line.rstrip() for line in out.strip("\n").splitlines())
+        title = f"bryta {name}" if name else "bryta"
+        parts.append(f"## `{title}`\n\n```text\n{text}\n```\n")
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    print(HEAD.read_text(encoding="utf-8").rstrip() + "\n\n" + reference())

@@ -1,0 +1,120 @@
+"""``bryta measure`` and ``bryta indices``."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bryta.cli._common import err_console, split_list, user_errors
+from bryta.cli._io import check_writable, read_table, write_table
+from bryta.cli._progress import delayed_progress
+from bryta.compute.engine import measure as run_measure
+from bryta.compute.engine import resolve_indices
+from bryta.compute.indices import REGISTRY
+
+
+def measure(
+    input: Annotated[Path, typer.Argument(help="Counts table (.csv or .parquet).")],
+    unit: Annotated[str, typer.Option(help="Column naming the unit (area).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help=".csv, .parquet or .json")],
+    groups: Annotated[
+        str | None, typer.Option(help="Count columns, comma-separated (wide input).")
+    ] = None,
+    by: Annotated[str | None, typer.Option(help="Partition key columns, comma-separated.")] = None,
+    index: Annotated[
+        list[str] | None,
+        typer.Option("--index", help="Index to compute (repeatable); all when omitted."),
+    ] = None,
+    focal: Annotated[
+        str | None, typer.Option(help="Focal group(s) for two-group indices, comma-separated.")
+    ] = None,
+    group_col: Annotated[
+        str | None, typer.Option(help="Long input: the column naming the group.")
+    ] = None,
+    count_col: Annotated[
+        str | None, typer.Option(help="Long input: the column holding the count.")
+    ] = None,
+    b: Annotated[float, typer.Option("--b", help="Atkinson's shape parameter.")] = 0.5,
+    base: Annotated[
+        float, typer.Option(help="Log base for mutual_information and diversity.")
+    ] = math.e,
+    reasons: Annotated[
+        bool, typer.Option("--reasons", help="Add a column saying why a value is NaN.")
+    ] = False,
+) -> None:
+    """Compute segregation indices for every partition of a counts table.
+
+    Example: bryta measure panel.csv --unit regso --groups born_sweden,born_abroad
+    --by kommun,year -o results.csv
+    """
+    with user_errors(str(input)):
+        check_writable(output)
+        names = [n for item in index or [] for n in split_list(item) or []] or None
+        specs = resolve_indices(names)
+        frame = read_table(input)
+        with delayed_progress(len(specs), "measuring") as bar:
+            result = run_measure(
+                frame,
+                unit=unit,
+                groups=split_list(groups),
+                by=split_list(by),
+                indices=[s.name for s in specs],
+                focal=split_list(focal),
+                group_col=group_col,
+                count_col=count_col,
+                b=b,
+                base=base,
+                reasons=reasons,
+                on_index=bar.advance,
+            )
+        write_table(result, output)
+    nan = result.get_column("value").is_nan().sum()
+    note = f" ({nan} NaN: run with --reasons to see why)" if nan and not reasons else ""
+    err_console.print(f"wrote {result.height} values to {output}{note}", highlight=False)
+
+
+def indices(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print a Markdown table (for the docs).")
+    ] = False,
+) -> None:
+    """List every index with its kind, formula and literature reference."""
+    if markdown:
+        typer.echo(indices_markdown())
+        return
+    table = Table(title="bryta indices", show_lines=True)
+    for col in ("index", "kind", "formula", "reference"):
+        table.add_column(col, overflow="fold")
+    for spec in REGISTRY.values():
+        table.add_row(spec.name, spec.kind.replace("_", "-"), spec.formula, spec.reference)
+    Console().print(table)
+
+
+def indices_markdown() -> str:
+    """The index table as Markdown: name, kind, range, summary, formula, reference."""
+    lines = [
+        "| index | kind | range | what it measures | formula | reference | worked value |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in REGISTRY.values():
+        upper = "∞" if s.upper is None else f"{s.upper:g}"
+        cells = [
+            f"`{s.name}`",
+            s.kind.replace("_", "-"),
+            f"{s.lower:g}–{upper}",
+            s.summary,
+            s.formula,
+            s.reference,
+        ]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(measure)
+    app.command()(indices)

@@ -1,0 +1,133 @@
+"""The command line: exact forms users script against, round trips, clean errors."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+import bryta
+from bryta.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def counts_csv(tmp_path, tiny_counts):
+    path = tmp_path / "counts.csv"
+    tiny_counts.with_columns(pl.lit("2023").alias("year")).write_csv(path)
+    return path
+
+
+def invoke(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".json"])
+def test_measure_round_trip_keeps_keys_as_text(tmp_path, counts_csv, tiny_counts, suffix):
+    out = tmp_path / f"out{suffix}"
+    res = invoke("measure", counts_csv, "--unit", "unit", "--groups", "a,b",
+                 "--by", "kommun,year", "-o", out)
+    assert res.exit_code == 0, res.output
+    if suffix == ".csv":
+        got = pl.read_csv(out, schema_overrides={"kommun": pl.String, "year": pl.String})
+        assert out.read_text().splitlines()[0] == "kommun,year,index,group,value"
+    elif suffix == ".parquet":
+        got = pl.read_parquet(out)
+    else:
+        got = pl.DataFrame(json.loads(out.read_text()))
+    assert got.columns == ["kommun", "year", "index", "group", "value"]
+    assert set(got["kommun"]) == {"0114", "2584"}
+    want = bryta.measure(tiny_counts, unit="unit", groups=["a", "b"], by="kommun")
+    assert got.height == want.height
+    left = got.filter(pl.col("index") == "gini").sort("kommun", "group")["value"]
+    right = want.filter(pl.col("index") == "gini").sort("kommun", "group")["value"]
+    assert left.to_list() == pytest.approx(right.to_list(), rel=1e-12, nan_ok=True)
+
+
+def test_parquet_input_keeps_types(tmp_path, tiny_counts):
+    src = tmp_path / "in.parquet"
+    tiny_counts.with_columns(pl.lit(2023).alias("year")).write_parquet(src)
+    out = tmp_path / "out.parquet"
+    res = invoke("measure", src, "--unit", "unit", "--groups", "a,b", "--by", "kommun,year",
+                 "--index", "dissimilarity", "-o", out)
+    assert res.exit_code == 0, res.output
+    got = pl.read_parquet(out)
+    assert got.schema["year"] == pl.Int32 or got.schema["year"] == pl.Int64
+    assert got.schema["kommun"] == pl.String
+
+
+def test_long_input_index_and_focal(tmp_path, schools00, expected):
+    src = tmp_path / "schools.csv"
+    schools00.write_csv(src)
+    out = tmp_path / "out.csv"
+    res = invoke("measure", src, "--unit", "school", "--group-col", "race", "--count-col", "n",
+                 "--by", "state", "--index", "isolation", "--index", "theil_h",
+                 "--focal", "black,white", "-o", out)
+    assert res.exit_code == 0, res.output
+    got = pl.read_csv(out)
+    assert set(got["index"]) == {"isolation", "theil_h"}
+    assert set(got["group"].drop_nulls()) == {"black", "white"}
+    assert got.height == 3 * (2 + 1)
+
+
+def test_all_indices_by_default(tmp_path, counts_csv):
+    out = tmp_path / "out.csv"
+    assert invoke("measure", counts_csv, "--unit", "unit", "--groups", "a,b",
+                  "--by", "kommun", "-o", out).exit_code == 0
+    assert set(pl.read_csv(out)["index"]) == set(bryta.INDICES)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--groups", "a,c"], r"group column 'c' not found"),
+        (["--groups", "a,b", "--index", "dissim"], r"unknown index 'dissim'"),
+        (["--groups", "a,b", "--b", "2"], r"Atkinson's b"),
+    ],
+)
+def test_errors_are_one_clean_line(tmp_path, counts_csv, args, message):
+    res = invoke("measure", counts_csv, "--unit", "unit", "--by", "kommun", *args,
+                 "-o", tmp_path / "out.csv")
+    assert res.exit_code == 2
+    assert re.search(message, res.output)
+    assert "Traceback" not in res.output
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_bad_count_names_file_column_and_row(tmp_path):
+    src = tmp_path / "bad.csv"
+    src.write_text("kommun,unit,a,b\n0114,u1,3,1\n0114,u2,x,3\n")
+    res = invoke("measure", src, "--unit", "unit", "--groups", "a,b", "--by", "kommun",
+                 "-o", tmp_path / "out.csv")
+    assert res.exit_code == 2
+    assert "bad.csv" in res.output and "'a'" in res.output and "row 2" in res.output
+
+
+def test_unsupported_formats(tmp_path, counts_csv):
+    res = invoke("measure", counts_csv, "--unit", "unit", "--groups", "a,b", "-o",
+                 tmp_path / "out.xlsx")
+    assert res.exit_code == 2 and ".xlsx" in res.output
+
+
+def test_indices_lists_every_index_with_reference():
+    res = runner.invoke(app, ["indices"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0
+    for name in bryta.INDICES:
+        assert name in res.output
+    md = invoke("indices", "--markdown").output
+    assert md.count("\n| `") == len(bryta.INDICES)
+
+
+def test_demo_writes_results(tmp_path):
+    res = runner.invoke(app, ["demo", "--out-dir", str(tmp_path)], env={"COLUMNS": "120"})
+    assert res.exit_code == 0, res.output
+    assert "Stockholm" in res.output and "most segregated" in res.output
+    full = pl.read_parquet(tmp_path / "demo_results.parquet")
+    assert full.filter(pl.col("kommun") == "0114").height > 0
+    years = full.filter(pl.col("kommun") == "riket")["year"].unique().sort().to_list()
+    assert years == [2020, 2021, 2022, 2023]
+    assert (tmp_path / "demo_results.csv").exists()
