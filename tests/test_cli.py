@@ -131,3 +131,38 @@ def test_demo_writes_results(tmp_path):
     years = full.filter(pl.col("kommun") == "riket")["year"].unique().sort().to_list()
     assert years == [2020, 2021, 2022, 2023]
     assert (tmp_path / "demo_results.csv").exists()
+
+
+def test_decompose_total_within_and_levels(tmp_path, schools00, expected):
+    src = tmp_path / "schools.parquet"
+    schools00.write_parquet(src)
+    ref = expected["schools00"]
+    long = ["--group-col", "race", "--count-col", "n"]
+    out = tmp_path / "total.csv"
+    assert invoke("decompose", src, "--unit", "school", *long, "-o", out).exit_code == 0
+    total = pl.read_csv(out)
+    assert total["M"][0] == pytest.approx(ref["mutual_information_race_by_school"], rel=1e-12)
+    out = tmp_path / "within.csv"
+    assert invoke("decompose", src, "--unit", "school", *long, "--within", "state",
+                  "-o", out).exit_code == 0
+    assert pl.read_csv(out).columns == ["state", "M", "p", "H", "ent_ratio"]
+    out = tmp_path / "chain.csv"
+    assert invoke("decompose", src, "--unit", "school", *long, "--levels", "state,district",
+                  "-o", out).exit_code == 0
+    chain = pl.read_csv(out)
+    assert chain["M"].sum() == pytest.approx(ref["mutual_information_race_by_school"], rel=1e-12)
+    res = invoke("decompose", src, "--unit", "school", *long, "--levels", "state",
+                 "--within", "state", "-o", out)
+    assert res.exit_code == 2
+
+
+def test_local_scores(tmp_path, counts_csv):
+    out = tmp_path / "local.csv"
+    res = invoke("local", counts_csv, "--unit", "unit", "--groups", "a,b", "--by", "kommun",
+                 "--of", "group", "-o", out)
+    assert res.exit_code == 0, res.output
+    got = pl.read_csv(out, schema_overrides={"kommun": pl.String})
+    assert got.columns == ["kommun", "group", "ls", "p"] and got.height == 4
+    bad = invoke("local", counts_csv, "--unit", "unit", "--groups", "a,b", "--of", "area",
+                 "-o", out)
+    assert bad.exit_code == 2

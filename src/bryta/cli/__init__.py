@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bryta.cli import demo, measure
+from bryta.cli import demo, measure, mutual
 
 app = typer.Typer(
     name="bryta",
@@ -15,6 +15,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 measure.register(app)
+mutual.register(app)
 demo.register(app)
 
 
