@@ -169,3 +169,16 @@ def test_only_one_group_present_gives_nan():
     assert out.filter(pl.col("index") == "theil_h")["reason"][0] == "fewer than two groups present"
     assert out.filter((pl.col("index") == "isolation") & (pl.col("group") == "a"))["reason"][
         0] == "no one outside the focal group"
+
+
+def test_missing_unit_is_named_in_long_input_too():
+    long = pl.DataFrame({"unit": ["x", None], "grp": ["a", "b"], "n": [1, 2]})
+    with pytest.raises(CountsError, match=r"unit column 'unit' has missing values, 1 row: row 2"):
+        bryta.measure(long, unit="unit", group_col="grp", count_col="n")
+
+
+def test_integer_group_codes_in_long_input():
+    long = pl.DataFrame({"unit": ["x", "x", "y", "y"], "q": [1, 5, 1, 5], "n": [3, 1, 1, 3]})
+    out = bryta.measure(long, unit="unit", group_col="q", count_col="n", groups=[1, 5],
+                        indices="dissimilarity", focal=1)
+    assert out["value"][0] == pytest.approx(0.5)

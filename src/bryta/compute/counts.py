@@ -57,16 +57,6 @@ class Counts:
     def n_partitions(self) -> int:
         return self.keys.height
 
-    def long(self) -> pl.DataFrame:
-        """The counts back in long form: ``by…, unit, group, count``."""
-        n_rows, n_groups = self.values.shape
-        frame = take_rows(self.keys, np.repeat(self.part, n_groups))
-        return frame.with_columns(
-            pl.Series(self.unit, self.units.to_numpy().repeat(n_groups)),
-            pl.Series("group", np.tile(np.array(self.groups, dtype=object), n_rows), pl.String),
-            pl.Series("count", self.values.ravel()),
-        )
-
 
 def take_rows(frame: pl.DataFrame, rows: np.ndarray, columns: Sequence[str] | None = None):
     """``frame[rows]`` (optionally only ``columns``) that keeps the height with no columns."""
@@ -180,6 +170,11 @@ def prepare_counts(
         raise CountsError(f"column {unit!r} is both the unit and a partition key")
     frame = frame.with_row_index(_ROW)
     ident = [*by, unit]
+    if frame.get_column(unit).null_count():
+        raise CountsError(
+            f"unit column {unit!r} has missing values, "
+            f"{_rows_text(frame, pl.col(unit).is_null(), ident)}"
+        )
 
     if group_col is not None or count_col is not None:
         if group_col is None or count_col is None:
@@ -194,7 +189,8 @@ def prepare_counts(
         if groups is None:
             groups = frame.get_column(group_col).unique(maintain_order=True).to_list()
         else:
-            frame = frame.filter(pl.col(group_col).is_in(list(groups)))
+            groups = [str(g) for g in groups]
+            frame = frame.filter(pl.col(group_col).is_in(groups))
         frame = _check_numeric(frame, count_col, [*ident, group_col])
         dup = pl.struct([*ident, group_col]).is_duplicated()
         if frame.select(dup.any()).item():
@@ -222,11 +218,6 @@ def prepare_counts(
     groups = tuple(str(g) for g in groups)
     if len(set(groups)) != len(groups):
         raise CountsError(f"groups listed twice: {groups}")
-    if frame.get_column(unit).null_count():
-        raise CountsError(
-            f"unit column {unit!r} has missing values, "
-            f"{_rows_text(frame, pl.col(unit).is_null(), ident)}"
-        )
 
     frame = frame.sort([*by, unit], nulls_last=True, maintain_order=True)
     part = run_ids(frame, by)

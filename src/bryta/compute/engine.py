@@ -62,7 +62,7 @@ def resolve_indices(indices: Sequence[str] | str | None) -> list[IndexSpec]:
 def _focal_positions(counts: Counts, focal: Sequence[str] | str | None) -> np.ndarray:
     if focal is None:
         return np.arange(len(counts.groups))
-    names = [focal] if isinstance(focal, str) else list(focal)
+    names = [str(focal)] if isinstance(focal, str | int) else [str(g) for g in focal]
     unknown = [g for g in names if g not in counts.groups]
     if unknown:
         raise UnknownIndexError(
