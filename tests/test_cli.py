@@ -166,3 +166,19 @@ def test_local_scores(tmp_path, counts_csv):
     bad = invoke("local", counts_csv, "--unit", "unit", "--groups", "a,b", "--of", "area",
                  "-o", out)
     assert bad.exit_code == 2
+
+
+def test_measure_bootstrap_adds_uncertainty_columns(tmp_path, counts_csv):
+    out = tmp_path / "boot.csv"
+    args = ["measure", counts_csv, "--unit", "unit", "--groups", "a,b", "--by", "kommun",
+            "--index", "theil_h", "--bootstrap", "50", "--seed", "4", "--ci", "0.9", "-o", out]
+    res = invoke(*args)
+    assert res.exit_code == 0, res.output
+    got = pl.read_csv(out, schema_overrides={"kommun": pl.String})
+    assert got.columns == ["kommun", "index", "group", "value", "value_bc", "bias", "se",
+                           "ci_low", "ci_high"]
+    again = tmp_path / "again.csv"
+    assert invoke(*args[:-1], again).exit_code == 0
+    assert out.read_text() == again.read_text()  # same seed, same numbers
+    first = got.row(0, named=True)
+    assert first["value_bc"] == pytest.approx(first["value"] - first["bias"])

@@ -13,6 +13,7 @@ from bryta.compute.counts import Counts, prepare_counts
 from bryta.compute.engine import measure
 from bryta.compute.indices import REGISTRY as INDICES
 from bryta.compute.indices import IndexSpec
+from bryta.compute.inference import bootstrap, compare, expected
 from bryta.compute.local import (
     exposure_matrix,
     local_entropy,
@@ -31,6 +32,9 @@ __all__ = [
     "CountsError",
     "ImportFormatError",
     "IndexSpec",
+    "bootstrap",
+    "compare",
+    "expected",
     "exposure_matrix",
     "local_entropy",
     "location_quotients",

@@ -21,7 +21,10 @@ class DelayedProgress:
         self._task = None
 
     def advance(self, label: str = "") -> None:
-        self.done += 1
+        self.advance_by(1, label)
+
+    def advance_by(self, steps: int, label: str = "") -> None:
+        self.done += steps
         if self._progress is None and time.perf_counter() - self.start > self.delay:
             self._progress = Progress(
                 TextColumn("{task.description}"),

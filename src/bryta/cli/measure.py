@@ -16,6 +16,7 @@ from bryta.cli._progress import delayed_progress
 from bryta.compute.engine import measure as run_measure
 from bryta.compute.engine import resolve_indices
 from bryta.compute.indices import REGISTRY
+from bryta.compute.inference import bootstrap as run_bootstrap
 
 
 def measure(
@@ -46,32 +47,60 @@ def measure(
     reasons: Annotated[
         bool, typer.Option("--reasons", help="Add a column saying why a value is NaN.")
     ] = False,
+    bootstrap: Annotated[
+        int | None,
+        typer.Option(
+            "--bootstrap",
+            help="Replicates of an individual-level bootstrap: adds value_bc, bias, se, "
+            "ci_low, ci_high.",
+        ),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for the bootstrap.")] = None,
+    ci: Annotated[float, typer.Option(help="Confidence level of the interval.")] = 0.95,
+    ci_method: Annotated[
+        str, typer.Option(help="'bias_corrected' (centred on value_bc) or 'percentile'.")
+    ] = "bias_corrected",
 ) -> None:
     """Compute segregation indices for every partition of a counts table.
 
     Example: bryta measure panel.csv --unit regso --groups born_sweden,born_abroad
     --by kommun,year -o results.csv
+
+    With --bootstrap N the output gains value_bc (the bias-corrected estimate = value - bias),
+    bias (mean of the replicates - value), se, ci_low and ci_high; value stays the estimate.
     """
     with user_errors(str(input)):
         check_writable(output)
         names = [n for item in index or [] for n in split_list(item) or []] or None
         specs = resolve_indices(names)
         frame = read_table(input)
-        with delayed_progress(len(specs), "measuring") as bar:
-            result = run_measure(
-                frame,
-                unit=unit,
-                groups=split_list(groups),
-                by=split_list(by),
-                indices=[s.name for s in specs],
-                focal=split_list(focal),
-                group_col=group_col,
-                count_col=count_col,
-                b=b,
-                base=base,
-                reasons=reasons,
-                on_index=bar.advance,
-            )
+        common = {
+            "unit": unit,
+            "groups": split_list(groups),
+            "by": split_list(by),
+            "indices": [s.name for s in specs],
+            "focal": split_list(focal),
+            "group_col": group_col,
+            "count_col": count_col,
+            "b": b,
+            "base": base,
+        }
+        if bootstrap is not None and reasons:
+            raise typer.BadParameter("--reasons and --bootstrap cannot be combined yet")
+        if bootstrap is None:
+            with delayed_progress(len(specs), "measuring") as bar:
+                result = run_measure(frame, reasons=reasons, on_index=bar.advance, **common)
+        else:
+            with delayed_progress(bootstrap, "bootstrap") as bar:
+                result = run_bootstrap(
+                    frame,
+                    n_bootstrap=bootstrap,
+                    seed=seed,
+                    ci=ci,
+                    ci_method=ci_method,
+                    on_progress=bar.advance_by,
+                    **common,
+                )
         write_table(result, output)
     nan = result.get_column("value").is_nan().sum()
     note = f" ({nan} NaN: run with --reasons to see why)" if nan and not reasons else ""

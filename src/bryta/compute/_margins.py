@@ -23,12 +23,10 @@ def segment_starts(part: np.ndarray) -> np.ndarray:
 
 def xlogy_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """num · ln(num / den) with 0 · ln 0 = 0 (den > 0 wherever num > 0)."""
-    out = np.zeros(np.broadcast_shapes(num.shape, den.shape))
-    pos = num > 0
-    num_b = np.broadcast_to(num, out.shape)[pos]
-    den_b = np.broadcast_to(den, out.shape)[pos]
-    out[pos] = num_b * np.log(num_b / den_b)
-    return out
+    shape = np.broadcast_shapes(num.shape, den.shape)
+    pos = np.broadcast_to(num > 0, shape)
+    ratio = np.divide(num, den, out=np.ones(shape), where=pos)
+    return np.multiply(num, np.log(ratio, out=ratio), out=np.zeros(shape), where=pos)
 
 
 def entropy_of(shares: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -147,6 +147,28 @@ def long_result(
     return pl.concat(parts, how="horizontal")
 
 
+def plan(
+    counts: Any,
+    *,
+    unit: str,
+    groups: Sequence[str] | None,
+    by: Sequence[str] | str | None,
+    indices: Sequence[str] | str | None,
+    focal: Sequence[str] | str | None,
+    group_col: str | None,
+    count_col: str | None,
+    b: float,
+    base: float,
+) -> tuple[Counts, list[IndexSpec], np.ndarray, Params]:
+    """Validate everything a measurement needs before any work is done."""
+    specs = resolve_indices(indices)
+    params = Params(b=b, base=base)
+    prepared = prepare_counts(
+        counts, unit=unit, groups=groups, by=by, group_col=group_col, count_col=count_col
+    )
+    return prepared, specs, _focal_positions(prepared, focal), params
+
+
 def measure(
     counts: Any,
     *,
@@ -197,12 +219,18 @@ def measure(
     │ 0114   ┆ theil_h       ┆ null  ┆ 0.125815 │
     └────────┴───────────────┴───────┴──────────┘
     """
-    specs = resolve_indices(indices)
-    params = Params(b=b, base=base)
-    prepared = prepare_counts(
-        counts, unit=unit, groups=groups, by=by, group_col=group_col, count_col=count_col
+    prepared, specs, focal_pos, params = plan(
+        counts,
+        unit=unit,
+        groups=groups,
+        by=by,
+        indices=indices,
+        focal=focal,
+        group_col=group_col,
+        count_col=count_col,
+        b=b,
+        base=base,
     )
-    focal_pos = _focal_positions(prepared, focal)
     m = Margins(prepared.values, prepared.part)
     values, reason, columns = compute_blocks(m, specs, focal_pos, params, on_index)
     meta = index_meta(prepared.groups, columns)
