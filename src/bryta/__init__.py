@@ -21,6 +21,7 @@ from bryta.compute.local import (
     pairwise_dissimilarity,
 )
 from bryta.compute.mutual import mutual_local, mutual_nested, mutual_total, mutual_within
+from bryta.compute.rank_order import rank_order
 from bryta.errors import BrytaError, CountsError, ImportFormatError
 
 __version__ = "0.1.0"
@@ -45,4 +46,5 @@ __all__ = [
     "mutual_within",
     "pairwise_dissimilarity",
     "prepare_counts",
+    "rank_order",
 ]
