@@ -40,7 +40,8 @@ def test_every_index_has_formula_reference_and_worked_value():
 
 
 def test_every_public_name_is_documented():
-    docs = "".join(read(f"docs/{name}") for name in ("indices.md", "data.md", "inference.md", "rank_order.md"))
+    pages = ("indices.md", "data.md", "inference.md", "rank_order.md")
+    docs = "".join(read(f"docs/{name}") for name in pages)
     docs += read("README.md")
     for name in bryta.__all__:
         assert name in docs, f"{name} is public but not in the docs"
