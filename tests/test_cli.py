@@ -182,3 +182,28 @@ def test_measure_bootstrap_adds_uncertainty_columns(tmp_path, counts_csv):
     assert out.read_text() == again.read_text()  # same seed, same numbers
     first = got.row(0, named=True)
     assert first["value_bc"] == pytest.approx(first["value"] - first["bias"])
+
+
+def test_change_two_files_and_between_forms(tmp_path, schools00, schools05, expected):
+    ref = expected["change_schools00_to_schools05 (race by school)"]
+    f1, f2 = tmp_path / "s00.parquet", tmp_path / "s05.parquet"
+    schools00.write_parquet(f1)
+    schools05.write_parquet(f2)
+    long = ["--group-col", "race", "--count-col", "n", "--method", "mrc"]
+    out = tmp_path / "change.csv"
+    res = invoke("change", f1, f2, "--unit", "school", *long, "-o", out)
+    assert res.exit_code == 0, res.output
+    got = dict(pl.read_csv(out).iter_rows())
+    for stat, value in ref["mrc (closed form; exact)"].items():
+        assert got[stat] == pytest.approx(value, rel=1e-9)
+    assert got["diff"] == pytest.approx(ref["diff"], rel=1e-12)
+    both = tmp_path / "both.csv"
+    pl.concat([schools00.with_columns(year=pl.lit(2000)),
+               schools05.with_columns(year=pl.lit(2005))]).write_csv(both)
+    out2 = tmp_path / "change2.csv"
+    res = invoke("change", both, "--between", "year", "--first", "2000", "--second", "2005",
+                 "--unit", "school", *long, "-o", out2)
+    assert res.exit_code == 0, res.output
+    assert out2.read_text() == out.read_text()
+    bad = invoke("change", both, "--unit", "school", *long, "-o", out2)
+    assert bad.exit_code == 2 and "--between" in bad.output

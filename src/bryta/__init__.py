@@ -9,6 +9,7 @@ The measurement engine in one call::
 See ``bryta.INDICES`` for every index with its formula and reference.
 """
 
+from bryta.compute.change import mutual_difference
 from bryta.compute.counts import Counts, prepare_counts
 from bryta.compute.engine import measure
 from bryta.compute.indices import REGISTRY as INDICES
@@ -40,6 +41,7 @@ __all__ = [
     "local_entropy",
     "location_quotients",
     "measure",
+    "mutual_difference",
     "mutual_local",
     "mutual_nested",
     "mutual_total",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bryta.cli import demo, measure, mutual
+from bryta.cli import change, demo, measure, mutual
 
 app = typer.Typer(
     name="bryta",
@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 measure.register(app)
 mutual.register(app)
+change.register(app)
 demo.register(app)
 
 
