@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -40,8 +41,9 @@ from bryta.compute._sampling import (
     multinomial_cells,
     run_blocks,
 )
-from bryta.compute.counts import take_rows
+from bryta.compute.counts import Counts, take_rows
 from bryta.compute.engine import compute_blocks, index_meta, long_result, plan
+from bryta.compute.indices import REGISTRY, IndexSpec, Params
 from bryta.errors import CountsError
 
 Alternative = Literal["two-sided", "greater", "less"]
@@ -63,6 +65,36 @@ def _evaluate(
     m = Margins(values.reshape(n_rep * n_rows, -1).astype(np.float64), rep_part)
     out, _, _ = compute_blocks(m, specs, focal, params)
     return out.reshape(n_rep, n_parts, -1)
+
+
+@dataclass(frozen=True)
+class _Observed:
+    """A planned measurement, its values on the data, and the people behind them."""
+
+    prepared: Counts
+    specs: list[IndexSpec]
+    focal: np.ndarray
+    params: Params
+    margins: Margins
+    values: np.ndarray
+    columns: list[tuple[str, int]]
+    people: np.ndarray
+
+    @classmethod
+    def of(cls, counts: Any, what: str, **plan_args: Any) -> _Observed:
+        prepared, specs, focal, params = plan(counts, **plan_args)
+        m = Margins(prepared.values, prepared.part)
+        values, _, columns = compute_blocks(m, specs, focal, params)
+        people = _whole_people(prepared.values, what)
+        return cls(prepared, specs, focal, params, m, values, columns, people)
+
+    def evaluate(self, cells: np.ndarray, n_rep: int) -> np.ndarray:
+        m = self.margins
+        return _evaluate(cells, m.part, n_rep, m.n_partitions, self.specs, self.focal, self.params)
+
+    def result(self) -> pl.DataFrame:
+        meta = index_meta(self.prepared.groups, self.columns)
+        return long_result(self.prepared.keys, meta, self.values)
 
 
 def _summaries(reps: np.ndarray, ci: float) -> dict[str, np.ndarray]:
@@ -133,8 +165,9 @@ def bootstrap(
     """
     if ci_method not in ("bias_corrected", "percentile"):
         raise ValueError(f"ci_method must be 'bias_corrected' or 'percentile', not {ci_method!r}")
-    prepared, specs, focal_pos, params = plan(
+    obs = _Observed.of(
         counts,
+        "the bootstrap",
         unit=unit,
         groups=groups,
         by=by,
@@ -145,17 +178,14 @@ def bootstrap(
         b=b,
         base=base,
     )
-    m = Margins(prepared.values, prepared.part)
-    estimate, _, columns = compute_blocks(m, specs, focal_pos, params)
-    people = _whole_people(prepared.values, "the bootstrap")
-    n_groups = people.shape[1]
-    seg_lo, seg_hi = _partition_segments(m, n_groups)
-    totals = people.reshape(-1)
+    m, estimate = obs.margins, obs.values
+    seg_lo, seg_hi = _partition_segments(m, obs.people.shape[1])
+    totals = obs.people.reshape(-1)
     partition_n = m.T.astype(np.int64)
 
     def draw(size: int, rng: np.random.Generator) -> np.ndarray:
         cells = multinomial_cells(totals, seg_lo, seg_hi, np.tile(partition_n, (size, 1)), rng)
-        return _evaluate(cells, m.part, size, m.n_partitions, specs, focal_pos, params)
+        return obs.evaluate(cells, size)
 
     reps = np.concatenate(
         _replicate(draw, n_bootstrap, totals.size, seed, threads, on_progress), axis=0
@@ -163,8 +193,7 @@ def bootstrap(
     stats = _summaries(reps, ci)
     bias = stats["mean"] - estimate
     shift = 2 * bias if ci_method == "bias_corrected" else 0.0
-    result = long_result(prepared.keys, index_meta(prepared.groups, columns), estimate)
-    return result.with_columns(
+    return obs.result().with_columns(
         pl.Series("value_bc", (estimate - bias).ravel()),
         pl.Series("bias", bias.ravel()),
         pl.Series("se", stats["se"].ravel()),
@@ -207,8 +236,9 @@ def expected(
     >>> bool(out["value"][0] == 0 and out["expected"][0] > 0)  # random allocation is uneven
     True
     """
-    prepared, specs, focal_pos, params = plan(
+    obs = _Observed.of(
         counts,
+        "random allocation",
         unit=unit,
         groups=groups,
         by=by,
@@ -219,9 +249,7 @@ def expected(
         b=b,
         base=base,
     )
-    m = Margins(prepared.values, prepared.part)
-    observed, _, columns = compute_blocks(m, specs, focal_pos, params)
-    people = _whole_people(prepared.values, "random allocation")
+    m, observed, people = obs.margins, obs.values, obs.people
     n_groups = people.shape[1]
     unit_totals = people.sum(axis=1)
     group_totals = _whole_people(m.N, "random allocation")
@@ -230,7 +258,7 @@ def expected(
 
         def draw(size: int, rng: np.random.Generator) -> np.ndarray:
             cells = hypergeometric_allocation(unit_totals, group_totals, m.part, size, rng)
-            return _evaluate(cells, m.part, size, m.n_partitions, specs, focal_pos, params)
+            return obs.evaluate(cells, size)
     else:
         with np.errstate(invalid="ignore", divide="ignore"):
             masses = (m.t[:, None] * m.pi_rows).reshape(-1)
@@ -239,23 +267,16 @@ def expected(
 
         def draw(size: int, rng: np.random.Generator) -> np.ndarray:
             cells = multinomial_cells(masses, seg_lo, seg_hi, np.tile(partition_n, (size, 1)), rng)
-            return _evaluate(cells, m.part, size, m.n_partitions, specs, focal_pos, params)
+            return obs.evaluate(cells, size)
 
     reps = np.concatenate(
         _replicate(draw, n_simulations, people.size, seed, threads, on_progress), axis=0
     )
     stats = _summaries(reps, 0.95)
-    bounded = np.array(
-        [
-            spec.upper == 1
-            for spec in specs
-            for _ in (focal_pos if spec.kind == "two_group" else [0])
-        ]
-    )
+    bounded = np.array([REGISTRY[name].upper == 1 for name, _ in obs.columns])
     with np.errstate(invalid="ignore", divide="ignore"):
         adjusted = np.where(bounded, (observed - stats["mean"]) / (1 - stats["mean"]), np.nan)
-    result = long_result(prepared.keys, index_meta(prepared.groups, columns), observed)
-    return result.with_columns(
+    return obs.result().with_columns(
         pl.Series("expected", stats["mean"].ravel()),
         pl.Series("expected_se", stats["se"].ravel()),
         pl.Series("adjusted", adjusted.ravel()),
