@@ -159,9 +159,14 @@ def hypergeometric_allocation(
     return out
 
 
+#: At least this many blocks when there are enough replicates, so threads stay busy.
+MIN_BLOCKS = 16
+
+
 def block_sizes(n_rep: int, cells_per_rep: int) -> list[int]:
-    """Replicates per block: depends on the data only, never on the number of threads."""
-    per_block = max(1, BLOCK_CELLS // max(1, cells_per_rep))
+    """Replicates per block: depends on the data and ``n_rep`` only, never on the number of
+    threads (so a seed gives the same numbers on any machine)."""
+    per_block = max(1, min(BLOCK_CELLS // max(1, cells_per_rep), -(-n_rep // MIN_BLOCKS)))
     sizes = [per_block] * (n_rep // per_block)
     if n_rep % per_block:
         sizes.append(n_rep % per_block)
