@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bryta.cli import change, demo, measure, mutual
+from bryta.cli import change, data, demo, measure, mutual
 
 app = typer.Typer(
     name="bryta",
@@ -18,6 +18,7 @@ measure.register(app)
 mutual.register(app)
 change.register(app)
 demo.register(app)
+data.register(app)
 
 
 def main() -> None:
