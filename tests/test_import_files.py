@@ -1,0 +1,69 @@
+"""``bryta import scb-csv``: from a downloaded file to the warehouse, atomically."""
+
+from __future__ import annotations
+
+import shutil
+from importlib.resources import files
+
+import polars as pl
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from bryta.cli import import_files
+from bryta.store import Warehouse
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def app():
+    app = typer.Typer()
+    sub = typer.Typer()
+    import_files.register(sub)
+    app.add_typer(sub, name="import")
+    return app
+
+
+@pytest.fixture
+def export(tmp_path):
+    path = tmp_path / "befolkning.csv"
+    src = files("bryta.data").joinpath("scb", "regso_birth_region_2020_2023.csv")
+    with src.open("rb") as fh, path.open("wb") as out:
+        shutil.copyfileobj(fh, out)
+    return path
+
+
+def test_import_to_warehouse_and_file(app, export, tmp_path):
+    out = tmp_path / "pop.parquet"
+    res = runner.invoke(app, ["import", "scb-csv", str(export), "--level", "regso",
+                              "--name", "population", "-o", str(out),
+                              "--data-dir", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    with Warehouse.open(tmp_path) as wh:
+        info = wh.info("population")
+        stored = wh.get("population")
+    assert info["file"] == "befolkning.csv" and len(info["sha256"]) == 64
+    assert info["licence"] == "CC0 1.0"
+    assert stored.equals(pl.read_parquet(out))
+    total = stored.filter((pl.col("year") == 2023) & (pl.col("födelseregion") == "totalt"))
+    assert total["value"].sum() == 10_551_707
+
+
+def test_bad_file_changes_nothing(app, export, tmp_path):
+    assert runner.invoke(app, ["import", "scb-csv", str(export), "--name", "population",
+                               "--data-dir", str(tmp_path)]).exit_code == 0
+    text = export.read_text(encoding="utf-8-sig").replace("(Bollstanäs)", "(Nowhere)")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(text, encoding="utf-8-sig")
+    res = runner.invoke(app, ["import", "scb-csv", str(bad), "--name", "population",
+                              "--replace", "--data-dir", str(tmp_path)])
+    assert res.exit_code == 2
+    assert "bad.csv" in res.output and "Nowhere" in res.output
+    with Warehouse.open(tmp_path) as wh:
+        assert wh.info("population")["file"] == "befolkning.csv"
+
+
+def test_needs_a_destination(app, export):
+    res = runner.invoke(app, ["import", "scb-csv", str(export)])
+    assert res.exit_code == 2 and "--name" in res.output
