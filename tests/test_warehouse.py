@@ -113,3 +113,29 @@ def test_data_commands(tmp_path):
     assert out.read_text().splitlines()[1].startswith("0114,2023,")
     res = runner.invoke(app, ["data", "show", "nope", "--data-dir", str(tmp_path)])
     assert res.exit_code == 2 and "no dataset 'nope'" in res.output
+
+
+def test_export_of_counts_suppresses_small_counts(tmp_path):
+    counts = pl.DataFrame({"regso": ["r1", "r1", "r1", "r2", "r2"], "year": [2023] * 5,
+                           "group": list("abcab"), "n": [3, 40, 25, 0, 70]})
+    with Warehouse.open(tmp_path) as wh:
+        wh.put("counts", counts, kind="counts", provenance=PROV)
+        wh.put("results", counts, kind="results", provenance=PROV)
+    app = typer.Typer()
+    data_cli.register(app)
+    runner = CliRunner()
+    out = tmp_path / "out.csv"
+    base = ["data", "export", "counts", "-o", str(out), "--data-dir", str(tmp_path)]
+    res = runner.invoke(app, base)
+    assert res.exit_code == 0 and "suppressed 1 counts below 5" in res.output
+    got = pl.read_csv(out)
+    assert got["n"].to_list() == [None, 40, 25, 0, 70]  # zero discloses nobody: kept
+    res = runner.invoke(app, [*base, "--within", "regso", "--suppress", "n"])
+    got = pl.read_csv(out)
+    assert got["n"].to_list() == [None, 40, None, 0, 70]
+    assert got["suppressed"].to_list() == ["n:primary", None, "n:secondary", None, None]
+    res = runner.invoke(app, [*base, "--no-protect"])
+    assert "off" in res.output and pl.read_csv(out)["n"].to_list() == [3, 40, 25, 0, 70]
+    res = runner.invoke(app, ["data", "export", "results", "-o", str(out), "--data-dir",
+                              str(tmp_path)])
+    assert pl.read_csv(out)["n"].to_list() == [3, 40, 25, 0, 70]  # not counts: untouched

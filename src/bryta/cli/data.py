@@ -10,8 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bryta.cli._common import err_console, user_errors
+from bryta.cli._common import err_console, split_list, user_errors
 from bryta.cli._io import check_writable, write_table
+from bryta.compute.disclosure import DEFAULT_THRESHOLD, suppress_small
 from bryta.store import Provenance, Warehouse
 
 DataDir = Annotated[
@@ -21,6 +22,35 @@ DataDir = Annotated[
         help="Folder of the warehouse (default: $BRYTA_DATA_DIR or ~/.local/share/bryta).",
     ),
 ]
+Threshold = Annotated[
+    int, typer.Option(help="Counts below this are suppressed in exports of counts.")
+]
+_KEYS = {"year", "år", "tid", "period"}
+
+
+def protect(
+    frame: pl.DataFrame,
+    kind: str,
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+    columns: list[str] | None = None,
+    within: list[str] | None = None,
+    enabled: bool = True,
+) -> pl.DataFrame:
+    """Small-count protection on an export of counts; says on stderr what it did."""
+    if kind != "counts":
+        return frame
+    if not enabled:
+        err_console.print("[yellow]small-count protection is off for this export[/]")
+        return frame
+    if columns is None:
+        columns = [c for c, t in frame.schema.items() if t.is_numeric() and c not in _KEYS]
+    out, report = suppress_small(frame, values=columns, threshold=threshold, within=within)
+    note = "" if within else " (no --within totals given: primary suppression only)"
+    err_console.print(report.describe() + (note if report.total else ""), highlight=False)
+    return out
+
+
 data_app = typer.Typer(name="data", help="The datasets in the warehouse.", no_args_is_help=True)
 
 
@@ -45,7 +75,7 @@ def save(
             where = wh.path
         err_console.print(f"stored {frame.height} rows as {name!r} in {where}", highlight=False)
     if output is not None:
-        write_table(frame, output)
+        write_table(protect(frame, kind), output)
         err_console.print(f"wrote {frame.height} rows to {output}", highlight=False)
 
 
@@ -101,12 +131,34 @@ def export(
     name: Annotated[str, typer.Argument(help="Dataset name.")],
     output: Annotated[Path, typer.Option("-o", "--output", help=".csv, .parquet or .json")],
     data_dir: DataDir = None,
+    threshold: Threshold = DEFAULT_THRESHOLD,
+    suppress: Annotated[
+        str | None, typer.Option(help="Count columns to protect (default: numeric columns).")
+    ] = None,
+    within: Annotated[
+        str | None,
+        typer.Option(
+            help="Columns whose rows add up to a published total (secondary suppression)."
+        ),
+    ] = None,
+    no_protect: Annotated[
+        bool, typer.Option("--no-protect", help="Export counts without suppression.")
+    ] = False,
 ) -> None:
-    """Write a dataset to CSV, Parquet or JSON."""
+    """Write a dataset to CSV, Parquet or JSON; small counts are suppressed in counts."""
     with user_errors(name):
         check_writable(output)
         with Warehouse.open(data_dir) as wh:
             frame = wh.get(name)
+            kind = wh.info(name)["kind"]
+        frame = protect(
+            frame,
+            kind,
+            threshold=threshold,
+            columns=split_list(suppress),
+            within=split_list(within),
+            enabled=not no_protect,
+        )
         write_table(frame, output)
     err_console.print(f"wrote {frame.height} rows to {output}", highlight=False)
 
