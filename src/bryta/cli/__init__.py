@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bryta.cli import change, data, demo, import_files, measure, mutual
+from bryta.cli import change, data, demo, import_files, imports, measure, mutual
 
 app = typer.Typer(
     name="bryta",
@@ -19,11 +19,8 @@ mutual.register(app)
 change.register(app)
 demo.register(app)
 data.register(app)
-import_app = typer.Typer(
-    name="import", help="Bring data in: SCB exports and tables.", no_args_is_help=True
-)
-import_files.register(import_app)
-app.add_typer(import_app, name="import")
+import_files.register(imports.import_app)
+imports.register(app)
 
 
 def main() -> None:

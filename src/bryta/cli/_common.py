@@ -27,7 +27,7 @@ def user_errors(context: str = "") -> Iterator[None]:
     try:
         yield
     except BrytaError as exc:
-        prefix = f"{context}: " if context else ""
+        prefix = f"{context}: " if context and context not in str(exc) else ""
         err_console.print(f"[bold red]error:[/] {prefix}{exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except ValueError as exc:  # parameter errors, e.g. Atkinson's b out of range

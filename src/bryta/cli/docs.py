@@ -11,7 +11,12 @@ HEAD = Path(__file__).resolve().parents[3] / "docs" / "cli.md.head"
 
 
 def command_names(app: typer.Typer) -> list[str]:
-    return [c.name or c.callback.__name__ for c in app.registered_commands]
+    """Every command, sub-commands as ``group command`` (e.g. ``data list``)."""
+    names = [c.name or c.callback.__name__ for c in app.registered_commands]
+    for group in app.registered_groups:
+        sub = group.typer_instance
+        names += [f"{group.name} {n}" for n in command_names(sub)]
+    return names
 
 
 def reference() -> str:
@@ -22,7 +27,7 @@ def reference() -> str:
     env = {"COLUMNS": "100", "TERM": "dumb", "NO_COLOR": "1"}
     parts = []
     for name in [None, *command_names(app)]:
-        args = [name, "--help"] if name else ["--help"]
+        args = [*name.split(), "--help"] if name else ["--help"]
         out = runner.invoke(app, args, env=env, prog_name="bryta").output
         text = "\n".join(line.rstrip() for line in out.strip("\n").splitlines())
         title = f"bryta {name}" if name else "bryta"
