@@ -70,3 +70,34 @@ def test_bad_file_changes_nothing(app, export, tmp_path):
 def test_needs_a_destination(app, export):
     res = runner.invoke(app, ["import", "scb-csv", str(export)])
     assert res.exit_code == 2 and "--name" in res.output
+
+
+def test_import_kolada_from_a_recorded_answer(app, tmp_path, monkeypatch):
+    """The command wires the client to the warehouse; the client is tested offline in
+    test_kolada.py, here it answers from its cache so nothing reaches the network."""
+    import httpx
+
+    from bryta.ingest import kolada
+
+    page = {"count": 1, "values": [{"kpi": "N00945", "municipality": "0180", "period": 2023,
+                                    "values": [{"gender": "T", "count": 1, "status": "",
+                                                "value": 12.5}]}], "next_url": None}
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=page))
+    real = kolada.KoladaClient
+
+    def offline(**kw):
+        return real(transport=transport, **kw)
+
+    monkeypatch.setattr(kolada, "KoladaClient", offline)
+    res = runner.invoke(app, ["import", "kolada", "N00945", "--municipality", "0180",
+                              "--years", "2023", "--name", "kolada_n00945",
+                              "--data-dir", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    with Warehouse.open(tmp_path) as wh:
+        stored = wh.get("kolada_n00945")
+        info = wh.info("kolada_n00945")
+    assert stored.row(0, named=True)["value"] == 12.5
+    assert stored.row(0, named=True)["municipality"] == "0180"
+    assert "Kolada" in info["source"] and info["kind"] == "indicator"
+    res = runner.invoke(app, ["import", "kolada", "N00945", "--name", "x"])
+    assert res.exit_code == 2

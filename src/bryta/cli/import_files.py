@@ -1,4 +1,5 @@
-"""``bryta import scb-csv``: files users downloaded from Statistikdatabasen by hand."""
+"""``bryta import scb-csv`` (files downloaded from Statistikdatabasen) and ``bryta import
+kolada`` (key figures from Kolada): into the warehouse and/or a file, with provenance."""
 
 from __future__ import annotations
 
@@ -55,5 +56,46 @@ def scb_csv(
         )
 
 
+def kolada(
+    kpi: Annotated[list[str], typer.Argument(help="Kolada KPI ids, e.g. N00945.")],
+    municipality: Annotated[
+        str | None, typer.Option(help="Kommun or region ids, comma-separated (e.g. 0180).")
+    ] = None,
+    years: Annotated[str | None, typer.Option(help="Years, comma-separated.")] = None,
+    name: Name = None,
+    output: Output = None,
+    replace: Replace = False,
+    data_dir: DataDir = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Keep answers here and reuse them (no network).")
+    ] = None,
+) -> None:
+    """Fetch key figures from Kolada (v3) per kommun and year. Needs the network.
+
+    Example: bryta import kolada N00945 --municipality 0180,1480 --years 2022,2023 --name k
+    """
+    from bryta.cli._common import split_list
+    from bryta.ingest.kolada import KoladaClient
+
+    with user_errors("kolada"):
+        ids = split_list(municipality)
+        year_list = [int(y) for y in split_list(years) or []] or None
+        if ids is None and year_list is None:
+            raise typer.BadParameter("give --municipality and/or --years with the KPI ids")
+        with KoladaClient(cache_dir=cache_dir) as client:
+            frame = client.data(list(kpi), municipalities=ids, years=year_list)
+            provenance = Provenance(**client.last_provenance.as_record())
+        save(
+            frame,
+            name=name,
+            output=output,
+            kind="indicator",
+            provenance=provenance,
+            data_dir=data_dir,
+            replace=replace,
+        )
+
+
 def register(import_app: typer.Typer) -> None:
     import_app.command("scb-csv")(scb_csv)
+    import_app.command("kolada")(kolada)
