@@ -101,3 +101,33 @@ def test_import_kolada_from_a_recorded_answer(app, tmp_path, monkeypatch):
     assert "Kolada" in info["source"] and info["kind"] == "indicator"
     res = runner.invoke(app, ["import", "kolada", "N00945", "--name", "x"])
     assert res.exit_code == 2
+
+
+def test_import_scb_table_from_the_recorded_server(app, tmp_path, monkeypatch):
+    """`bryta import scb` on the recorded PxWebApi server of test_pxweb (no network)."""
+    import httpx
+
+    from bryta.ingest import pxweb
+    from tests.test_pxweb import ScbServer
+
+    real = pxweb.PxWebClient
+
+    def offline(**kw):
+        return real(transport=httpx.MockTransport(ScbServer()), **kw)
+
+    monkeypatch.setattr(pxweb, "PxWebClient", offline)
+    res = runner.invoke(app, ["import", "scb", "TAB6574",
+                              "--select", "Region=0114R001_RegSO2025,0114R002_RegSO2025",
+                              "--select", "Tid=TOP(2)", "--select", "Alder=totalt",
+                              "--select", "ContentsCode=*", "--select", "Kon=*",
+                              "--name", "population", "--data-dir", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    with Warehouse.open(tmp_path) as wh:
+        stored = wh.get("population")
+        info = wh.info("population")
+    assert set(stored["Region"]) == {"0114R001_RegSO2025", "0114R002_RegSO2025"}
+    assert set(stored["Tid"]) == {"2023", "2024"}
+    assert info["table_id"] == "TAB6574" and "TOP(2)" in info["query"]
+    bad = runner.invoke(app, ["import", "scb", "TAB6574", "--select", "Region",
+                              "--name", "x", "--data-dir", str(tmp_path)])
+    assert bad.exit_code == 2 and "VARIABLE=VALUES" in bad.output

@@ -1,5 +1,5 @@
-"""``bryta import scb-csv`` (files downloaded from Statistikdatabasen) and ``bryta import
-kolada`` (key figures from Kolada): into the warehouse and/or a file, with provenance."""
+"""``bryta import scb`` (SCB's API), ``scb-csv`` (files downloaded from Statistikdatabasen) and
+``kolada`` (key figures from Kolada): into the warehouse and/or a file, with provenance."""
 
 from __future__ import annotations
 
@@ -96,6 +96,73 @@ def kolada(
         )
 
 
+def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise typer.BadParameter(f"{what} must look like VARIABLE=VALUES, not {item!r}")
+        key, _, value = item.partition("=")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def scb(
+    table_id: Annotated[str, typer.Argument(help="SCB table id, e.g. TAB6574.")],
+    select: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="VARIABLE=CODES (comma-separated, or *, TOP(n)); repeatable. "
+            "Variables left out are eliminated where SCB allows it."
+        ),
+    ] = None,
+    codelist: Annotated[
+        list[str] | None, typer.Option(help="VARIABLE=CODELIST, e.g. Region=vs_RegSO2025.")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="sv or en.")] = "sv",
+    name: Name = None,
+    output: Output = None,
+    replace: Replace = False,
+    data_dir: DataDir = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Keep answers here and reuse them (no network).")
+    ] = None,
+) -> None:
+    """Fetch an SCB table through PxWebApi 2.0 (split under SCB's limits). Needs the network.
+
+    Example: bryta import scb TAB6574 --select Region=0114,0180 --select Tid=TOP(4)
+    --name population
+    """
+    from bryta.ingest.pxweb import PxWebClient
+
+    with user_errors(table_id):
+        selection = {
+            k: v if v in ("*",) or "(" in v else v.split(",")
+            for k, v in _pairs(select, "--select").items()
+        } or None
+        with PxWebClient(lang=lang, cache_dir=cache_dir) as client:
+            result = client.fetch(
+                table_id, selection=selection, codelists=_pairs(codelist, "--codelist") or None
+            )
+        prov = result.provenance
+        provenance = Provenance(
+            source=prov.source,
+            licence=prov.licence,
+            table_id=prov.table_id,
+            query=prov.query_json,
+            retrieved_at=prov.retrieved_at,
+        )
+        save(
+            result.frame,
+            name=name,
+            output=output,
+            kind="counts",
+            provenance=provenance,
+            data_dir=data_dir,
+            replace=replace,
+        )
+
+
 def register(import_app: typer.Typer) -> None:
+    import_app.command("scb")(scb)
     import_app.command("scb-csv")(scb_csv)
     import_app.command("kolada")(kolada)

@@ -1,0 +1,832 @@
+"""Fetch tables from SCB's Statistikdatabasen through PxWebApi 2.0 (and the older API v1).
+
+One client object keeps what must be shared between calls: the HTTP connection, the sliding
+window of recent calls (SCB allows 30 calls per 10 seconds per IP address), and the on-disk
+cache. Everything else is a plain function of the table's metadata::
+
+    client = PxWebClient(cache_dir="~/.cache/bryta/scb")
+    result = client.fetch("TAB6574", {"Region": "*_RegSO2025", "Alder": ["totalt"],
+                                      "Kon": ["1", "2"], "ContentsCode": "*", "Tid": "TOP(3)"})
+    result.frame        # tidy polars frame, one row per cell
+    result.provenance   # source, table id, query, retrieval time, calls, licence
+
+What the client does for every data request:
+
+1. Reads the table's metadata (JSON-stat 2.0, ``GET /tables/{id}/metadata``) and resolves the
+   selection against it: exact codes, wildcards (``*``, ``01*``, ``*_DeSO2025``, ``??``) and
+   the expressions ``TOP(n[,offset])``, ``BOTTOM(n[,offset])``, ``FROM(code)``, ``TO(code)``
+   and ``RANGE(a,b)`` with the server's semantics (``TOP`` on the time variable means the
+   latest periods). Variables left out are eliminated by SCB, which is only allowed where the
+   metadata says ``elimination: true``; the client checks this before any data call.
+2. Splits the request so that no call asks for more than ``max_cells`` cells (the product of
+   the numbers of selected values): along the variable with the most values (geography, then
+   time, on ties), in near-equal chunks; along a second variable too when one value of the
+   first is already too much.
+3. Posts each chunk as ``{"selection": [{"variableCode", "valueCodes", "codelist"}]}`` with
+   ``outputFormat=json-stat2``, parses it with :func:`bryta.ingest.jsonstat.read_jsonstat`,
+   and concatenates the parts in metadata order, so a split request gives the same frame as
+   an unsplit one.
+
+Calls wait for the sliding window, are retried with exponential back-off on 429, 5xx and
+time-outs (honouring ``Retry-After``), and are cached on disk by a hash of method, URL and
+body when ``cache_dir`` is given. Errors are :class:`ScbApiError` naming the table, the HTTP
+status and SCB's own message. See ``docs/scb_api.md`` for the documentation pages behind each
+of these rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import polars as pl
+
+from bryta.errors import BrytaError
+from bryta.ingest.jsonstat import read_jsonstat
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "LICENCE",
+    "SOURCE",
+    "SOURCE_V1",
+    "V1_BASE_URL",
+    "Codelist",
+    "PxWebClient",
+    "ScbApiError",
+    "ScbProvenance",
+    "ScbResult",
+    "ScbSelectionError",
+    "TableMetadata",
+    "Variable",
+    "resolve_selection",
+    "split_selection",
+]
+
+#: PxWebApi 2.0 at SCB (production since October 2025).
+DEFAULT_BASE_URL = "https://statistikdatabasen.scb.se/api/v2/"
+#: API v1, addressed by database path: ``{V1_BASE_URL}{lang}/ssd/{path}``.
+V1_BASE_URL = "https://api.scb.se/OV0104/v1/doris/"
+SOURCE = "SCB PxWebApi 2.0"
+SOURCE_V1 = "SCB PxWeb API v1"
+LICENCE = "CC0 1.0"
+
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_TABLE_ID = re.compile(r"^[A-Za-z0-9_\-]+$")
+_COUNT = re.compile(r"^(TOP|BOTTOM)\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$", re.IGNORECASE)
+_SINGLE = re.compile(r"^(FROM|TO)\((.+)\)$", re.IGNORECASE)
+_RANGE = re.compile(r"^RANGE\(([^,]+),([^,)]+)\)$", re.IGNORECASE)
+
+
+# ---- errors ----------------------------------------------------------------------------------
+class ScbApiError(BrytaError):
+    """SCB's API refused a request, or could not be reached after the retries.
+
+    ``table_id``, ``status`` (HTTP status, ``None`` when no answer came) and ``detail`` (SCB's
+    own message) are kept as attributes; the message names all three.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        table_id: str | None = None,
+        status: int | None = None,
+        detail: str = "",
+        url: str = "",
+    ):
+        super().__init__(message)
+        self.table_id = table_id
+        self.status = status
+        self.detail = detail
+        self.url = url
+
+
+class ScbSelectionError(ScbApiError, ValueError):
+    """A selection that does not fit the table's metadata (found before any data call)."""
+
+
+# ---- metadata --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Codelist:
+    """An alternative value set (``vs_…``) or aggregation (``agg_…``) for a variable."""
+
+    id: str
+    label: str
+    type: str = ""
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One variable (JSON-stat dimension) of a table, values in SCB's order."""
+
+    code: str
+    label: str
+    values: tuple[str, ...]
+    value_labels: Mapping[str, str]
+    role: str | None = None  # "time", "geo", "metric" or None
+    eliminable: bool = False
+    elimination_value: str | None = None
+    codelists: tuple[Codelist, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableMetadata:
+    """A table's description, parsed from the JSON-stat 2.0 metadata response."""
+
+    table_id: str
+    label: str
+    variables: tuple[Variable, ...]
+    source: str = ""
+    updated: str = ""
+    notes: tuple[str, ...] = ()
+    official_statistics: bool | None = None
+
+    @classmethod
+    def from_jsonstat(cls, doc: Mapping[str, Any], table_id: str = "") -> TableMetadata:
+        """Parse ``GET /tables/{id}/metadata`` (JSON-stat 2.0 with SCB's ``extension``)."""
+        roles: dict[str, str] = {}
+        for role in ("metric", "geo", "time"):  # later roles win: time > geo > metric
+            for code in (doc.get("role") or {}).get(role) or []:
+                roles[code] = role
+        variables = []
+        for code in doc.get("id") or []:
+            dim = doc["dimension"][code]
+            category = dim.get("category") or {}
+            index = category.get("index") or {}
+            values = (
+                tuple(sorted(index, key=index.__getitem__))
+                if isinstance(index, dict)
+                else tuple(index)
+            )
+            ext = dim.get("extension") or {}
+            lists = ext.get("codelists") or ext.get("codeLists") or []
+            variables.append(
+                Variable(
+                    code=code,
+                    label=dim.get("label", code),
+                    values=values,
+                    value_labels=dict(category.get("label") or {}),
+                    role=roles.get(code),
+                    eliminable=bool(ext.get("elimination", False)),
+                    elimination_value=ext.get("eliminationValueCode"),
+                    codelists=tuple(
+                        Codelist(c["id"], c.get("label", ""), c.get("type", "")) for c in lists
+                    ),
+                    notes=tuple(dim.get("note") or ()),
+                )
+            )
+        px = (doc.get("extension") or {}).get("px") or {}
+        return cls(
+            table_id=table_id or px.get("tableid", ""),
+            label=doc.get("label", ""),
+            variables=tuple(variables),
+            source=doc.get("source", ""),
+            updated=doc.get("updated", ""),
+            notes=tuple(doc.get("note") or ()),
+            official_statistics=px.get("official-statistics"),
+        )
+
+    def variable(self, code: str) -> Variable:
+        """The variable with this code (case-insensitive, as SCB matches it)."""
+        for var in self.variables:
+            if var.code.lower() == code.lower():
+                return var
+        names = ", ".join(f"{v.code} ({v.label})" for v in self.variables)
+        raise ScbSelectionError(
+            f"SCB table {self.table_id}: no variable {code!r}; the table has {names}",
+            table_id=self.table_id,
+        )
+
+    @property
+    def time(self) -> Variable | None:
+        """The time variable (JSON-stat role ``time``), if the table has one."""
+        return next((v for v in self.variables if v.role == "time"), None)
+
+    @property
+    def geo(self) -> tuple[Variable, ...]:
+        """The geographical variables (JSON-stat role ``geo``)."""
+        return tuple(v for v in self.variables if v.role == "geo")
+
+
+def _match(var: Variable, item: str, table_id: str) -> list[str]:
+    """The codes of ``var`` one value code or selection expression stands for."""
+    codes = var.values
+    n = len(codes)
+
+    def index_of(code: str) -> int:
+        for i, c in enumerate(codes):
+            if c.lower() == code.strip().lower():
+                return i
+        raise ScbSelectionError(
+            f"SCB table {table_id}: {item!r} names value {code.strip()!r}, which variable "
+            f"{var.code} does not have (first values: {', '.join(codes[:8])})",
+            table_id=table_id,
+        )
+
+    if m := _COUNT.match(item):
+        count, offset = int(m.group(2)), int(m.group(3) or 0)
+        if count < 1:
+            raise ScbSelectionError(
+                f"SCB table {table_id}: {item!r}: the count must be at least 1", table_id=table_id
+            )
+        first = (m.group(1).upper() == "TOP") != (var.role == "time")
+        return list(codes[offset : offset + count] if first else codes[: n - offset][-count:])
+    if m := _SINGLE.match(item):
+        i = index_of(m.group(2))
+        return list(codes[i:] if m.group(1).upper() == "FROM" else codes[: i + 1])
+    if m := _RANGE.match(item):
+        i, j = sorted((index_of(m.group(1)), index_of(m.group(2))))
+        return list(codes[i : j + 1])
+    if "*" in item:
+        stars = item.count("*")
+        inner = item.strip("*").lower()
+        if item != "*" and (
+            stars > 2
+            or (stars == 1 and not (item.startswith("*") or item.endswith("*")))
+            or (stars == 2 and not (item.startswith("*") and item.endswith("*")))
+        ):
+            raise ScbSelectionError(
+                f"SCB table {table_id}: wildcard {item!r} for {var.code}: '*' may only stand "
+                "at the start and/or the end",
+                table_id=table_id,
+            )
+        if item == "*":
+            return list(codes)
+        if item.startswith("*") and item.endswith("*"):
+            return [c for c in codes if inner in c.lower()]
+        if item.startswith("*"):
+            return [c for c in codes if c.lower().endswith(inner)]
+        return [c for c in codes if c.lower().startswith(inner)]
+    if "?" in item:
+        pattern = re.compile(re.escape(item).replace(r"\?", "."), re.IGNORECASE)
+        return [c for c in codes if pattern.fullmatch(c)]
+    return [codes[index_of(item)]]
+
+
+def resolve_selection(
+    meta: TableMetadata, selection: Mapping[str, str | Sequence[str]] | None
+) -> dict[str, list[str]]:
+    """Explicit value codes per variable, in metadata order, for a selection.
+
+    ``selection`` maps variable codes (any case) to a code, an expression or a list of them;
+    ``None`` selects every value of every variable. Variables left out are eliminated, which
+    SCB only allows for variables whose metadata say ``elimination: true``.
+
+    >>> meta = TableMetadata("T1", "demo", (
+    ...     Variable("Kon", "kön", ("1", "2"), {}, eliminable=True),
+    ...     Variable("Tid", "år", ("2022", "2023", "2024"), {}, role="time")))
+    >>> resolve_selection(meta, {"tid": "TOP(2)"})
+    {'Tid': ['2023', '2024']}
+    """
+    table_id = meta.table_id
+    given: dict[str, str | Sequence[str]] = {}
+    if selection is None:
+        given = {v.code: "*" for v in meta.variables}
+    else:
+        for code, spec in selection.items():
+            given[meta.variable(code).code] = spec
+    resolved: dict[str, list[str]] = {}
+    for var in meta.variables:
+        if var.code not in given:
+            if not var.eliminable:
+                raise ScbSelectionError(
+                    f"SCB table {table_id}: variable {var.code} ({var.label}) cannot be left "
+                    "out (SCB does not allow eliminating it); select values, e.g. '*'",
+                    table_id=table_id,
+                )
+            continue
+        spec = given[var.code]
+        items = [spec] if isinstance(spec, str) else list(spec)
+        if not items:
+            raise ScbSelectionError(
+                f"SCB table {table_id}: no values selected for {var.code}", table_id=table_id
+            )
+        chosen: set[str] = set()
+        for item in items:
+            found = _match(var, str(item).strip(), table_id)
+            if not found:
+                raise ScbSelectionError(
+                    f"SCB table {table_id}: {item!r} matches no value of {var.code} "
+                    f"(first values: {', '.join(var.values[:8])})",
+                    table_id=table_id,
+                )
+            chosen.update(found)
+        resolved[var.code] = [c for c in var.values if c in chosen]
+    if not resolved:
+        raise ScbSelectionError(
+            f"SCB table {table_id}: the selection eliminates every variable; select at least one",
+            table_id=table_id,
+        )
+    return resolved
+
+
+def split_selection(
+    selection: Mapping[str, list[str]], max_cells: int, prefer: Sequence[str] = ()
+) -> list[dict[str, list[str]]]:
+    """Split a resolved selection into parts of at most ``max_cells`` cells each.
+
+    The variable with the most values is split (ties go to the first in ``prefer``, then to
+    the first in ``selection``) into near-equal chunks; when one value of it still makes too
+    many cells, each value is split further along the next-largest variable.
+
+    >>> parts = split_selection({"Region": list("abcde"), "Tid": ["1", "2"]}, 4)
+    >>> [p["Region"] for p in parts]
+    [['a', 'b'], ['c', 'd'], ['e']]
+    """
+    if max_cells < 1:
+        raise ValueError("max_cells must be at least 1")
+    total = math.prod(len(v) for v in selection.values())
+    if total <= max_cells:
+        return [dict(selection)]
+    order = [c for c in prefer if c in selection] + [c for c in selection if c not in prefer]
+    code = max(order, key=lambda c: len(selection[c]))  # first maximal: the preferred one
+    values = selection[code]
+    rest = total // len(values)
+    if rest > max_cells:
+        return [
+            part
+            for value in values
+            for part in split_selection({**selection, code: [value]}, max_cells, prefer)
+        ]
+    chunks = math.ceil(len(values) / (max_cells // rest))
+    size = math.ceil(len(values) / chunks)
+    return [{**selection, code: values[i : i + size]} for i in range(0, len(values), size)]
+
+
+# ---- results ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ScbProvenance:
+    """Where a fetched frame came from; ``query`` is the selection as asked for."""
+
+    source: str
+    table_id: str
+    query: Mapping[str, Any]
+    retrieved_at: str
+    calls: int
+    cache_hits: int = 0
+    licence: str = LICENCE
+    url: str = ""
+    language: str = ""
+    table_updated: str = ""
+
+    @property
+    def query_json(self) -> str:
+        """The query as compact JSON text (for a provenance record)."""
+        return json.dumps(self.query, ensure_ascii=False, separators=(",", ":"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ScbResult:
+    """A fetched table: the tidy ``frame``, its ``provenance`` and the table ``metadata``."""
+
+    frame: pl.DataFrame
+    provenance: ScbProvenance
+    metadata: TableMetadata | None = None
+
+
+# ---- the client ------------------------------------------------------------------------------
+class _SlidingWindow:
+    """At most ``calls`` calls in any ``seconds``-long window (waits with ``sleep``)."""
+
+    def __init__(self, calls: int, seconds: float, clock: Callable[[], float], sleep: Callable):
+        if calls < 1 or seconds <= 0:
+            raise ValueError("the rate limit needs at least one call in a positive window")
+        self.calls, self.seconds = calls, seconds
+        self._clock, self._sleep = clock, sleep
+        self._times: deque[float] = deque()
+
+    def acquire(self) -> None:
+        while True:
+            now = self._clock()
+            while self._times and now - self._times[0] >= self.seconds:
+                self._times.popleft()
+            if len(self._times) < self.calls:
+                self._times.append(now)
+                return
+            self._sleep(self._times[0] + self.seconds - now)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _scb_message(response: httpx.Response) -> str:
+    """SCB's own explanation: title and detail of a problem+json body, else the text."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        parts = [str(body[k]) for k in ("title", "detail") if body.get(k)]
+        if len(parts) == 2 and parts[0] == parts[1]:
+            parts = parts[:1]
+        if parts:
+            return ": ".join(parts)
+    text = response.text.strip()
+    return text[:300] if text else response.reason_phrase
+
+
+class PxWebClient:
+    """A client for SCB's PxWebApi 2.0 (and API v1) with splitting, rate limit, retries, cache.
+
+    Nothing is sent until a method is called. ``transport`` is any ``httpx`` transport (tests
+    pass an ``httpx.MockTransport``); ``clock`` and ``sleep`` drive the rate limit and the
+    back-off, so tests can run them on a fake clock. ``retries`` is the number of retries after
+    the first attempt. API v1 calls have their own window of ``v1_calls_per_window`` calls
+    (SCB's limit for v1 is 10 per 10 seconds).
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        lang: str = "sv",
+        cache_dir: str | os.PathLike[str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        max_cells: int = 150_000,
+        calls_per_window: int = 30,
+        window_seconds: float = 10.0,
+        retries: int = 4,
+        backoff: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        *,
+        timeout: float = 60.0,
+        v1_base_url: str = V1_BASE_URL,
+        v1_calls_per_window: int = 10,
+    ):
+        if max_cells < 1:
+            raise ValueError("max_cells must be at least 1")
+        self.base_url = base_url.rstrip("/") + "/"
+        self.v1_base_url = v1_base_url.rstrip("/") + "/"
+        self.lang = lang
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else None
+        self.max_cells = max_cells
+        self.retries = retries
+        self.backoff = backoff
+        self._sleep = sleep
+        self._window = _SlidingWindow(calls_per_window, window_seconds, clock, sleep)
+        self._v1_window = _SlidingWindow(v1_calls_per_window, window_seconds, clock, sleep)
+        self.transport = transport if transport is not None else httpx.HTTPTransport()
+        self._http = httpx.Client(
+            transport=self.transport,
+            timeout=timeout,
+            headers={"Accept": "application/json", "User-Agent": "bryta (PxWebClient)"},
+        )
+        self.calls = 0  # HTTP requests sent, retries included
+        self.cache_hits = 0
+        self.last_provenance: ScbProvenance | None = None
+
+    def __enter__(self) -> PxWebClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # ---- HTTP: cache, rate limit, retries ------------------------------------------------
+    def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        table_id: str | None = None,
+        window: _SlidingWindow | None = None,
+    ) -> tuple[Any, str]:
+        """The parsed JSON answer and when it was retrieved (from the cache or now)."""
+        content = (
+            None
+            if body is None
+            else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        )
+        request = self._http.build_request(
+            method,
+            url,
+            params=params,
+            content=content,
+            headers={"Content-Type": "application/json"} if content is not None else None,
+        )
+        full_url = str(request.url)
+        key = hashlib.sha256(
+            b"\n".join([method.encode(), full_url.encode(), content or b""])
+        ).hexdigest()
+        if (cached := self._cache_read(key)) is not None:
+            self.cache_hits += 1
+            return cached["response"], cached["retrieved_at"]
+        where = f"SCB table {table_id}" if table_id else "SCB API"
+        for attempt in range(self.retries + 1):
+            (window or self._window).acquire()
+            self.calls += 1
+            try:
+                response = self._http.send(request)
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                if attempt == self.retries:
+                    raise ScbApiError(
+                        f"{where}: no answer after {attempt + 1} attempts "
+                        f"({type(exc).__name__}: {exc}) ({method} {full_url})",
+                        table_id=table_id,
+                        url=full_url,
+                    ) from exc
+                self._sleep(self.backoff * 2**attempt)
+                continue
+            if response.status_code in _RETRY_STATUSES and attempt < self.retries:
+                wait = _retry_after(response)
+                self._sleep(self.backoff * 2**attempt if wait is None else wait)
+                continue
+            if response.is_error:
+                detail = _scb_message(response)
+                tries = f" after {attempt + 1} attempts" if attempt else ""
+                raise ScbApiError(
+                    f"{where}: HTTP {response.status_code}{tries}: {detail} ({method} {full_url})",
+                    table_id=table_id,
+                    status=response.status_code,
+                    detail=detail,
+                    url=full_url,
+                )
+            try:
+                data = response.json()
+            except ValueError as exc:
+                raise ScbApiError(
+                    f"{where}: the answer is not JSON ({method} {full_url})",
+                    table_id=table_id,
+                    status=response.status_code,
+                    url=full_url,
+                ) from exc
+            retrieved = _now()
+            self._cache_write(key, method, full_url, body, data, retrieved)
+            return data, retrieved
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _cache_read(self, key: str) -> dict[str, Any] | None:
+        if self.cache_dir is None:
+            return None
+        path = self.cache_dir / f"{key}.json"
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None  # absent or unreadable: fetch again
+        return entry if isinstance(entry, dict) and "response" in entry else None
+
+    def _cache_write(
+        self, key: str, method: str, url: str, body: Any, data: Any, retrieved: str
+    ) -> None:
+        if self.cache_dir is None:
+            return
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        entry = {"method": method, "url": url, "body": body, "retrieved_at": retrieved}
+        entry["response"] = data
+        tmp = self.cache_dir / f".{key}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, self.cache_dir / f"{key}.json")  # readers never see half a file
+
+    def _table_url(self, table_id: str, suffix: str = "") -> str:
+        if not _TABLE_ID.match(table_id):
+            raise ScbSelectionError(f"{table_id!r} is not a table id (like TAB6574)")
+        return f"{self.base_url}tables/{table_id}{suffix}"
+
+    # ---- PxWebApi 2.0 --------------------------------------------------------------------
+    def search_tables(
+        self, query: str, *, page_size: int = 100, include_discontinued: bool = False
+    ) -> list[dict[str, Any]]:
+        """Every table matching ``query`` (``GET /tables``), following the pages to the end."""
+        tables: list[dict[str, Any]] = []
+        page_number = 1
+        while page_number <= 10_000:
+            params: dict[str, Any] = {
+                "lang": self.lang,
+                "query": query,
+                "pageNumber": page_number,
+                "pageSize": page_size,
+            }
+            if include_discontinued:
+                params["includeDiscontinued"] = "true"
+            doc, _ = self._request("GET", f"{self.base_url}tables", params=params)
+            found = doc.get("tables") or []
+            tables.extend(found)
+            page = doc.get("page") or {}
+            links = list(page.get("links") or []) + list(doc.get("links") or [])
+            has_next = any(link.get("rel") == "next" for link in links)
+            if not found or not (has_next or page_number < int(page.get("totalPages") or 0)):
+                break
+            # The server's own "next" link carries the query unencoded; ask for the next page
+            # with the same parameters instead (and keep the cache key stable).
+            page_number += 1
+        return tables
+
+    def table(self, table_id: str) -> dict[str, Any]:
+        """The table's catalogue entry (``GET /tables/{id}``): label, periods, paths, updated."""
+        doc, _ = self._request(
+            "GET", self._table_url(table_id), params={"lang": self.lang}, table_id=table_id
+        )
+        return doc
+
+    def metadata(self, table_id: str, codelists: Mapping[str, str] | None = None) -> TableMetadata:
+        """The table's variables, values, roles, codelists and elimination rules.
+
+        With ``codelists`` (variable → codelist id) the values are those of the codelists.
+        """
+        return self._metadata(table_id, codelists)[0]
+
+    def _metadata(
+        self, table_id: str, codelists: Mapping[str, str] | None
+    ) -> tuple[TableMetadata, str]:
+        params: dict[str, str] = {"lang": self.lang, "outputFormat": "json-stat2"}
+        for code, codelist in (codelists or {}).items():
+            params[f"codelist[{code}]"] = codelist
+        doc, retrieved = self._request(
+            "GET", self._table_url(table_id, "/metadata"), params=params, table_id=table_id
+        )
+        return TableMetadata.from_jsonstat(doc, table_id), retrieved
+
+    def _prepare(
+        self,
+        table_id: str,
+        selection: Mapping[str, str | Sequence[str]] | None,
+        codelists: Mapping[str, str] | None,
+    ) -> tuple[TableMetadata, dict[str, str], list[dict[str, Any]], str]:
+        meta, retrieved = self._metadata(table_id, codelists)
+        lists: dict[str, str] = {}
+        for code, codelist in (codelists or {}).items():
+            var = meta.variable(code)
+            known = [c.id for c in var.codelists]
+            if known and codelist not in known:
+                raise ScbSelectionError(
+                    f"SCB table {table_id}: variable {var.code} has no codelist {codelist!r} "
+                    f"(it has {', '.join(known)})",
+                    table_id=table_id,
+                )
+            lists[var.code] = codelist
+        resolved = resolve_selection(meta, selection)
+        prefer = [v.code for v in meta.geo] + [v.code for v in meta.variables if v.role == "time"]
+        bodies = []
+        for part in split_selection(resolved, self.max_cells, prefer):
+            items = []
+            for code, values in part.items():
+                item: dict[str, Any] = {"variableCode": code, "valueCodes": values}
+                if code in lists:
+                    item["codelist"] = lists[code]
+                items.append(item)
+            bodies.append({"selection": items})
+        return meta, lists, bodies, retrieved
+
+    def plan(
+        self,
+        table_id: str,
+        selection: Mapping[str, str | Sequence[str]] | None = None,
+        codelists: Mapping[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The POST bodies :meth:`fetch` would send (reads only the metadata)."""
+        return self._prepare(table_id, selection, codelists)[2]
+
+    def fetch(
+        self,
+        table_id: str,
+        selection: Mapping[str, str | Sequence[str]] | None = None,
+        codelists: Mapping[str, str] | None = None,
+    ) -> ScbResult:
+        """Fetch a selection of a table as one tidy frame, with its provenance."""
+        calls, hits = self.calls, self.cache_hits
+        meta, lists, bodies, first = self._prepare(table_id, selection, codelists)
+        url = self._table_url(table_id, "/data")
+        params = {"lang": self.lang, "outputFormat": "json-stat2"}
+        frames, times = [], [first]
+        for number, body in enumerate(bodies, 1):
+            doc, retrieved = self._request("POST", url, params=params, body=body, table_id=table_id)
+            frames.append(read_jsonstat(doc, name=f"SCB {table_id}, call {number}/{len(bodies)}"))
+            times.append(retrieved)
+        frame = _in_metadata_order(pl.concat(frames, how="diagonal_relaxed"), meta)
+        given = {v.code: "*" for v in meta.variables} if selection is None else selection
+        asked = {
+            meta.variable(code).code: spec if isinstance(spec, str) else list(spec)
+            for code, spec in given.items()
+        }
+        provenance = ScbProvenance(
+            source=SOURCE,
+            table_id=table_id,
+            query={"selection": asked, "codelists": lists, "language": self.lang},
+            retrieved_at=min(times),
+            calls=self.calls - calls,
+            cache_hits=self.cache_hits - hits,
+            url=url,
+            language=self.lang,
+            table_updated=meta.updated,
+        )
+        self.last_provenance = provenance
+        return ScbResult(frame, provenance, meta)
+
+    def data(
+        self,
+        table_id: str,
+        selection: Mapping[str, str | Sequence[str]] | None = None,
+        codelists: Mapping[str, str] | None = None,
+    ) -> pl.DataFrame:
+        """:meth:`fetch`'s frame alone; its provenance is left in ``last_provenance``."""
+        return self.fetch(table_id, selection, codelists).frame
+
+    # ---- API v1 --------------------------------------------------------------------------
+    def data_v1(
+        self,
+        path: str,
+        query: Mapping[str, str | Sequence[str]] | Sequence[Mapping[str, Any]],
+        *,
+        lang: str | None = None,
+    ) -> pl.DataFrame:
+        """Fetch a table by its API v1 path (``BE/BE0101/BE0101Y/FolkmDesoAldKon``).
+
+        ``query`` maps variable codes to value codes (``"*"`` selects all), or is the v1
+        ``query`` list itself. API v1 requests are not split: v1 allows 100,000 values per
+        call; use :meth:`fetch` with the table's ``TAB…`` id for larger requests.
+        """
+        if isinstance(query, Mapping):
+            items = []
+            for code, spec in query.items():
+                values = [spec] if isinstance(spec, str) else list(spec)
+                every = values == ["*"]
+                items.append(
+                    {
+                        "code": code,
+                        "selection": {"filter": "all" if every else "item", "values": values},
+                    }
+                )
+        else:
+            items = [dict(item) for item in query]
+        language = lang or self.lang
+        url = (
+            path
+            if path.startswith(("http://", "https://"))
+            else f"{self.v1_base_url}{language}/ssd/{path.strip('/')}"
+        )
+        body = {"query": items, "response": {"format": "json-stat2"}}
+        calls, hits = self.calls, self.cache_hits
+        doc, retrieved = self._request(
+            "POST", url, body=body, table_id=path, window=self._v1_window
+        )
+        frame = read_jsonstat(doc, name=f"SCB API v1 {path}")
+        self.last_provenance = ScbProvenance(
+            source=SOURCE_V1,
+            table_id=path,
+            query=body,
+            retrieved_at=retrieved,
+            calls=self.calls - calls,
+            cache_hits=self.cache_hits - hits,
+            url=url,
+            language=language,
+            table_updated=str(doc.get("updated", "")),
+        )
+        return frame
+
+
+def _in_metadata_order(frame: pl.DataFrame, meta: TableMetadata) -> pl.DataFrame:
+    """Rows sorted by the metadata order of every variable; codes, labels, value, status."""
+    dims = [v for v in meta.variables if v.code in frame.columns]
+    if not dims or frame.is_empty():
+        return frame
+    keys = [f"__order_{i}" for i in range(len(dims))]
+    frame = frame.with_columns(
+        pl.col(v.code)
+        .cast(pl.String)
+        .replace_strict(
+            {c: i for i, c in enumerate(v.values)}, default=len(v.values), return_dtype=pl.Int64
+        )
+        .alias(key)
+        for v, key in zip(dims, keys, strict=True)
+    )
+    frame = frame.sort(keys, maintain_order=True).drop(keys)
+    codes = [v.code for v in dims]
+    first = codes + [f"{c}_label" for c in codes if f"{c}_label" in frame.columns]
+    return frame.select(first + [c for c in frame.columns if c not in first])
