@@ -45,10 +45,7 @@ def test_import_to_warehouse_and_file(app, export, tmp_path):
         stored = wh.get("population")
     assert info["file"] == "befolkning.csv" and len(info["sha256"]) == 64
     assert info["licence"] == "CC0 1.0"
-    written = pl.read_parquet(out)  # small counts suppressed on the way out, and said so
-    assert "suppressed" in res.output
-    kept = written.filter(pl.col("suppressed").is_null()).drop("suppressed")
-    assert kept.equals(stored.filter(~pl.col("value").is_between(1, 4)))
+    assert stored.equals(pl.read_parquet(out))  # as SCB published it
     total = stored.filter((pl.col("year") == 2023) & (pl.col("födelseregion") == "totalt"))
     assert total["value"].sum() == 10_551_707
 
@@ -131,3 +128,31 @@ def test_import_scb_table_from_the_recorded_server(app, tmp_path, monkeypatch):
     bad = runner.invoke(app, ["import", "scb", "TAB6574", "--select", "Region",
                               "--name", "x", "--data-dir", str(tmp_path)])
     assert bad.exit_code == 2 and "VARIABLE=VALUES" in bad.output
+
+
+def test_two_commands_from_table_id_to_indices_per_kommun_and_year(tmp_path, monkeypatch):
+    """The promise of the data issue: `bryta import scb …` then `bryta measure …`."""
+    import httpx
+
+    from bryta.cli import app as bryta_app
+    from bryta.ingest import pxweb
+    from tests.test_pxweb import ScbServer
+
+    real = pxweb.PxWebClient
+    monkeypatch.setattr(pxweb, "PxWebClient",
+                        lambda **kw: real(transport=httpx.MockTransport(ScbServer()), **kw))
+    table = tmp_path / "tab6574.parquet"
+    res = runner.invoke(bryta_app, [
+        "import", "scb", "TAB6574", "--select", "Region=0114R001_RegSO2025,0114R002_RegSO2025",
+        "--select", "Alder=totalt", "--select", "ContentsCode=*", "--select", "Kon=*",
+        "--select", "Tid=*", "-o", str(table)])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "indices.csv"
+    res = runner.invoke(bryta_app, [
+        "measure", str(table), "--unit", "Region", "--group-col", "Kon", "--count-col", "value",
+        "--by", "kommun,Tid", "--index", "dissimilarity", "--focal", "1", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    got = pl.read_csv(out, schema_overrides={"kommun": pl.String, "Tid": pl.String})
+    assert got["kommun"].to_list() == ["0114"] * 3
+    assert got["Tid"].to_list() == ["2022", "2023", "2024"]
+    assert got["value"].is_between(0, 1).all()

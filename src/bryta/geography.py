@@ -79,6 +79,37 @@ def _code_at(code: pl.Expr, to: str) -> pl.Expr:
     return pl.lit("00") if to == "riket" else code.str.slice(0, _PREFIX[to])
 
 
+def level_of(codes: pl.Series) -> str | None:
+    """The level (any version) all of ``codes`` belong to, or None.
+
+    >>> level_of(pl.Series(["0114R001_RegSO2025", "0180R010_RegSO2025"]))
+    'regso'
+    """
+    text = codes.cast(pl.String).drop_nulls()
+    if text.len() == 0:
+        return None
+    for level in ("deso", "regso", "kommun", "lan"):
+        for version in (None, *VERSIONS.get(level, ())):
+            if text.str.contains(code_pattern(level, version)).all():
+                return level
+    return None
+
+
+def add_parents(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Add ``kommun`` and ``lan`` columns read from the codes in ``column`` (RegSO, DeSO or
+    kommun codes of any version); the frame is returned unchanged for other columns.
+
+    >>> add_parents(pl.DataFrame({"Region": ["0114R001"]}), "Region").row(0)
+    ('0114R001', '0114', '01')
+    """
+    level = level_of(frame.get_column(column))
+    if level not in ("deso", "regso", "kommun"):
+        return frame
+    code = pl.col(column).cast(pl.String)
+    extra = [_code_at(code, "kommun").alias("kommun"), _code_at(code, "lan").alias("lan")]
+    return frame.with_columns([e for e in extra if e.meta.output_name() not in frame.columns])
+
+
 def areas(level: str) -> pl.DataFrame:
     """The bundled areas of ``level``: ``code``, ``name``, ``kommun``, ``lan`` (as available).
 

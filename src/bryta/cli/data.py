@@ -74,8 +74,8 @@ def save(
             wh.put(name, frame, kind=kind, provenance=provenance, replace=replace)
             where = wh.path
         err_console.print(f"stored {frame.height} rows as {name!r} in {where}", highlight=False)
-    if output is not None:
-        write_table(protect(frame, kind), output)
+    if output is not None:  # a table as its publisher released it: nothing new to protect
+        write_table(frame, output)
         err_console.print(f"wrote {frame.height} rows to {output}", highlight=False)
 
 

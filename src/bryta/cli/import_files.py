@@ -7,10 +7,12 @@ import hashlib
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 
 from bryta.cli._common import user_errors
 from bryta.cli.data import DataDir, save
+from bryta.geography import add_parents
 from bryta.store import Provenance
 
 Name = Annotated[str | None, typer.Option("--name", help="Store in the warehouse under this name.")]
@@ -143,6 +145,12 @@ def scb(
             result = client.fetch(
                 table_id, selection=selection, codelists=_pairs(codelist, "--codelist") or None
             )
+        frame = result.frame
+        for column in frame.columns:  # kommun and län of RegSO/DeSO rows, for --by kommun
+            if column not in ("kommun", "lan") and frame.schema[column] == pl.String:
+                frame = add_parents(frame, column)
+                if "kommun" in frame.columns:
+                    break
         prov = result.provenance
         provenance = Provenance(
             source=prov.source,
@@ -152,7 +160,7 @@ def scb(
             retrieved_at=prov.retrieved_at,
         )
         save(
-            result.frame,
+            frame,
             name=name,
             output=output,
             kind="counts",
