@@ -39,7 +39,6 @@ import argparse
 import gc
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -49,6 +48,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from _measure import maxrss_mib, vmhwm_mib
 
 import bryta
 from bryta.compute.inference import bootstrap
@@ -67,23 +67,6 @@ STATS = ["value_bc", "bias", "se", "ci_low", "ci_high"]
 R_PUBLISHED_S = 10.0  # R segregation, 6,000 units × 5 groups, 1,000 replicates (issue)
 TARGET_M_S = 0.5
 TARGET_PANEL_S = 10.0
-
-
-def maxrss_mib() -> float:
-    """Peak resident set size of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def vmhwm_mib() -> float:
-    """Peak RSS of this process's own address space (/proc VmHWM; not inherited over exec)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
 
 
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:

@@ -38,7 +38,6 @@ import argparse
 import gc
 import json
 import math
-import resource
 import subprocess
 import sys
 import time
@@ -49,6 +48,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from _measure import maxrss_mib, vmhwm_mib
 
 import bryta
 
@@ -82,23 +82,6 @@ MULTI_CLASSES: dict[str, str] = {
     "simpson_interaction": "SimpsonsInteraction",
     "diversity": "MultiDiversity",
 }
-
-
-def maxrss_mib() -> float:
-    """Peak resident set size of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def vmhwm_mib() -> float:
-    """Peak RSS of this process's own address space (/proc VmHWM; not inherited over exec)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
 
 
 def best_of(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
