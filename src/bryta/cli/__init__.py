@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from bryta.cli import change, data, demo, import_files, imports, measure, mutual
+from bryta.cli import (
+    change,
+    data,
+    demo,
+    import_boundaries,
+    import_files,
+    imports,
+    measure,
+    mutual,
+)
 
 app = typer.Typer(
     name="bryta",
@@ -20,6 +29,7 @@ change.register(app)
 demo.register(app)
 data.register(app)
 import_files.register(imports.import_app)
+import_boundaries.register(imports.import_app)
 imports.register(app)
 
 
