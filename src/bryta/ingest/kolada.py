@@ -393,7 +393,7 @@ class KoladaClient:
         last = ""
         status: int | None = None
         for attempt in range(attempts):
-            retry_after: float | None = None
+            wait: float | None = None
             try:
                 response = self._http.get(url)
             except httpx.TimeoutException as exc:
@@ -414,9 +414,9 @@ class KoladaClient:
                         status=status,
                     )
                 last = f"HTTP {status}"
-                retry_after = _retry_after(response)
+                wait = retry_after(response)
             if attempt + 1 < attempts:
-                self._sleep(self._delay(attempt, retry_after))
+                self._sleep(self._delay(attempt, wait))
         raise KoladaError(
             f"Kolada request GET {path} gave up after {attempts} attempts; last: {last}",
             path=path,
@@ -505,14 +505,6 @@ def _with_page_size(url: str, per_page: int) -> str:
 def _snippet(response: httpx.Response, limit: int = 200) -> str:
     text = " ".join(response.text.split())
     return (text[:limit] + "…") if len(text) > limit else (text or "(empty body)")
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None  # an HTTP date: fall back to the exponential back-off
 
 
 def _ids(values: Sequence[Any], what: str) -> list[str]:

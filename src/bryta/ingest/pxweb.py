@@ -46,7 +46,6 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +53,7 @@ import httpx
 import polars as pl
 
 from bryta.errors import BrytaError
+from bryta.ingest._http import retry_after
 from bryta.ingest.jsonstat import read_jsonstat
 
 __all__ = [
@@ -426,22 +426,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 def _scb_message(response: httpx.Response) -> str:
     """SCB's own explanation: title and detail of a problem+json body, else the text."""
     try:
@@ -565,7 +549,7 @@ class PxWebClient:
                 self._sleep(self.backoff * 2**attempt)
                 continue
             if response.status_code in _RETRY_STATUSES and attempt < self.retries:
-                wait = _retry_after(response)
+                wait = retry_after(response)
                 self._sleep(self.backoff * 2**attempt if wait is None else wait)
                 continue
             if response.is_error:
