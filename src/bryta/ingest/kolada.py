@@ -49,6 +49,7 @@ import httpx
 import polars as pl
 
 from bryta.errors import BrytaError
+from bryta.ingest._http import retry_after
 
 __all__ = [
     "BASE_URL",
