@@ -207,3 +207,24 @@ def test_change_two_files_and_between_forms(tmp_path, schools00, schools05, expe
     assert out2.read_text() == out.read_text()
     bad = invoke("change", both, "--unit", "school", *long, "-o", out2)
     assert bad.exit_code == 2 and "--between" in bad.output
+
+
+def test_compare_two_periods(tmp_path):
+    src = tmp_path / "two.csv"
+    pl.DataFrame({"year": [2020] * 3 + [2023] * 3, "kommun": ["0114"] * 6,
+                  "unit": ["x", "y", "z"] * 2,
+                  "a": [400, 100, 250, 450, 50, 250], "b": [100, 400, 250, 50, 450, 250]}
+                 ).write_csv(src)
+    out = tmp_path / "cmp.csv"
+    res = invoke("compare", src, "--unit", "unit", "--groups", "a,b", "--by", "kommun",
+                 "--between", "year", "--first", "2020", "--second", "2023",
+                 "--index", "dissimilarity", "--focal", "a", "--alternative", "greater",
+                 "--bootstrap", "200", "--seed", "1", "-o", out)
+    assert res.exit_code == 0, res.output
+    got = pl.read_csv(out, schema_overrides={"kommun": pl.String})
+    row = got.row(0, named=True)
+    assert row["kommun"] == "0114" and row["diff"] == pytest.approx(0.4 / 3)  # 0.5333 − 0.4
+    assert row["p_value"] < 0.01 and row["ci_low"] > 0
+    bad = invoke("compare", src, "--unit", "unit", "--groups", "a,b", "--between", "year",
+                 "--first", "2020", "--second", "1999", "-o", out)
+    assert bad.exit_code == 2 and "1999" in bad.output

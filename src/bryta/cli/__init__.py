@@ -6,6 +6,7 @@ import typer
 
 from bryta.cli import (
     change,
+    compare,
     data,
     demo,
     import_boundaries,
@@ -26,6 +27,7 @@ app = typer.Typer(
 measure.register(app)
 mutual.register(app)
 change.register(app)
+compare.register(app)
 demo.register(app)
 data.register(app)
 import_files.register(imports.import_app)
