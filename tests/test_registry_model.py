@@ -45,7 +45,11 @@ from bryta.store.registry.models import (
 )
 
 POSTGRES_URL = os.environ.get("BRYTA_TEST_POSTGRES_URL")
-NO_POSTGRES = "PostgreSQL tests need BRYTA_TEST_POSTGRES_URL (CI sets it)"
+NO_POSTGRES = "PostgreSQL tests need BRYTA_TEST_POSTGRES_URL (.ci/run starts a server and sets it)"
+if os.environ.get("CI") == "true" and not POSTGRES_URL:
+    raise RuntimeError(
+        "CI must run the registry tests on PostgreSQL: BRYTA_TEST_POSTGRES_URL unset"
+    )
 
 
 def _drop_everything(url: str) -> None:
