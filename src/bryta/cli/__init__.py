@@ -14,6 +14,7 @@ from bryta.cli import (
     imports,
     measure,
     mutual,
+    registry,
 )
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ data.register(app)
 import_files.register(imports.import_app)
 import_boundaries.register(imports.import_app)
 imports.register(app)
+registry.register(app)
 
 
 def main() -> None:
