@@ -74,3 +74,35 @@ def test_public_view_sees_only_published(registry, tmp_path):
     got = pl.read_csv(out, schema_overrides={"kommun": pl.String})
     value = dict(zip(got["metric"], got["value"], strict=False))
     assert value["n_interventions"] == 1 and value["project_share_count"] == 1.0
+
+
+def test_import_programmes_and_malformed_files(tmp_path):
+    from importlib.resources import files
+
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
+    programmes = tmp_path / "programmes.csv"
+    programmes.write_bytes(files("bryta.data").joinpath("programmes", "programmes.csv")
+                           .read_bytes())
+    res = runner.invoke(app, ["registry", "import", str(programmes), "--database", url])
+    assert res.exit_code == 0, res.output
+    assert "imported 39 interventions" in res.output
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"key": "a", "title": "x", "form": "projekt"}]', encoding="utf-8")
+    res = runner.invoke(app, ["registry", "import", str(bad), "--database", url])
+    assert res.exit_code == 2 and "projekt" in res.output
+    engine = db.connect(url)
+    with engine.connect() as con:
+        import sqlalchemy as sa
+
+        n = con.execute(sa.text("select count(*) from interventions")).scalar_one()
+    engine.dispose()
+    assert n == 39  # the malformed file added nothing
+
+
+def test_seed_with_synthetic(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
+    res = runner.invoke(app, ["registry", "seed", "--synthetic", "50", "--database", url])
+    assert res.exit_code == 0, res.output
+    assert "added 89 interventions (50 synthetic)" in res.output

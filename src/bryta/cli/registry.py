@@ -74,5 +74,70 @@ def diagnose(
     err_console.print(f"wrote {result.height} figures to {output}", highlight=False)
 
 
+def _read_records(file: Path):
+    """The registry's CSV or JSON, or the programmes layout (recognised by its header)."""
+    from bryta.store.registry import exchange
+
+    suffix = file.suffix.lower()
+    if suffix == ".json":
+        return exchange.read_registry_json(file)
+    if suffix != ".csv":
+        raise typer.BadParameter(f"{file}: import reads .csv or .json")
+    with file.open(encoding="utf-8-sig") as fh:
+        header = fh.readline()
+    if header.startswith("id,name_sv,"):
+        return exchange.read_programmes_csv(file)
+    return exchange.read_registry_csv(file)
+
+
+def _load(records, database: str | None) -> int:
+    from bryta.store.registry import db
+    from bryta.store.registry.exchange import load_into
+
+    engine = db.connect(database or db.default_url())
+    try:
+        with db.session(engine) as s:  # one transaction: all or nothing
+            load_into(s, records)
+    finally:
+        engine.dispose()
+    return len(records)
+
+
+@registry_app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(help="Registry .csv or .json, or programmes.csv.")],
+    database: Database = None,
+) -> None:
+    """Import interventions, validated row by row; all or nothing.
+
+    Reads the registry's own CSV and JSON formats (docs/registry_exchange.md) and the layout
+    of the bundled programmes.csv as it is.
+    """
+    with user_errors(str(file)):
+        if not file.exists():
+            raise typer.BadParameter(f"{file}: no such file")
+        n = _load(_read_records(file), database)
+    err_console.print(f"imported {n} interventions from {file}", highlight=False)
+
+
+@registry_app.command("seed")
+def seed(
+    database: Database = None,
+    synthetic: Annotated[
+        int, typer.Option(help="Also add this many synthetic interventions (marked synthetic).")
+    ] = 0,
+    seed_value: Annotated[int, typer.Option("--seed", help="Seed of the synthetic ones.")] = 0,
+) -> None:
+    """Add the real Swedish programmes 1975–2024 (and optionally a synthetic portfolio)."""
+    from bryta.store.registry.exchange import read_programmes_csv, synthetic_portfolio
+
+    with user_errors("registry"):
+        records = read_programmes_csv()
+        if synthetic:
+            records = [*records, *synthetic_portfolio(synthetic, seed=seed_value)]
+        n = _load(records, database)
+    err_console.print(f"added {n} interventions ({synthetic} synthetic)", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(registry_app, name="registry")
