@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import polars as pl
 import pytest
@@ -23,38 +24,63 @@ def registry(tmp_path):
     assert res.exit_code == 0, res.output
     engine = db.connect(url)
     with db.session(engine) as s:
-        kommun = Organisation(name="Upplands Väsby kommun", sector=Sector.MUNICIPALITY,
-                              level=OrgLevel.LOCAL)
+        kommun = Organisation(
+            name="Upplands Väsby kommun", sector=Sector.MUNICIPALITY, level=OrgLevel.LOCAL
+        )
         ngo = Organisation(name="Föreningen X", sector=Sector.CIVIL_SOCIETY, level=OrgLevel.LOCAL)
         s.add_all([kommun, ngo])
         project = Intervention(
-            title="Läxhjälp", form=Form.PROJECT, status=Status.ENDED,
-            planned_start=dt.date(2022, 1, 1), planned_end=dt.date(2022, 6, 30),
-            actual_start=dt.date(2022, 1, 1), actual_end=dt.date(2022, 6, 30),
-            age_bands=["6-15"], published=True,
+            title="Läxhjälp",
+            form=Form.PROJECT,
+            status=Status.ENDED,
+            planned_start=dt.date(2022, 1, 1),
+            planned_end=dt.date(2022, 6, 30),
+            actual_start=dt.date(2022, 1, 1),
+            actual_end=dt.date(2022, 6, 30),
+            age_bands=["6-15"],
+            published=True,
         )
         permanent = Intervention(
-            title="Familjecentral", form=Form.PERMANENT_OPERATION, status=Status.ACTIVE,
-            planned_start=dt.date(2020, 1, 1), actual_start=dt.date(2020, 1, 1),
-            age_bands=["prenatal", "0-5"], published=False,
+            title="Familjecentral",
+            form=Form.PERMANENT_OPERATION,
+            status=Status.ACTIVE,
+            planned_start=dt.date(2020, 1, 1),
+            actual_start=dt.date(2020, 1, 1),
+            age_bands=["prenatal", "0-5"],
+            published=False,
         )
         s.add_all([project, permanent])
         s.flush()
-        s.add_all([
-            Participation(organisation=kommun, intervention=project, role=Role.ACCOUNTABLE),
-            Participation(organisation=ngo, intervention=project, role=Role.IMPLEMENTING),
-            Participation(organisation=kommun, intervention=permanent, role=Role.ACCOUNTABLE),
-            AreaLink(intervention=project, level=AreaLevel.REGSO, area_code="0114R001"),
-            AreaLink(intervention=permanent, level=AreaLevel.REGSO, area_code="0114R002"),
-        ])
+        s.add_all(
+            [
+                Participation(organisation=kommun, intervention=project, role=Role.ACCOUNTABLE),
+                Participation(organisation=ngo, intervention=project, role=Role.IMPLEMENTING),
+                Participation(organisation=kommun, intervention=permanent, role=Role.ACCOUNTABLE),
+                AreaLink(intervention=project, level=AreaLevel.REGSO, area_code="0114R001"),
+                AreaLink(intervention=permanent, level=AreaLevel.REGSO, area_code="0114R002"),
+            ]
+        )
     engine.dispose()
     return url
 
 
 def test_diagnose_by_kommun(registry, tmp_path):
     out = tmp_path / "diag.csv"
-    res = runner.invoke(app, ["registry", "diagnose", "--by", "kommun", "--database", registry,
-                              "--as-of", "2023-12-31", "-o", str(out)])
+    res = runner.invoke(
+        app,
+        [
+            "registry",
+            "diagnose",
+            "--by",
+            "kommun",
+            "--database",
+            registry,
+            "--as-of",
+            "2023-12-31",
+            "-o",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     got = pl.read_csv(out, schema_overrides={"kommun": pl.String})
     value = dict(zip(got["metric"], got["value"], strict=False))
@@ -68,8 +94,22 @@ def test_diagnose_by_kommun(registry, tmp_path):
 
 def test_public_view_sees_only_published(registry, tmp_path):
     out = tmp_path / "pub.csv"
-    res = runner.invoke(app, ["registry", "diagnose", "--by", "kommun", "--database", registry,
-                              "--as-of", "2023-12-31", "--public", "-o", str(out)])
+    res = runner.invoke(
+        app,
+        [
+            "registry",
+            "diagnose",
+            "--by",
+            "kommun",
+            "--database",
+            registry,
+            "--as-of",
+            "2023-12-31",
+            "--public",
+            "-o",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     got = pl.read_csv(out, schema_overrides={"kommun": pl.String})
     value = dict(zip(got["metric"], got["value"], strict=False))
@@ -82,8 +122,9 @@ def test_import_programmes_and_malformed_files(tmp_path):
     url = f"sqlite:///{tmp_path / 'r.sqlite'}"
     assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
     programmes = tmp_path / "programmes.csv"
-    programmes.write_bytes(files("bryta.data").joinpath("programmes", "programmes.csv")
-                           .read_bytes())
+    programmes.write_bytes(
+        files("bryta.data").joinpath("programmes", "programmes.csv").read_bytes()
+    )
     res = runner.invoke(app, ["registry", "import", str(programmes), "--database", url])
     assert res.exit_code == 0, res.output
     assert "imported 39 interventions" in res.output
@@ -106,3 +147,109 @@ def test_seed_with_synthetic(tmp_path):
     res = runner.invoke(app, ["registry", "seed", "--synthetic", "50", "--database", url])
     assert res.exit_code == 0, res.output
     assert "added 89 interventions (50 synthetic)" in res.output
+
+
+def _count(url, table):
+    import sqlalchemy as sa
+
+    engine = db.connect(url)
+    with engine.connect() as con:
+        n = con.execute(sa.text(f"select count(*) from {table}")).scalar_one()
+    engine.dispose()
+    return n
+
+
+@pytest.mark.parametrize("suffix", [".json", ".csv"])
+def test_export_import_export_is_lossless(tmp_path, suffix):
+    first, second = (f"sqlite:///{tmp_path / name}" for name in ("a.sqlite", "b.sqlite"))
+    for url in (first, second):
+        assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
+    res = runner.invoke(app, ["registry", "seed", "--synthetic", "200", "--database", first])
+    assert res.exit_code == 0, res.output
+    one, two = tmp_path / f"one{suffix}", tmp_path / f"two{suffix}"
+    res = runner.invoke(app, ["registry", "export", "-o", str(one), "--database", first])
+    assert res.exit_code == 0, res.output
+    assert "wrote 239 interventions" in res.output
+    res = runner.invoke(app, ["registry", "import", str(one), "--database", second])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["registry", "export", "-o", str(two), "--database", second])
+    assert res.exit_code == 0, res.output
+    assert one.read_text(encoding="utf-8") == two.read_text(encoding="utf-8")
+    text = one.read_text(encoding="utf-8")
+    assert "SYN-0-0001" not in text  # keys are database ids
+    for table in ("fundings", "successions", "area_links", "participations", "organisations"):
+        assert _count(first, table) == _count(second, table) > 0
+
+
+def test_export_public_and_bad_suffix(registry, tmp_path):
+    out = tmp_path / "pub.json"
+    res = runner.invoke(
+        app, ["registry", "export", "-o", str(out), "--public", "--database", registry]
+    )
+    assert res.exit_code == 0, res.output
+    got = json.loads(out.read_text(encoding="utf-8"))
+    assert [r["title"] for r in got] == ["Läxhjälp"]
+    assert got[0]["participations"][1] == {
+        "organisation": "Föreningen X",
+        "sector": "civil_society",
+        "role": "implementing",
+        "level": "local",
+        "start": None,
+        "end": None,
+    }
+    res = runner.invoke(
+        app, ["registry", "export", "-o", str(tmp_path / "x.parquet"), "--database", registry]
+    )
+    assert res.exit_code == 2 and ".csv or .json" in res.output
+
+
+def test_import_is_audited(tmp_path):
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
+    res = runner.invoke(app, ["registry", "seed", "--database", url])
+    assert res.exit_code == 0, res.output
+    engine = db.connect(url)
+    with engine.connect() as con:
+        rows = con.execute(
+            sa.text("select entity, action, who, count(*) from audit_entries group by 1, 2, 3")
+        ).all()
+    engine.dispose()
+    counts = {(entity, action): n for entity, action, who, n in rows if who == "system"}
+    assert counts[("interventions", "create")] == 39
+    assert counts[("interventions", "update")] == 39  # published through the service
+    assert counts[("organisations", "create")] == _count(url, "organisations")
+
+
+def test_import_fails_at_write_time_and_changes_nothing(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
+    assert runner.invoke(app, ["registry", "seed", "--database", url]).exit_code == 0
+    before = {t: _count(url, t) for t in ("interventions", "organisations", "audit_entries")}
+    area = {"level": "regso", "code": "0114R001"}
+    records = [
+        {
+            "key": k,
+            "title": k,
+            "form": "project",
+            "status": "active",
+            "published": True,
+            "participations": [
+                {
+                    "organisation": f"Ny förening {k}",
+                    "sector": "civil_society",
+                    "role": "accountable",
+                }
+            ],
+            "areas": [area],
+        }
+        for k in ("a", "b", "c")
+    ]
+    records[2]["areas"] = [area, area]  # passes the reader; the database refuses it
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(records), encoding="utf-8")
+    res = runner.invoke(app, ["registry", "import", str(bad), "--database", url])
+    assert res.exit_code == 2, res.output
+    assert "failed" in res.output
+    assert before == {t: _count(url, t) for t in before}

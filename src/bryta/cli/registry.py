@@ -91,13 +91,14 @@ def _read_records(file: Path):
 
 
 def _load(records, database: str | None) -> int:
+    """Add ``records`` through the registry service as ``system``, in one transaction."""
     from bryta.store.registry import db
-    from bryta.store.registry.exchange import load_into
+    from bryta.store.registry.exchange import import_records
 
     engine = db.connect(database or db.default_url())
     try:
         with db.session(engine) as s:  # one transaction: all or nothing
-            load_into(s, records)
+            import_records(s, engine, records)
     finally:
         engine.dispose()
     return len(records)
@@ -118,6 +119,39 @@ def import_file(
             raise typer.BadParameter(f"{file}: no such file")
         n = _load(_read_records(file), database)
     err_console.print(f"imported {n} interventions from {file}", highlight=False)
+
+
+@registry_app.command("export")
+def export(
+    output: Annotated[Path, typer.Option("-o", "--output", help=".csv or .json")],
+    database: Database = None,
+    public: Annotated[bool, typer.Option("--public", help="Only published interventions.")] = False,
+) -> None:
+    """Write every intervention with its links as the registry's CSV or JSON.
+
+    Keys are the database ids; ``registry import`` reads the file back (docs/registry_exchange.md).
+    """
+    from bryta.errors import BrytaError
+    from bryta.store.registry import db, exchange
+
+    with user_errors("registry"):
+        suffix = output.suffix.lower()
+        if suffix not in (".csv", ".json"):
+            raise BrytaError(f"{output}: output must be .csv or .json")
+        engine = db.connect(database or db.default_url())
+        try:
+            records = exchange.records_from_database(engine, published_only=public)
+        finally:
+            engine.dispose()
+        output.parent.mkdir(parents=True, exist_ok=True)
+        tmp = output.with_name(f".{output.name}.partial")
+        write = exchange.write_registry_csv if suffix == ".csv" else exchange.write_registry_json
+        try:
+            write(records, tmp)
+            tmp.replace(output)
+        finally:
+            tmp.unlink(missing_ok=True)
+    err_console.print(f"wrote {len(records)} interventions to {output}", highlight=False)
 
 
 @registry_app.command("seed")

@@ -62,9 +62,18 @@ _SCOPE_ROLES = frozenset({Role.ACCOUNTABLE, Role.IMPLEMENTING})
 class RegistryService:
     """Reads and changes the registry on ``engine`` on behalf of ``actor`` (None: the public)."""
 
-    def __init__(self, engine: Engine, actor: User | UserOut | Actor | None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        actor: User | UserOut | Actor | None,
+        *,
+        session: Session | None = None,
+    ) -> None:
+        """``session``: run every change inside that session's transaction (its owner commits
+        or rolls back), so that several changes, e.g. a whole import, are all or nothing."""
         self.engine = engine
         self.actor = _actor(actor)
+        self._joined = session
 
     # -- access --
 
@@ -107,8 +116,13 @@ class RegistryService:
 
     @contextmanager
     def _write(self, operation: str) -> Iterator[Session]:
-        """One transaction: committed at the end of the block, rolled back if it raises."""
+        """One transaction: committed at the end of the block, rolled back if it raises (or the
+        joined session's, flushed here and committed by its owner)."""
         try:
+            if self._joined is not None:
+                yield self._joined
+                self._joined.flush()
+                return
             with Session(self.engine, expire_on_commit=False) as session, session.begin():
                 yield session
         except sa.exc.IntegrityError as error:
