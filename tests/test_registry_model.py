@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 
 import pytest
@@ -43,46 +42,6 @@ from bryta.store.registry.models import (
     Succession,
     User,
 )
-
-POSTGRES_URL = os.environ.get("BRYTA_TEST_POSTGRES_URL")
-NO_POSTGRES = "PostgreSQL tests need BRYTA_TEST_POSTGRES_URL (.ci/run starts a server and sets it)"
-if os.environ.get("CI") == "true" and not POSTGRES_URL:
-    raise RuntimeError(
-        "CI must run the registry tests on PostgreSQL: BRYTA_TEST_POSTGRES_URL unset"
-    )
-
-
-def _drop_everything(url: str) -> None:
-    engine = db.connect(url)
-    with engine.begin() as connection:
-        Base.metadata.drop_all(connection)
-        connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgresql", marks=pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)),
-    ]
-)
-def registry_url(request, tmp_path):
-    """An empty database: a fresh SQLite file, or the CI PostgreSQL database wiped clean."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'registry.sqlite'}"
-        return
-    _drop_everything(POSTGRES_URL)
-    yield POSTGRES_URL
-    _drop_everything(POSTGRES_URL)
-
-
-@pytest.fixture
-def registry_engine(registry_url):
-    """An engine on a registry migrated to head."""
-    db.init(registry_url)
-    engine = db.connect(registry_url)
-    yield engine
-    engine.dispose()
 
 
 def _organisation(name: str, sector: Sector = Sector.MUNICIPALITY) -> Organisation:

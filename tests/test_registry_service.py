@@ -3,7 +3,6 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from datetime import date
@@ -15,7 +14,7 @@ from sqlalchemy.orm import Session
 from bryta.errors import BrytaError
 from bryta.store.registry import db
 from bryta.store.registry.enums import AuditAction, Form, Role, Status, UserRole
-from bryta.store.registry.models import AuditEntry, Base, Intervention, RegistryError
+from bryta.store.registry.models import AuditEntry, Intervention, RegistryError
 from bryta.store.registry.service import (
     SYSTEM,
     AccessDenied,
@@ -27,42 +26,6 @@ from bryta.store.registry.service import (
     StaleVersion,
     UserOut,
 )
-
-POSTGRES_URL = os.environ.get("BRYTA_TEST_POSTGRES_URL")
-NO_POSTGRES = "PostgreSQL tests need BRYTA_TEST_POSTGRES_URL (.ci/run starts a server and sets it)"
-
-
-def _drop_everything(url: str) -> None:
-    engine = db.connect(url)
-    with engine.begin() as connection:
-        Base.metadata.drop_all(connection)
-        connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgresql", marks=pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)),
-    ]
-)
-def registry_url(request, tmp_path):
-    """An empty database: a fresh SQLite file, or the CI PostgreSQL database wiped clean."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'registry.sqlite'}"
-        return
-    _drop_everything(POSTGRES_URL)
-    yield POSTGRES_URL
-    _drop_everything(POSTGRES_URL)
-
-
-@pytest.fixture
-def registry_engine(registry_url):
-    """An engine on a registry migrated to head."""
-    db.init(registry_url)
-    engine = db.connect(registry_url)
-    yield engine
-    engine.dispose()
 
 
 @dataclass
