@@ -21,6 +21,11 @@ def split_list(text: str | None) -> list[str] | None:
     return [part for part in items if part]
 
 
+def index_names(index: list[str] | None) -> list[str] | None:
+    """Repeatable ``--index`` values, each possibly comma-separated; None means all."""
+    return [n for item in index or [] for n in split_list(item) or []] or None
+
+
 @contextmanager
 def user_errors(context: str = "") -> Iterator[None]:
     """Print a bryta error as one line on stderr and exit with status 2, no traceback."""

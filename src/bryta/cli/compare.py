@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from bryta.cli._common import err_console, split_list, user_errors
+from bryta.cli._common import err_console, index_names, split_list, user_errors
 from bryta.cli._io import check_writable, read_table, write_table
 from bryta.cli.mutual import By, CountCol, GroupCol, Groups, Output, Unit
 from bryta.compute.engine import resolve_indices
@@ -46,15 +46,12 @@ def compare(
     """
     with user_errors(str(input)):
         check_writable(output)
-        names = [n for item in index or [] for n in split_list(item) or []] or None
+        names = index_names(index)
         specs = resolve_indices(names)
         frame = read_table(input)
         # CSV columns are text: compare the between column as text too
-        frame = (
-            frame.with_columns(frame.get_column(between).cast(str))
-            if between in (frame.columns)
-            else frame
-        )
+        if between in frame.columns:  # --first/--second are text; so is every CSV column
+            frame = frame.with_columns(frame.get_column(between).cast(str))
         result = run_compare(
             frame,
             unit=unit,

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bryta.cli._common import err_console, split_list, user_errors
+from bryta.cli._common import err_console, index_names, split_list, user_errors
 from bryta.cli._io import check_writable, read_table, write_table
 from bryta.cli._progress import delayed_progress
 from bryta.compute.engine import measure as run_measure
@@ -71,7 +71,7 @@ def measure(
     """
     with user_errors(str(input)):
         check_writable(output)
-        names = [n for item in index or [] for n in split_list(item) or []] or None
+        names = index_names(index)
         specs = resolve_indices(names)
         frame = read_table(input)
         common = {

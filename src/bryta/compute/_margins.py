@@ -41,7 +41,6 @@ class Margins:
     Args:
         values: counts, rows × groups (float64), rows sorted by partition.
         part: partition index of each row (non-decreasing, 0 … n − 1, no gaps).
-        n_partitions: number of partitions (to allow trailing empty partitions: none here).
     """
 
     def __init__(self, values: np.ndarray, part: np.ndarray):

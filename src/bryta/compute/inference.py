@@ -41,7 +41,7 @@ from bryta.compute._sampling import (
     multinomial_cells,
     run_blocks,
 )
-from bryta.compute.counts import Counts, take_rows
+from bryta.compute.counts import Counts, run_ids, take_rows, to_polars
 from bryta.compute.engine import compute_blocks, index_meta, long_result, plan
 from bryta.compute.indices import REGISTRY, IndexSpec, Params
 from bryta.errors import CountsError
@@ -357,8 +357,6 @@ def compare(
     by = [by] if isinstance(by, str) else list(by or [])
     if between in by:
         raise CountsError(f"{between!r} is both in by= and between=")
-    from bryta.compute.counts import to_polars
-
     frame = to_polars(counts)
     if between not in frame.columns:
         raise CountsError(f"between column {between!r} not found")
@@ -404,8 +402,6 @@ def compare(
         raise CountsError("no partition of by= has rows in both samples")
     v1 = joined.select(names).to_numpy().astype(np.float64)
     v2 = joined.select([f"{g}__2" for g in names]).to_numpy().astype(np.float64)
-    from bryta.compute.counts import run_ids
-
     part = run_ids(joined, by)
     keys = take_rows(joined.select(by), np.flatnonzero(np.r_[True, part[1:] != part[:-1]]))
     m1, m2 = Margins(v1, part), Margins(v2, part)
