@@ -40,7 +40,14 @@ def test_every_index_has_formula_reference_and_worked_value():
 
 
 def test_every_public_name_is_documented():
-    pages = ("indices.md", "data.md", "inference.md", "rank_order.md", "change.md")
+    pages = (
+        "indices.md",
+        "data.md",
+        "inference.md",
+        "rank_order.md",
+        "change.md",
+        "area_types.md",
+    )
     docs = "".join(read(f"docs/{name}") for name in pages)
     docs += read("README.md")
     for name in bryta.__all__:

@@ -9,6 +9,7 @@ The measurement engine in one call::
 See ``bryta.INDICES`` for every index with its formula and reference.
 """
 
+from bryta.compute.area_types import area_types
 from bryta.compute.change import mutual_difference
 from bryta.compute.counts import Counts, prepare_counts
 from bryta.compute.engine import measure
@@ -24,6 +25,7 @@ from bryta.compute.local import (
 from bryta.compute.mutual import mutual_local, mutual_nested, mutual_total, mutual_within
 from bryta.compute.rank_order import rank_order
 from bryta.errors import BrytaError, CountsError, ImportFormatError
+from bryta.ingest.area_types import read_area_types
 
 __version__ = "0.1.0"
 
@@ -34,6 +36,7 @@ __all__ = [
     "CountsError",
     "ImportFormatError",
     "IndexSpec",
+    "area_types",
     "bootstrap",
     "compare",
     "expected",
@@ -49,4 +52,5 @@ __all__ = [
     "pairwise_dissimilarity",
     "prepare_counts",
     "rank_order",
+    "read_area_types",
 ]

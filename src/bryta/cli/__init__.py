@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from bryta.cli import (
+    area_types,
     change,
     compare,
     data,
@@ -35,6 +36,7 @@ import_files.register(imports.import_app)
 import_boundaries.register(imports.import_app)
 imports.register(app)
 registry.register(app)
+area_types.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,106 @@
+"""``bryta area-types``: the socioeconomic index and the five area types from share columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.table import Table
+
+from bryta.cli._common import err_console, split_list, user_errors
+from bryta.cli._io import check_writable, read_table, write_table
+from bryta.cli.mutual import Output, Unit
+from bryta.compute.area_types import OFFICIAL_CUTOFFS, AreaTypeError, area_types
+
+
+def _floats(text: str | None, what: str) -> list[float] | None:
+    items = split_list(text)
+    if items is None:
+        return None
+    try:
+        return [float(x) for x in items]
+    except ValueError:
+        raise AreaTypeError(f"--{what} must be numbers separated by commas, not {text!r}") from None
+
+
+def area_types_command(
+    input: Annotated[Path, typer.Argument(help="One row per area and period (.csv or .parquet).")],
+    unit: Unit,
+    period: Annotated[str, typer.Option(help="Column naming the period (e.g. year).")],
+    shares: Annotated[str, typer.Option(help="Share columns in percent (0–100), comma-separated.")],
+    output: Output,
+    weights: Annotated[
+        str | None,
+        typer.Option(help="A weight per share, comma-separated (default: equal weights)."),
+    ] = None,
+    population: Annotated[
+        str | None, typer.Option(help="Population column (needed for --weighted).")
+    ] = None,
+    weighted: Annotated[
+        bool, typer.Option(help="Population-weighted mean and SD (default: unweighted).")
+    ] = False,
+    ddof: Annotated[int, typer.Option(help="Delta degrees of freedom of the SD: 0 or 1.")] = 0,
+    cutoffs: Annotated[
+        str,
+        typer.Option(help="Band edges in SD from the mean, type 1 first (strictly decreasing)."),
+    ] = ",".join(f"{c:g}" for c in OFFICIAL_CUTOFFS),
+    details: Annotated[
+        bool, typer.Option(help="Add each period's mean and sd and each area's z.")
+    ] = False,
+) -> None:
+    """Socioeconomic index (mean of the shares) and area type per area and period.
+
+    Defaults follow SCB's method: the unweighted mean of the shares; mean and SD over all
+    areas of the period, unweighted, SD with ddof 0; type 1 at index >= mean + 2 SD, 2 from
+    +1 SD, 3 from the mean, 4 from -1 SD, 5 below (bands closed below). Output columns:
+    <unit>, <period>, index, area_type.
+
+    Example: bryta area-types regso_shares.csv --unit regso --period year
+    --shares low_income,low_education,assistance -o area_types.csv
+    """
+    with user_errors(str(input)):
+        check_writable(output)
+        names = split_list(shares) or []
+        frame = read_table(input)
+        result = area_types(
+            frame,
+            unit=unit,
+            period=period,
+            shares=names,
+            weights=_floats(weights, "weights"),
+            population=population,
+            weighted=weighted,
+            ddof=ddof,
+            cutoffs=_floats(cutoffs, "cutoffs") or [],
+            details=details,
+        )
+        if population and not details:
+            result = result.drop(population)
+        write_table(result, output)
+        _summary(result, period)
+
+
+def _summary(result: pl.DataFrame, period: str) -> None:
+    """Areas per type and period on stderr, so a wrong input shows at a glance."""
+    counts = (
+        result.group_by(period, "area_type")
+        .len()
+        .sort(period, "area_type", nulls_last=True)
+        .with_columns(pl.col("area_type").cast(pl.String).fill_null("none"))
+    )
+    periods = counts.get_column(period).unique(maintain_order=True).to_list()
+    types = counts.get_column("area_type").unique(maintain_order=True).to_list()
+    table = Table(title="Areas per type", title_justify="left")
+    table.add_column("type")
+    for value in periods:
+        table.add_column(str(value), justify="right")
+    lookup = {(p, t): n for p, t, n in counts.iter_rows()}
+    for t in types:
+        table.add_row(t, *(str(lookup.get((p, t), 0)) for p in periods))
+    err_console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("area-types")(area_types_command)
