@@ -47,6 +47,7 @@ def test_every_public_name_is_documented():
         "rank_order.md",
         "change.md",
         "area_types.md",
+        "profile.md",
     )
     docs = "".join(read(f"docs/{name}") for name in pages)
     docs += read("README.md")

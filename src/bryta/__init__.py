@@ -26,6 +26,7 @@ from bryta.compute.mutual import mutual_local, mutual_nested, mutual_total, mutu
 from bryta.compute.rank_order import rank_order
 from bryta.errors import BrytaError, CountsError, ImportFormatError
 from bryta.ingest.area_types import read_area_types
+from bryta.profile import area_profile
 
 __version__ = "0.1.0"
 
@@ -36,6 +37,7 @@ __all__ = [
     "CountsError",
     "ImportFormatError",
     "IndexSpec",
+    "area_profile",
     "area_types",
     "bootstrap",
     "compare",

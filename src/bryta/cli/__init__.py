@@ -15,6 +15,7 @@ from bryta.cli import (
     imports,
     measure,
     mutual,
+    profile,
     registry,
 )
 
@@ -37,6 +38,7 @@ import_boundaries.register(imports.import_app)
 imports.register(app)
 registry.register(app)
 area_types.register(app)
+profile.register(app)
 
 
 def main() -> None:

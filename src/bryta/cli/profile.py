@@ -1,0 +1,79 @@
+"""``bryta profile``: everything bryta knows about one area, as tables or JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bryta.cli._common import user_errors
+from bryta.profile import AreaProfile, area_profile
+
+
+def profile(
+    code: Annotated[str, typer.Argument(help="RegSO (0114R001), kommun (0114), län (01) or 00.")],
+    year: Annotated[
+        int | None, typer.Option(help="Show this year only (default: the latest).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the whole profile as JSON.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the profile as JSON to a file.")
+    ] = None,
+) -> None:
+    """Indicators with ranks among comparable areas, area types and segregation of one area.
+
+    Example: bryta profile 1280 --year 2022
+    """
+    with user_errors(code):
+        result = area_profile(code)
+        if output is not None:
+            text = json.dumps(result.to_dict(), ensure_ascii=False, indent=1)
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text + "\n", encoding="utf-8")
+        if as_json:
+            typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
+        elif output is None:
+            _show(result, year)
+
+
+def _show(p: AreaProfile, year: int | None) -> None:
+    console = Console()
+    parents = ", ".join(f"{name} ({code})" for _, code, name in p.parents)
+    console.print(f"[bold]{p.name}[/] ({p.code}, {p.level}){' — ' + parents if parents else ''}")
+    latest = year or p.indicators.get_column("year").max()
+    console.print(
+        _table(p.indicators.filter(year=latest).drop("name", "year"), f"Indicators {latest}")
+    )
+    console.print(_table(p.area_types, "Area types"))
+    console.print(_table(p.segregation.filter(year=latest).drop("year"), f"Segregation {latest}"))
+    for note in p.notes:
+        console.print(f"[dim]{note}[/]")
+
+
+def _table(frame: pl.DataFrame, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in frame.columns:
+        numeric = frame.schema[column].is_numeric()
+        table.add_column(column, justify="right" if numeric else "left")
+    for row in frame.iter_rows():
+        table.add_row(*(_cell(v) for v in row))
+    return table
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+    return str(value)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(profile)

@@ -1,0 +1,160 @@
+"""Area profiles on the bundled panel: values recomputed independently from the raw exports,
+ranks, identities of the local measures, type histories, errors and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from bryta.cli import app
+from bryta.errors import BrytaError
+from bryta.ingest.area_types import read_area_types
+from bryta.ingest.scb_csv import load_demo_panel
+from bryta.profile import area_profile
+
+
+@pytest.fixture(scope="module")
+def panel() -> pl.DataFrame:
+    return load_demo_panel().with_columns(population=pl.col("born_sweden") + pl.col("born_abroad"))
+
+
+def _value(profile, indicator: str, year: int, column: str = "value"):
+    return profile.indicators.filter(indicator=indicator, year=year)[column].item()
+
+
+def test_kommun_indicators_and_ranks(panel):
+    p = area_profile("1280")
+    assert (p.name, p.level, p.parents) == ("Malmö", "kommun", [("lan", "12", "Skåne")])
+    per_kommun = panel.filter(year=2023).group_by("kommun").agg(pl.col("population").sum())
+    malmo = per_kommun.filter(kommun="1280")["population"].item()
+    assert _value(p, "population", 2023) == malmo
+    larger = per_kommun.filter(pl.col("population") > malmo).height
+    assert _value(p, "population", 2023, "rank_riket") == larger + 1
+    assert _value(p, "population", 2023, "n_riket") == 290
+    in_lan = per_kommun.filter(pl.col("kommun").str.starts_with("12"))
+    assert _value(p, "population", 2023, "n_lan") == in_lan.height == 33
+    rows = panel.filter(kommun="1280", year=2023)
+    share = 100 * rows["born_abroad"].sum() / rows["population"].sum()
+    assert _value(p, "born_abroad_pct", 2023) == pytest.approx(share, rel=1e-12)
+
+
+def test_kommun_dissimilarity_matches_a_hand_computation(panel):
+    p = area_profile("0114")
+    rows = panel.filter(kommun="0114", year=2021)
+    a = rows["born_abroad"].to_numpy() / rows["born_abroad"].sum()
+    b = rows["born_sweden"].to_numpy() / rows["born_sweden"].sum()
+    d = 0.5 * np.abs(a - b).sum()
+    got = p.segregation.filter(index="dissimilarity", year=2021)["value"].item()
+    assert got == pytest.approx(d, rel=1e-12)
+    assert p.segregation.filter(index="dissimilarity", year=2021)["n"].item() == 290
+
+
+def test_population_in_challenged_areas_nationally():
+    # product.md: about 1.4 million people lived in areas of types 1–2 in 2019
+    p = area_profile("00")
+    share = _value(p, "challenged_pop_pct", 2022)
+    population = _value(p, "population", 2022)
+    assert 1.3e6 < share / 100 * population < 1.5e6
+    official = p.area_types.filter(source="official")
+    assert official["areas"].sum() == 3363
+    assert official.filter(pl.col("area_type") <= 2)["population_pct"].sum() == pytest.approx(
+        share, rel=1e-12
+    )
+
+
+def test_regso_profile(panel):
+    p = area_profile("1280R020")
+    assert p.parents == [("kommun", "1280", "Malmö"), ("lan", "12", "Skåne")]
+    official = read_area_types().filter(regso="1280R020")["area_type"].item()
+    types = p.area_types
+    assert types.filter(source="official").select("year", "area_type").row(0) == (2022, official)
+    assert sorted(types.filter(source="proxy")["year"].to_list()) == [2020, 2021, 2022, 2023]
+    # compared with the RegSO of the same official type nationally
+    assert (
+        _value(p, "population", 2022, "n_area_type")
+        == read_area_types().filter(area_type=official).height
+    )
+    assert _value(p, "population", 2022, "n_kommun") == 91
+    rows = panel.filter(kommun="1280", year=2022)
+    mine = rows.filter(regso="1280R020")
+    lq = (mine["born_abroad"].item() / mine["population"].item()) / (
+        rows["born_abroad"].sum() / rows["population"].sum()
+    )
+    got = p.segregation.filter(index="location_quotient", group="born_abroad", year=2022)
+    assert got["value"].item() == pytest.approx(lq, rel=1e-12)
+
+
+def test_local_shares_of_m_add_up_to_100_in_each_kommun():
+    codes = [f"0114R{i:03d}" for i in range(1, 13)]
+    total = sum(
+        area_profile(c)
+        .segregation.filter(index="local_M_share_pct", dimension="tenure", year=2020)["value"]
+        .item()
+        for c in codes
+    )
+    assert total == pytest.approx(100.0, rel=1e-12)
+
+
+def test_type_population_shares_add_up():
+    p = area_profile("01")
+    sums = p.area_types.group_by("source", "year").agg(pl.col("population_pct").sum())
+    assert np.allclose(sums["population_pct"].to_numpy(), 100.0, rtol=1e-12)
+
+
+def test_extra_indicators_are_ranked_with_the_rest():
+    extra = pl.DataFrame(
+        {
+            "level": ["kommun"] * 3,
+            "area": ["0114", "0115", "0117"],
+            "year": [2022] * 3,
+            "indicator": ["voter_turnout"] * 3,
+            "value": [80.0, 90.0, 70.0],
+        }
+    )
+    p = area_profile("0114", indicators=extra)
+    row = p.indicators.filter(indicator="voter_turnout")
+    assert row.select("value", "rank_riket", "n_riket", "median_riket").row(0) == (
+        80.0,
+        2,
+        3,
+        80.0,
+    )
+    with pytest.raises(BrytaError, match="indicators need the columns value"):
+        area_profile("0114", indicators=extra.drop("value"))
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [("0199", "not a kommun of the bundled"), ("x1", "is not a RegSO"), ("0114R999", "regso")],
+)
+def test_unknown_codes(code, message):
+    with pytest.raises(BrytaError, match=message):
+        area_profile(code)
+
+
+def test_json_twin_is_serialisable():
+    data = area_profile("0114R001").to_dict()
+    text = json.dumps(data)
+    assert json.loads(text)["parents"][0] == {
+        "level": "kommun",
+        "code": "0114",
+        "name": "Upplands Väsby",
+    }
+    assert {"indicators", "area_types", "segregation", "notes"} <= set(data)
+
+
+def test_cli(tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(app, ["profile", "1280", "--year", "2022"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "Malmö (1280, kommun)" in res.output and "dissimilarity" in res.output
+    out = tmp_path / "p.json"
+    res = runner.invoke(app, ["profile", "1280R020", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(out.read_text(encoding="utf-8"))["code"] == "1280R020"
+    res = runner.invoke(app, ["profile", "9999"])
+    assert res.exit_code == 2 and "not a kommun" in res.output
