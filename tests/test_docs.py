@@ -48,6 +48,8 @@ def test_every_public_name_is_documented():
         "change.md",
         "area_types.md",
         "profile.md",
+        "transitions.md",
+        "inequality.md",
     )
     docs = "".join(read(f"docs/{name}") for name in pages)
     docs += read("README.md")

@@ -61,7 +61,7 @@ def test_population_in_challenged_areas_nationally():
     assert 1.3e6 < share / 100 * population < 1.5e6
     official = p.area_types.filter(source="official")
     assert official["areas"].sum() == 3363
-    assert official.filter(pl.col("area_type") <= 2)["population_pct"].sum() == pytest.approx(
+    assert 100 * official.filter(pl.col("area_type") <= 2)["share"].sum() == pytest.approx(
         share, rel=1e-12
     )
 
@@ -101,8 +101,8 @@ def test_local_shares_of_m_add_up_to_100_in_each_kommun():
 
 def test_type_population_shares_add_up():
     p = area_profile("01")
-    sums = p.area_types.group_by("source", "year").agg(pl.col("population_pct").sum())
-    assert np.allclose(sums["population_pct"].to_numpy(), 100.0, rtol=1e-12)
+    sums = p.area_types.group_by("source", "year").agg(pl.col("share").sum())
+    assert np.allclose(sums["share"].to_numpy(), 1.0, rtol=1e-12)
 
 
 def test_extra_indicators_are_ranked_with_the_rest():

@@ -15,6 +15,7 @@ from bryta.compute.counts import Counts, prepare_counts
 from bryta.compute.engine import measure
 from bryta.compute.indices import REGISTRY as INDICES
 from bryta.compute.indices import IndexSpec
+from bryta.compute.inequality import group_segregation, inequality_index
 from bryta.compute.inference import bootstrap, compare, expected
 from bryta.compute.local import (
     exposure_matrix,
@@ -24,6 +25,12 @@ from bryta.compute.local import (
 )
 from bryta.compute.mutual import mutual_local, mutual_nested, mutual_total, mutual_within
 from bryta.compute.rank_order import rank_order
+from bryta.compute.transitions import (
+    changed_areas,
+    persistence,
+    population_by_type,
+    transition_matrix,
+)
 from bryta.errors import BrytaError, CountsError, ImportFormatError
 from bryta.ingest.area_types import read_area_types
 from bryta.profile import area_profile
@@ -40,9 +47,12 @@ __all__ = [
     "area_profile",
     "area_types",
     "bootstrap",
+    "changed_areas",
     "compare",
     "expected",
     "exposure_matrix",
+    "group_segregation",
+    "inequality_index",
     "local_entropy",
     "location_quotients",
     "measure",
@@ -52,7 +62,10 @@ __all__ = [
     "mutual_total",
     "mutual_within",
     "pairwise_dissimilarity",
+    "persistence",
+    "population_by_type",
     "prepare_counts",
     "rank_order",
     "read_area_types",
+    "transition_matrix",
 ]

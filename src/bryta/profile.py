@@ -38,6 +38,7 @@ from bryta.compute.area_types import area_types
 from bryta.compute.engine import measure
 from bryta.compute.local import location_quotients
 from bryta.compute.mutual import mutual_local, mutual_total
+from bryta.compute.transitions import population_by_type
 from bryta.errors import BrytaError
 from bryta.geography import areas, level_of
 from bryta.ingest.area_types import load_demo_shares, read_area_types
@@ -304,19 +305,32 @@ def _all_types() -> pl.DataFrame:
     return pl.concat([official, proxy]).join(population, on=["regso", "year"], how="left")
 
 
-def _types_of(code: str, level: str) -> pl.DataFrame:
+@functools.cache
+def _all_type_population() -> pl.DataFrame:
+    """Areas and population per type for every kommun, län and the country, both sources."""
     types = _all_types()
-    if level == "regso":
-        return types.filter(regso=code).select("source", "year", "area_type").sort("source", "year")
-    inside = types if level == "riket" else types.filter(pl.col("regso").str.starts_with(code))
-    per_type = inside.group_by("source", "year", "area_type").agg(
-        pl.len().alias("areas"), pl.col("population").sum()
+    parts = [
+        population_by_type(types.filter(source=source), "population", level)
+        .rename({level: "area"})
+        .with_columns(pl.lit(level).alias("level"), pl.lit(source).alias("source"))
+        for level in ("kommun", "lan", "riket")
+        for source in ("official", "proxy")
+    ]
+    return pl.concat(parts).select(
+        "level", "area", "source", "year", "area_type", "areas", "population", "share"
     )
-    return per_type.with_columns(
-        (100 * pl.col("population") / pl.col("population").sum().over("source", "year")).alias(
-            "population_pct"
-        )
-    ).sort("source", "year", "area_type")
+
+
+def _types_of(code: str, level: str) -> pl.DataFrame:
+    if level == "regso":
+        types = _all_types().filter(regso=code)
+        return types.select("source", "year", "area_type").sort("source", "year")
+    return (
+        _all_type_population()
+        .filter(level=level, area=code)
+        .drop("level", "area")
+        .sort("source", "year", "area_type", nulls_last=True)
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from bryta.cli import (
     area_types,
     change,
     compare,
+    conditions,
     data,
     demo,
     import_boundaries,
@@ -39,6 +40,7 @@ imports.register(app)
 registry.register(app)
 area_types.register(app)
 profile.register(app)
+conditions.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,154 @@
+"""``bryta transitions`` and ``bryta inequality``: how areas move between types, and the
+ojämlikhetsindex with the per-group segregation index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from bryta.cli._common import err_console, split_list, user_errors
+from bryta.cli._io import check_writable, read_table, write_table
+from bryta.cli.mutual import By, CountCol, GroupCol, Input, Output, Unit
+from bryta.compute.inequality import group_segregation, inequality_index
+from bryta.compute.transitions import changed_areas, persistence, transition_matrix
+
+Period = Annotated[str, typer.Option(help="Column naming the period (e.g. year).")]
+
+
+def _whole_periods(frame: pl.DataFrame, period: str) -> pl.DataFrame:
+    """CSV periods are text: make them integers when all are, so 9 sorts before 10."""
+    if period not in frame.columns or frame.schema[period] != pl.String:
+        return frame
+    text = frame.get_column(period).str.strip_chars()
+    whole = text.cast(pl.Int64, strict=False)
+    if whole.null_count() == text.null_count():
+        return frame.with_columns(whole.alias(period))
+    return frame
+
+
+def transitions_command(
+    input: Annotated[
+        Path, typer.Argument(help="Area types, one row per area and period (.csv or .parquet).")
+    ],
+    unit: Unit,
+    period: Period,
+    output: Output,
+    first: Annotated[str | None, typer.Option(help="The first period.")] = None,
+    second: Annotated[str | None, typer.Option(help="The second period.")] = None,
+    type_col: Annotated[str, typer.Option(help="Column holding the area type.")] = "area_type",
+    population: Annotated[
+        str | None, typer.Option(help="Population column: adds people to the counts of areas.")
+    ] = None,
+    changed: Annotated[
+        bool, typer.Option("--changed", help="Write the areas whose type changed instead.")
+    ] = False,
+    persistence_rates: Annotated[
+        bool,
+        typer.Option(
+            "--persistence",
+            help="Write the share keeping their type per consecutive pair of periods instead.",
+        ),
+    ] = False,
+    index_col: Annotated[
+        str, typer.Option(help="Index column reported with --changed (left out if absent).")
+    ] = "index",
+    n_types: Annotated[int, typer.Option(help="Number of area types.")] = 5,
+) -> None:
+    """Areas (and people) moving between area types from --first to --second.
+
+    Writes the matrix from_type, to_type, areas (population_first, population_second with
+    --population); all types x types cells, then rows with a null type for areas that have no
+    type in one of the periods. --changed writes the areas whose type changed (with kommun,
+    lan, index_first, index_second); --persistence the share of areas keeping their type for
+    every pair of consecutive periods (no --first/--second needed).
+
+    Example: bryta transitions area_types.csv --unit regso --period year --first 2020
+    --second 2023 --population population -o matrix.csv
+    """
+    if changed and persistence_rates:
+        raise typer.BadParameter("give --changed or --persistence, not both")
+    if not persistence_rates and (first is None or second is None):
+        raise typer.BadParameter("give --first and --second (or --persistence)")
+    with user_errors(str(input)):
+        check_writable(output)
+        frame = _whole_periods(read_table(input), period)
+        common = {
+            "unit": unit,
+            "period": period,
+            "type_col": type_col,
+            "population": population,
+            "n_types": n_types,
+        }
+        if persistence_rates:
+            result = persistence(frame, **common)
+            what = "persistence rates"
+        elif changed:
+            result = changed_areas(frame, first, second, index_col=index_col, **common)
+            what = "changed areas"
+        else:
+            result = transition_matrix(frame, first, second, **common)
+            what = "transition cells"
+        write_table(result, output)
+    err_console.print(f"wrote {result.height} {what} to {output}", highlight=False)
+
+
+def inequality_command(
+    input: Input,
+    unit: Unit,
+    output: Output,
+    by: By = None,
+    low: Annotated[
+        str | None, typer.Option(help="Lowest income group (count column or group name).")
+    ] = None,
+    high: Annotated[
+        str | None, typer.Option(help="Highest income group (count column or group name).")
+    ] = None,
+    per_group: Annotated[
+        bool,
+        typer.Option("--per-group", help="Each of --groups against all the others instead."),
+    ] = False,
+    groups: Annotated[
+        str | None,
+        typer.Option(help="With --per-group: the groups, comma-separated (all when long)."),
+    ] = None,
+    group_col: GroupCol = None,
+    count_col: CountCol = None,
+    reasons: Annotated[bool, typer.Option(help="Add a column saying why a value is NaN.")] = False,
+) -> None:
+    """Ojämlikhetsindex: dissimilarity (0-100) between the lowest and the highest income
+    group over the areas of each partition (e.g. each kommun and year).
+
+    --per-group writes instead, for each of --groups, its dissimilarity (0-100) against all
+    the other groups combined.
+
+    Example: bryta inequality income.csv --unit regso --by kommun,year --low q1 --high q5
+    -o inequality.csv
+    """
+    if per_group and (low or high):
+        raise typer.BadParameter("--per-group takes --groups, not --low/--high")
+    if not per_group and (low is None or high is None):
+        raise typer.BadParameter("give --low and --high (or --per-group --groups A,B,...)")
+    with user_errors(str(input)):
+        check_writable(output)
+        frame = read_table(input)
+        common = {
+            "unit": unit,
+            "by": split_list(by),
+            "group_col": group_col,
+            "count_col": count_col,
+            "reasons": reasons,
+        }
+        if per_group:
+            result = group_segregation(frame, groups=split_list(groups), **common)
+        else:
+            result = inequality_index(frame, low=low, high=high, **common)
+        write_table(result, output)
+    err_console.print(f"wrote {result.height} values to {output}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("transitions")(transitions_command)
+    app.command("inequality")(inequality_command)
