@@ -131,6 +131,10 @@ def test_demo_writes_results(tmp_path):
     years = full.filter(pl.col("kommun") == "riket")["year"].unique().sort().to_list()
     assert years == [2020, 2021, 2022, 2023]
     assert (tmp_path / "demo_results.csv").exists()
+    assert "People by official area type, 2022" in res.output
+    types = pl.read_csv(tmp_path / "area_types_2022.csv", schema_overrides={"kommun": pl.String})
+    assert types["kommun"].n_unique() == 291  # 290 kommuner and Sweden
+    assert types.filter(kommun="00")["areas"].sum() == 3363
 
 
 def test_decompose_total_within_and_levels(tmp_path, schools00, expected):

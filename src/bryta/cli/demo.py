@@ -75,6 +75,40 @@ def _trend_table(d: pl.DataFrame, title: str) -> Table:
     return table
 
 
+def _area_type_table(largest: list[str], out_dir: Path) -> Table:
+    """Population in the official area types 2022, for Sweden and the largest kommuner."""
+    from bryta.compute.transitions import population_by_type
+    from bryta.ingest import kommun_names
+    from bryta.ingest.area_types import load_demo_shares, read_area_types
+
+    population = load_demo_shares().filter(year=2022).select("regso", "population")
+    types = read_area_types().join(population, on="regso", how="left")
+    per_kommun = population_by_type(types, "population", "kommun")
+    national = population_by_type(types, "population", "riket").rename({"riket": "kommun"})
+    both = pl.concat([national, per_kommun])
+    write_table(both, out_dir / "area_types_2022.csv")
+    names = {"00": "Sweden", **kommun_names()}
+    table = Table(
+        title="\nPeople by official area type, 2022 (SCB; type 1: great socioeconomic "
+        "challenges … 5: very good conditions)",
+        title_justify="left",
+    )
+    table.add_column("area")
+    for t in range(1, 6):
+        table.add_column(f"type {t}", justify="right")
+    table.add_column("types 1–2", justify="right")
+    for code in ["00", *largest]:
+        rows = both.filter(kommun=code).sort("area_type")
+        shares = dict(zip(rows["area_type"].to_list(), rows["share"].to_list(), strict=True))
+        challenged = (shares.get(1) or 0) + (shares.get(2) or 0)
+        table.add_row(
+            names[code],
+            *(f"{100 * (shares.get(t) or 0):.0f} %" for t in range(1, 6)),
+            f"[red]{100 * challenged:.0f} %[/]",
+        )
+    return table
+
+
 def demo(
     out_dir: Annotated[
         Path, typer.Option("--out-dir", help="Where the full results are written.")
@@ -133,11 +167,13 @@ def demo(
             f"[cyan]{bar}[/]",
         )
     console.print(top)
+    console.print(_area_type_table(largest, out_dir))
     n_values = full.height
     console.print(
         f"\n{n_values:,} values (18 indices, 2 groupings: birth region and tenure) for every "
         f"kommun × year and for Sweden in {time.perf_counter() - started:.1f} s.\n"
-        f"Full results: {out_dir / 'demo_results.parquet'} and {out_dir / 'demo_results.csv'}"
+        f"Full results: {out_dir / 'demo_results.parquet'} and {out_dir / 'demo_results.csv'}; "
+        f"area types: {out_dir / 'area_types_2022.csv'}"
     )
 
 
