@@ -4,8 +4,9 @@ The published values (tests/data/expected_values.json) are R segregation's, comp
 default IPF precision of 1e-3 (R's ``ipf_compute`` default, which ``mutual_difference`` uses
 unless told otherwise). At that precision the IPF has not converged: the converged components
 differ from the published ones by up to 7e-3 on these data. So the IPF methods are checked
-against the published values at precision=1e-3, where bryta reproduces them, and the default
-(converged) results are checked by identities.
+against the published values at precision=1e-3, where bryta reproduces them (the Shapley split
+once R's random IPF start is replayed), and the default (converged) results are checked by
+identities.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import polars as pl
 import pytest
 
 import bryta
+from bryta.compute import change
 from bryta.compute.change import COMPONENTS, METHODS, IPFConvergenceError, ipf, mutual_difference
 from bryta.errors import CountsError
 
@@ -70,12 +72,8 @@ def test_km_at_r_precision_reproduces_r(schools00, schools05, expected):
 
 
 def test_shapley_at_r_precision_reproduces_r(schools00, schools05, expected):
-    """Structural and the marginal total agree to rounding. The split of the marginal total
-    into group and unit parts differs by ±1.4e-3: R starts each IPF run with a random margin,
-    and a run that changes only the group margin but starts with the units first rescales the
-    units by their share in the *other* dataset; at precision 1e-3 that first step still shows
-    in the result. bryta always starts with the groups; at convergence the start does not
-    matter (see test_converged_ipf_does_not_depend_on_precision)."""
+    """Structural and the marginal total agree to rounding; the split of the marginal total
+    depends on where R's IPF runs started (see the next test)."""
     ref = expected[REF][REF_KEYS["shapley"]]
     got = stats(
         mutual_difference(schools00, schools05, method="shapley", precision=R_PRECISION, **RACE)
@@ -85,6 +83,53 @@ def test_shapley_at_r_precision_reproduces_r(schools00, schools05, expected):
     assert marginal == pytest.approx(ref["group_marginal"] + ref["unit_marginal"], abs=1e-12)
     for stat in ("group_marginal", "unit_marginal"):
         assert got[stat] == pytest.approx(ref[stat], abs=1.5e-3), stat
+
+
+def test_shapley_split_is_r_with_its_random_ipf_start(schools00, schools05, expected, monkeypatch):
+    """R's ``ipf_compute`` starts each run with the group or the unit step at random
+    (``sample(2, 1)``) and initialises the source's unit margin from the *target* data. In the
+    two runs that change only the group margin (M_BAA and M_ABB) the unit target is the
+    source's own margin, so a unit-first start rescales the units by (own share / other
+    data's share) before fitting; at precision 1e-3 that first step survives. Replaying that
+    start in both runs with bryta's IPF gives R's published split to rounding."""
+    ref = expected[REF][REF_KEYS["shapley"]]
+    seen = {}
+
+    def capture(f1, f2, m, m_aaa, m_bbb, **fit):
+        seen.update(f1=f1, f2=f2, m=m, aaa=m_aaa, bbb=m_bbb, fit=fit)
+        return {"group_marginal": m_aaa, "unit_marginal": m_aaa, "structural": m_aaa}
+
+    monkeypatch.setattr(change, "_shapley", capture)
+    mutual_difference(schools00, schools05, method="shapley", precision=R_PRECISION, **RACE)
+    f1, f2, m, fit = seen["f1"], seen["f2"], seen["m"], seen["fit"]
+    row1, col1 = change._shares(f1, m)
+    row2, col2 = change._shares(f2, m)
+
+    def M(source, rows, cols, unit_first_from=None):
+        if unit_first_from is not None:  # R's first unit step, against the wrong margin
+            source = source * (rows / unit_first_from)[:, None]
+        return change._m(ipf(source, m.part, rows, cols, **fit), m.part)[0]
+
+    runs = {
+        "AAA": seen["aaa"][0],
+        "BBB": seen["bbb"][0],
+        "BBA": M(f1, row2, col2),
+        "ABA": M(f1, row2, col1),
+        "BAA": M(f1, row1, col2, unit_first_from=row2),
+        "AAB": M(f2, row1, col1),
+        "BAB": M(f2, row1, col2),
+        "ABB": M(f2, row2, col1, unit_first_from=row1),
+    }
+    group = 0.25 * (
+        runs["BAA"] - runs["AAA"] + runs["BBA"] - runs["ABA"]
+        + runs["BBB"] - runs["ABB"] + runs["BAB"] - runs["AAB"]
+    )
+    unit = 0.25 * (
+        runs["ABA"] - runs["AAA"] + runs["BBA"] - runs["BAA"]
+        + runs["BBB"] - runs["BAB"] + runs["ABB"] - runs["AAB"]
+    )
+    assert group == pytest.approx(ref["group_marginal"], abs=1e-14)
+    assert unit == pytest.approx(ref["unit_marginal"], abs=1e-14)
 
 
 @pytest.mark.parametrize("method", ["shapley", "km"])
