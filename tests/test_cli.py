@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import polars as pl
@@ -232,3 +233,34 @@ def test_compare_two_periods(tmp_path):
     bad = invoke("compare", src, "--unit", "unit", "--groups", "a,b", "--between", "year",
                  "--first", "2020", "--second", "1999", "-o", out)
     assert bad.exit_code == 2 and "1999" in bad.output
+
+
+def test_measure_expected_values_under_random_allocation(tmp_path):
+    # two identical units: no segregation, yet random allocation of 20 people is uneven
+    src = tmp_path / "even.csv"
+    pl.DataFrame({"u": ["a", "b"], "x": [5, 5], "y": [5, 5]}).write_csv(src)
+    out = tmp_path / "expected.csv"
+    res = invoke(
+        "measure", src, "--unit", "u", "--groups", "x,y", "--index", "dissimilarity",
+        "--focal", "x", "--expected", "200", "--seed", "4", "-o", out,
+    )
+    assert res.exit_code == 0, res.output
+    got = pl.read_csv(out).row(0, named=True)
+    assert got["value"] == 0.0 and 0 < got["expected"] < 1 and got["expected_se"] > 0
+    assert got["adjusted"] == pytest.approx(-got["expected"] / (1 - got["expected"]))
+    # exact: k of the 10 x-people land in unit a, k ~ hypergeometric(20, 10, 10), D = |2k-10|/10
+    exact = sum(
+        math.comb(10, k) * math.comb(10, 10 - k) / math.comb(20, 10) * abs(2 * k - 10) / 10
+        for k in range(11)
+    )
+    assert abs(got["expected"] - exact) < 4 * got["expected_se"] / math.sqrt(200)
+    both = tmp_path / "both.csv"
+    res = invoke(
+        "measure", src, "--unit", "u", "--groups", "x,y", "--index", "dissimilarity",
+        "--focal", "x", "--expected", "200", "--random-margins", "--bootstrap", "50",
+        "--seed", "4", "-o", both,
+    )
+    assert res.exit_code == 0, res.output
+    assert {"se", "ci_low", "expected", "adjusted"} <= set(pl.read_csv(both).columns)
+    res = invoke("measure", src, "--unit", "u", "--groups", "x,y", "--random-margins", "-o", out)
+    assert res.exit_code != 0 and "--random-margins needs --expected" in res.output

@@ -17,6 +17,9 @@ from bryta.compute.engine import measure as run_measure
 from bryta.compute.engine import resolve_indices
 from bryta.compute.indices import REGISTRY
 from bryta.compute.inference import bootstrap as run_bootstrap
+from bryta.compute.inference import expected as run_expected
+
+_EXPECTED = ("expected", "expected_se", "adjusted")
 
 
 def measure(
@@ -55,7 +58,23 @@ def measure(
             "ci_low, ci_high.",
         ),
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed for the bootstrap.")] = None,
+    expected: Annotated[
+        int | None,
+        typer.Option(
+            "--expected",
+            help="Random allocations: adds expected, expected_se and adjusted (the index "
+            "under random allocation of people to units, for small-unit bias).",
+        ),
+    ] = None,
+    random_margins: Annotated[
+        bool,
+        typer.Option(
+            "--random-margins",
+            help="With --expected: draw tables from the independence model (margins vary) "
+            "instead of permuting people with every margin fixed.",
+        ),
+    ] = False,
+    seed: Annotated[int | None, typer.Option(help="Seed for --bootstrap/--expected.")] = None,
     ci: Annotated[float, typer.Option(help="Confidence level of the interval.")] = 0.95,
     ci_method: Annotated[
         str, typer.Option(help="'bias_corrected' (centred on value_bc) or 'percentile'.")
@@ -68,6 +87,9 @@ def measure(
 
     With --bootstrap N the output gains value_bc (the bias-corrected estimate = value - bias),
     bias (mean of the replicates - value), se, ci_low and ci_high; value stays the estimate.
+    With --expected N it gains expected (the mean over N random allocations with the unit
+    and group sizes fixed; --random-margins lets them vary), expected_se and adjusted =
+    (value - expected) / (1 - expected) for indices whose maximum is 1.
     """
     with user_errors(str(input)):
         check_writable(output)
@@ -85,12 +107,15 @@ def measure(
             "b": b,
             "base": base,
         }
-        if bootstrap is not None and reasons:
-            raise typer.BadParameter("--reasons and --bootstrap cannot be combined yet")
-        if bootstrap is None:
+        if (bootstrap is not None or expected is not None) and reasons:
+            raise typer.BadParameter("--reasons cannot be combined with --bootstrap/--expected")
+        if random_margins and expected is None:
+            raise typer.BadParameter("--random-margins needs --expected N")
+        result = None
+        if bootstrap is None and expected is None:
             with delayed_progress(len(specs), "measuring") as bar:
                 result = run_measure(frame, reasons=reasons, on_index=bar.advance, **common)
-        else:
+        elif bootstrap is not None:
             with delayed_progress(bootstrap, "bootstrap") as bar:
                 result = run_bootstrap(
                     frame,
@@ -100,6 +125,23 @@ def measure(
                     ci_method=ci_method,
                     on_progress=bar.advance_by,
                     **common,
+                )
+        if expected is not None:
+            with delayed_progress(expected, "random allocations") as bar:
+                under_null = run_expected(
+                    frame,
+                    fixed_margins=not random_margins,
+                    n_simulations=expected,
+                    seed=seed,
+                    on_progress=bar.advance_by,
+                    **common,
+                )
+            if result is None:
+                result = under_null
+            else:  # both: the bootstrap columns, then the random-allocation ones
+                keys = [c for c in under_null.columns if c not in (*_EXPECTED, "value")]
+                result = result.join(
+                    under_null.drop("value"), on=keys, how="left", nulls_equal=True
                 )
         write_table(result, output)
     nan = result.get_column("value").is_nan().sum()
