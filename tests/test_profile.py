@@ -158,3 +158,36 @@ def test_cli(tmp_path):
     assert json.loads(out.read_text(encoding="utf-8"))["code"] == "1280R020"
     res = runner.invoke(app, ["profile", "9999"])
     assert res.exit_code == 2 and "not a kommun" in res.output
+
+
+def test_cli_adds_indicators_loaded_into_the_warehouse(tmp_path):
+    from bryta.store import Provenance, Warehouse
+
+    stored = pl.DataFrame(
+        {
+            "area": ["0114", "0115", "0114"],
+            "level": ["kommun", "kommun", "kommun"],
+            "year": [2023, 2023, 2023],
+            "sex": [None, None, "1"],
+            "numerator": [70.0, 80.0, 35.0],
+            "denominator": [100.0, 100.0, 50.0],
+            "value": [70.0, 80.0, 70.0],
+        }
+    )
+    with Warehouse.open(tmp_path) as wh:
+        wh.put(
+            "indicator_employment_rate_20_64",
+            stored,
+            kind="indicator",
+            provenance=Provenance(source="test", licence="CC0 1.0"),
+        )
+    out = tmp_path / "p.json"
+    res = CliRunner().invoke(app, ["profile", "0114", "--data-dir", str(tmp_path), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    rows = [
+        r for r in json.loads(out.read_text(encoding="utf-8"))["indicators"]
+        if r["indicator"] == "employment_rate_20_64"
+    ]
+    assert len(rows) == 1  # the sex breakdown row is left out
+    assert (rows[0]["value"], rows[0]["rank_riket"], rows[0]["n_riket"]) == (70.0, 2, 2)
+    assert rows[0]["domain"] == "work"

@@ -225,12 +225,18 @@ def _bundled_indicators() -> pl.DataFrame:
     )
 
 
+@functools.cache
 def _indicator_meta() -> pl.DataFrame:
-    return pl.DataFrame(
-        [(key, name, domain, unit) for key, (name, domain, unit, _) in BUNDLED_INDICATORS.items()],
-        schema=["indicator", "name", "domain", "unit"],
-        orient="row",
-    )
+    """Name, domain and unit of the bundled indicators and of the catalogue's entries."""
+    from bryta.indicators import catalogue
+
+    rows = [
+        (key, name, domain, unit) for key, (name, domain, unit, _) in BUNDLED_INDICATORS.items()
+    ]
+    rows += [
+        (e.id, e.name_en, e.domain, e.unit) for e in catalogue() if e.id not in BUNDLED_INDICATORS
+    ]
+    return pl.DataFrame(rows, schema=["indicator", "name", "domain", "unit"], orient="row")
 
 
 @functools.cache

@@ -14,6 +14,7 @@ from bryta.cli import (
     import_boundaries,
     import_files,
     imports,
+    indicators,
     measure,
     mutual,
     profile,
@@ -41,6 +42,7 @@ registry.register(app)
 area_types.register(app)
 profile.register(app)
 conditions.register(app)
+indicators.register(app)
 
 
 def main() -> None:

@@ -12,7 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from bryta.cli._common import user_errors
+from bryta.indicators import stored_indicators
 from bryta.profile import AreaProfile, area_profile
+from bryta.store import Warehouse
 
 
 def profile(
@@ -26,13 +28,24 @@ def profile(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write the profile as JSON to a file.")
     ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Warehouse folder: add the indicators loaded with 'bryta indicators load'.",
+        ),
+    ] = None,
 ) -> None:
     """Indicators with ranks among comparable areas, area types and segregation of one area.
 
     Example: bryta profile 1280 --year 2022
     """
     with user_errors(code):
-        result = area_profile(code)
+        extra = None
+        if data_dir is not None:
+            with Warehouse.open(data_dir) as warehouse:
+                extra = stored_indicators(warehouse)
+        result = area_profile(code, indicators=extra)
         if output is not None:
             text = json.dumps(result.to_dict(), ensure_ascii=False, indent=1)
             output.parent.mkdir(parents=True, exist_ok=True)
