@@ -83,8 +83,13 @@ def test_diagnose_by_kommun(registry, tmp_path):
     )
     assert res.exit_code == 0, res.output
     got = pl.read_csv(out, schema_overrides={"kommun": pl.String})
+    # need coverage covers every kommun (those with no registered work too); the other
+    # families only the kommuner with interventions
+    assert set(got.filter(pl.col("family") != "need_coverage")["kommun"]) == {"0114"}
+    assert got.filter(family="need_coverage")["kommun"].n_unique() == 290
+    got = got.filter(kommun="0114")
     value = dict(zip(got["metric"], got["value"], strict=False))
-    assert set(got["kommun"]) == {"0114"}
+    assert value["high_need_areas"] == 0  # Upplands Väsby has no RegSO of type 1–2 (2022)
     assert value["n_interventions"] == 2
     assert value["project_share_count"] == pytest.approx(0.5)  # 1 project of 2
     assert value["median_planned_months"] == pytest.approx(6.0)  # only the project has an end
@@ -253,3 +258,16 @@ def test_import_fails_at_write_time_and_changes_nothing(tmp_path):
     assert res.exit_code == 2, res.output
     assert "failed" in res.output
     assert before == {t: _count(url, t) for t in before}
+
+
+def test_diagnose_by_area_type_uses_the_bundled_official_types(registry, tmp_path):
+    out = tmp_path / "types.csv"
+    res = runner.invoke(
+        app, ["registry", "diagnose", "--by", "area_type", "--database", registry, "-o", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    got = pl.read_csv(out).filter(family="need_coverage", metric="high_need_areas")
+    # the official 2022 counts: 160 RegSO of type 1 and 289 of type 2, none of the others
+    assert dict(zip(got["area_type"], got["value"], strict=True)) == {
+        1: 160, 2: 289, 3: 0, 4: 0, 5: 0
+    }

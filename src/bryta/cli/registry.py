@@ -46,9 +46,11 @@ def diagnose(
     ] = None,
     public: Annotated[bool, typer.Option("--public", help="Only published interventions.")] = False,
 ) -> None:
-    """Short-termism, earliness and collaboration per kommun, area type or year.
+    """Short-termism, earliness, collaboration and need coverage per kommun, area type or year.
 
-    Long output: <by>, family, metric, value, label. Formulas: docs/diagnostics.md.
+    Area types and population are the bundled official 2022 types and RegSO population (need
+    coverage counts links to RegSO). Long output: <by>, family, metric, value, label.
+    Formulas: docs/diagnostics.md.
     """
     from bryta.compute.diagnostics import diagnose as run_diagnose
     from bryta.store.registry import db
@@ -62,16 +64,43 @@ def diagnose(
             frames = portfolio_frames(engine, published_only=public)
         finally:
             engine.dispose()
+        links, population = _with_area_types(frames["area_links"])
         result = run_diagnose(
             frames["interventions"],
             frames["participations"],
-            frames["area_links"],
+            links,
             frames["successions"],
+            population,
             by=by,
             as_of=ref,
         )
         write_table(result, output)
     err_console.print(f"wrote {result.height} figures to {output}", highlight=False)
+
+
+def _with_area_types(area_links):
+    """Area links with the official 2022 area type of their RegSO (a DeSO through its RegSO),
+    and the bundled RegSO population 2022 with its type, for need coverage."""
+    import polars as pl
+
+    from bryta.ingest.area_types import load_demo_shares, read_area_types
+    from bryta.ingest.scb_csv import load_regso_key
+
+    types = read_area_types().select("regso", "area_type")
+    deso = load_regso_key().select("deso", "regso")
+    links = (
+        area_links.join(deso, left_on="area", right_on="deso", how="left")
+        .with_columns(pl.coalesce("regso", "area").alias("regso"))
+        .join(types, on="regso", how="left")
+        .drop("regso")
+    )
+    population = (
+        load_demo_shares()
+        .filter(year=2022)
+        .join(types, on="regso")
+        .select(pl.col("regso").alias("area"), "population", "area_type", "kommun")
+    )
+    return links, population
 
 
 def _read_records(file: Path):
@@ -174,4 +203,7 @@ def seed(
 
 
 def register(app: typer.Typer) -> None:
+    from bryta.cli import registry_people
+
+    registry_people.register(registry_app)
     app.add_typer(registry_app, name="registry")

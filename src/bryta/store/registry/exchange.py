@@ -1157,20 +1157,22 @@ def import_records(
 
     Every new organisation and intervention is created by the service (its checks, an audit
     entry each); a published record is then published through the service (a second, update,
-    entry). Fundings and successions have no service operations yet: they are added as rows in
-    the same transaction, without audit entries of their own. Nothing is committed here: the
-    caller commits ``session`` or rolls it back, so a failure anywhere leaves the database as
-    it was. Organisations are matched by (name, sector). Returns key → database id.
+    entry), and every funding and succession is added through the service too (an audit
+    entry each). Nothing is committed here: the caller commits ``session`` or rolls it back,
+    so a failure anywhere leaves the database as it was. Organisations are matched by
+    (name, sector). Returns key → database id.
     """
     import sqlalchemy as sa
 
-    from bryta.store.registry.models import Funding, Organisation, Succession
+    from bryta.store.registry.models import Organisation
     from bryta.store.registry.service import (
         SYSTEM,
         AreaLinkData,
+        FundingIn,
         InterventionIn,
         ParticipationData,
         RegistryService,
+        SuccessionIn,
     )
 
     service = RegistryService(engine, SYSTEM, session=session)
@@ -1238,26 +1240,32 @@ def import_records(
             )
         )
         if record.published:
-            service.publish(out.id, out.version)
-        session.add_all(
-            Funding(
-                intervention_id=out.id,
-                funder_id=funder,
-                instrument=f.instrument,
-                amount_sek=f.amount_sek,
-                start_date=f.start,
-                end_date=f.end,
+            out = service.publish(out.id, out.version)
+        version = out.version
+        for f, funder in zip(record.funding, funders, strict=True):
+            service.add_funding(
+                out.id,
+                FundingIn(
+                    funder_id=funder,
+                    instrument=f.instrument,
+                    amount_sek=f.amount_sek,
+                    start_date=f.start,
+                    end_date=f.end,
+                ),
+                version,
             )
-            for f, funder in zip(record.funding, funders, strict=True)
-        )
+            version += 1
         ids[record.key] = out.id
     for record in records:
-        session.add_all(
-            Succession(
-                from_id=ids[record.key], to_id=ids[s.to], kind=s.kind, succeeded_on=s.succeeded_on
+        for s in record.successions:
+            service.add_succession(
+                SuccessionIn(
+                    from_id=ids[record.key],
+                    to_id=ids[s.to],
+                    kind=s.kind,
+                    succeeded_on=s.succeeded_on,
+                )
             )
-            for s in record.successions
-        )
     try:
         session.flush()
     except sa.exc.IntegrityError as error:

@@ -30,6 +30,7 @@ from bryta.store.registry.service._data import (
     UserIn,
     UserOut,
 )
+from bryta.store.registry.service._more import FundingIn, FundingOut, SuccessionIn, SuccessionOut
 from bryta.store.registry.service._service import RegistryService
 
 __all__ = [
@@ -37,6 +38,8 @@ __all__ = [
     "AccessDenied",
     "Actor",
     "AreaLinkData",
+    "FundingIn",
+    "FundingOut",
     "InterventionIn",
     "InterventionOut",
     "NotFound",
@@ -45,6 +48,8 @@ __all__ = [
     "ParticipationData",
     "RegistryService",
     "StaleVersion",
+    "SuccessionIn",
+    "SuccessionOut",
     "UserIn",
     "UserOut",
 ]

@@ -51,6 +51,7 @@ from bryta.store.registry.service._data import (
     _title,
     _user_out,
 )
+from bryta.store.registry.service._more import PeopleAndLinks
 
 # Roles that put an intervention in an editor's scope.
 _SCOPE_ROLES = frozenset({Role.ACCOUNTABLE, Role.IMPLEMENTING})
@@ -59,7 +60,7 @@ _SCOPE_ROLES = frozenset({Role.ACCOUNTABLE, Role.IMPLEMENTING})
 # --- the service ----------------------------------------------------------------------------
 
 
-class RegistryService:
+class RegistryService(PeopleAndLinks):
     """Reads and changes the registry on ``engine`` on behalf of ``actor`` (None: the public)."""
 
     def __init__(
