@@ -15,7 +15,8 @@ def command_names(app: typer.Typer) -> list[str]:
     names = [c.name or c.callback.__name__ for c in app.registered_commands]
     for group in app.registered_groups:
         sub = group.typer_instance
-        names += [f"{group.name} {n}" for n in command_names(sub)]
+        name = group.name if isinstance(group.name, str) else sub.info.name
+        names += [f"{name} {n}" for n in command_names(sub)]
     return names
 
 
