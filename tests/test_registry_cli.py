@@ -271,3 +271,32 @@ def test_diagnose_by_area_type_uses_the_bundled_official_types(registry, tmp_pat
     assert dict(zip(got["area_type"], got["value"], strict=True)) == {
         1: 160, 2: 289, 3: 0, 4: 0, 5: 0
     }
+
+
+def test_diagnose_reaction_lag_from_an_area_types_file(registry, tmp_path):
+    types = tmp_path / "types.csv"
+    # 0114R002 is type 1 from 2019 and gets early-years work (the family centre) in 2020:
+    # a lag of 1 year. 0114R001 becomes type 2 in 2021 and gets only a 6-15 project: waiting.
+    rows = ["regso,year,index,area_type"]
+    for year in range(2019, 2024):
+        rows.append(f"0114R002,{year},30.0,1")
+        rows.append(f"0114R001,{year},{25.0 if year >= 2021 else 10.0},{2 if year >= 2021 else 4}")
+    types.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "lag.csv"
+    res = runner.invoke(
+        app,
+        ["registry", "diagnose", "--by", "kommun", "--database", registry, "--area-types",
+         str(types), "--as-of", "2023-12-31", "-o", str(out)],
+    )
+    assert res.exit_code == 0, res.output
+    got = pl.read_csv(out, schema_overrides={"kommun": pl.String}).filter(kommun="0114")
+    value = dict(zip(got["metric"], got["value"], strict=False))
+    assert value["reaction_lag_years"] == pytest.approx(1.0)
+    assert value["reaction_lag_censored"] == 1
+    types.write_text("code,year\n0114R001,2020\n", encoding="utf-8")
+    res = runner.invoke(
+        app,
+        ["registry", "diagnose", "--by", "kommun", "--database", registry, "--area-types",
+         str(types), "-o", str(out)],
+    )
+    assert res.exit_code == 2 and "needs an area column" in res.output

@@ -45,6 +45,14 @@ def diagnose(
         str | None, typer.Option(help="Reference date YYYY-MM-DD for open-ended work (today).")
     ] = None,
     public: Annotated[bool, typer.Option("--public", help="Only published interventions.")] = False,
+    area_types: Annotated[
+        Path | None,
+        typer.Option(
+            "--area-types",
+            help="Area types by year (the output of 'bryta area-types': regso, year, index, "
+            "area_type) for the reaction lag and the concentration index.",
+        ),
+    ] = None,
 ) -> None:
     """Short-termism, earliness, collaboration and need coverage per kommun, area type or year.
 
@@ -65,6 +73,9 @@ def diagnose(
         finally:
             engine.dispose()
         links, population = _with_area_types(frames["area_links"])
+        history = None
+        if area_types is not None:
+            history, population = _type_history(area_types, population)
         result = run_diagnose(
             frames["interventions"],
             frames["participations"],
@@ -73,6 +84,8 @@ def diagnose(
             population,
             by=by,
             as_of=ref,
+            fundings=frames["fundings"],
+            area_types=history,
         )
         write_table(result, output)
     err_console.print(f"wrote {result.height} figures to {output}", highlight=False)
@@ -101,6 +114,39 @@ def _with_area_types(area_links):
         .select(pl.col("regso").alias("area"), "population", "area_type", "kommun")
     )
     return links, population
+
+
+def _type_history(path: Path, population):
+    """Area types by year from ``path`` (reaction lag) and the latest year's index joined to
+    the population (concentration index)."""
+    import polars as pl
+
+    from bryta.cli._io import read_table
+    from bryta.errors import BrytaError
+
+    frame = read_table(path)
+    unit = next((c for c in ("area", "regso", "deso") if c in frame.columns), None)
+    missing = [c for c in ("year", "area_type") if c not in frame.columns]
+    if unit is None or missing:
+        raise BrytaError(
+            f"{path}: needs an area column (area, regso or deso), year and area_type; "
+            f"it has {', '.join(frame.columns)}"
+        )
+    try:
+        history = frame.select(
+            pl.col(unit).cast(pl.String).alias("area"),
+            pl.col("year").cast(pl.Int64),
+            pl.col("area_type").cast(pl.Int64),
+            pl.col(unit).cast(pl.String).str.slice(0, 4).alias("kommun"),
+            *([pl.col("index").cast(pl.Float64)] if "index" in frame.columns else []),
+        ).drop_nulls(["area", "year", "area_type"])
+    except pl.exceptions.InvalidOperationError as exc:
+        raise BrytaError(f"{path}: year, area_type and index must be numbers ({exc})") from exc
+    if "index" in history.columns:
+        latest = history.filter(pl.col("year") == pl.col("year").max()).select("area", "index")
+        population = population.join(latest, on="area", how="left")
+        history = history.drop("index")
+    return history, population
 
 
 def _read_records(file: Path):

@@ -14,19 +14,28 @@ Input frames (extra columns are ignored; a missing optional column is treated as
     grant_programme, one_off, policy), ``status`` str, ``planned_start``, ``planned_end``,
     ``actual_start``, ``actual_end`` date (nullable), ``age_bands`` list[str] (prenatal, 0-5,
     6-15, 16-19, 20-64, 65+), ``prevention_level`` str (universal, selective, indicated,
-    reactive), ``setting`` str, ``outcome_domains`` list[str], ``amount_sek`` float (total
-    funding, nullable), ``shared_indicator`` bool.
+    reactive), ``setting`` str, optional ``settings`` list[str] (all its settings; preferred
+    over ``setting`` when given), ``outcome_domains`` list[str], ``amount_sek`` float (total
+    funding, nullable), ``shared_indicator`` bool (an indicator link with baseline and target).
 ``participations``
     ``intervention_id``, ``organisation_id``, ``role`` (funding, accountable, implementing,
     partner), ``sector`` (state_agency, municipality, region, civil_society, business,
     housing_company, academia).
 ``area_links``
     ``intervention_id``, ``area`` (RegSO/DeSO/kommun code), ``kommun`` (4 digits), optional
-    ``area_type`` int 1–5 (required for ``by="area_type"``).
+    ``area_type`` int 1–5 (required for ``by="area_type"``), optional ``participants``
+    (people reached in the area) and ``share_of_effort`` (0–1).
 ``successions``
     ``from_id``, ``to_id``: ``to_id`` continues ``from_id``.
 ``population`` (need coverage only)
-    ``area``, ``population``, ``area_type``, and ``kommun`` for ``by="kommun"``.
+    ``area``, ``population``, ``area_type``, ``kommun`` for ``by="kommun"``, optional
+    ``index`` (socioeconomic index, higher = more deprived; for the concentration index).
+``fundings`` (optional; short-termism)
+    ``intervention_id``, ``funder_id``, ``instrument`` (core_budget, targeted_state_grant, eu,
+    arvsfonden, foundation, social_investment_fund), ``amount_sek``, ``start``, ``end``.
+``area_types`` (optional; reaction lag)
+    ``area``, ``year``, ``area_type`` (1–5), optional ``kommun``: the type of every area in
+    every year.
 
 Group membership: an intervention belongs to every kommun and every area type it has an area
 link in, and to every calendar year from its start (actual, else planned) to its end (actual,
@@ -47,6 +56,8 @@ import polars as pl
 from bryta.compute.diagnostics._portfolio import (
     AGE_BANDS,
     AREA_LINKS_SCHEMA,
+    AREA_TYPES_SCHEMA,
+    FUNDINGS_SCHEMA,
     INTERVENTIONS_SCHEMA,
     PARTICIPATIONS_SCHEMA,
     POPULATION_SCHEMA,
@@ -74,6 +85,8 @@ METRICS = {
 __all__ = [
     "AGE_BANDS",
     "AREA_LINKS_SCHEMA",
+    "AREA_TYPES_SCHEMA",
+    "FUNDINGS_SCHEMA",
     "INTERVENTIONS_SCHEMA",
     "METRICS",
     "PARTICIPATIONS_SCHEMA",
@@ -100,16 +113,27 @@ def diagnose(
     by: str,
     as_of: dt.date | None = None,
     groups: Sequence | None = None,
+    fundings: pl.DataFrame | None = None,
+    area_types: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """All diagnostics in one long frame (``by``, ``family``, ``metric``, ``value``, ``label``).
 
-    Need coverage is included only when ``population`` is given.
+    Need coverage is included only when ``population`` is given. Without ``fundings`` the
+    funding-period and instrument shares are null; without ``area_types`` the reaction lag is.
     """
     parts = {
         "short_termism": short_termism(
-            interventions, area_links, successions, by=by, as_of=as_of, groups=groups
+            interventions,
+            area_links,
+            successions,
+            by=by,
+            as_of=as_of,
+            groups=groups,
+            fundings=fundings,
         ),
-        "earliness": earliness(interventions, area_links, by=by, as_of=as_of, groups=groups),
+        "earliness": earliness(
+            interventions, area_links, by=by, as_of=as_of, groups=groups, area_types=area_types
+        ),
         "collaboration": collaboration(
             interventions, participations, area_links, by=by, as_of=as_of, groups=groups
         ),

@@ -19,6 +19,20 @@ AGE_BANDS = ("prenatal", "0-5", "6-15", "16-19", "20-64", "65+")
 EARLY_BANDS = ("prenatal", "0-5")
 FORMS = ("project", "permanent_operation", "pilot", "grant_programme", "one_off", "policy")
 PREVENTION_LEVELS = ("universal", "selective", "indicated", "reactive")
+SETTINGS = (
+    "child_health_centre",
+    "preschool",
+    "compulsory_school",
+    "upper_secondary",
+    "leisure",
+    "social_services",
+    "labour_market",
+    "housing_property",
+    "police_justice",
+    "local_civil_society",
+    "digital",
+)
+CORE_BUDGET = "core_budget"
 HIGH_NEED_TYPES = (1, 2)
 BY = ("kommun", "area_type", "year")
 DAYS_PER_MONTH = 365.25 / 12
@@ -35,6 +49,7 @@ INTERVENTIONS_SCHEMA = {
     "age_bands": pl.List(pl.String),
     "prevention_level": pl.String,
     "setting": pl.String,
+    "settings": pl.List(pl.String),
     "outcome_domains": pl.List(pl.String),
     "amount_sek": pl.Float64,
     "shared_indicator": pl.Boolean,
@@ -50,6 +65,8 @@ AREA_LINKS_SCHEMA = {
     "area": pl.String,
     "kommun": pl.String,
     "area_type": pl.Int64,
+    "participants": pl.Float64,
+    "share_of_effort": pl.Float64,
 }
 SUCCESSIONS_SCHEMA = {"from_id": pl.String, "to_id": pl.String}
 POPULATION_SCHEMA = {
@@ -57,9 +74,38 @@ POPULATION_SCHEMA = {
     "population": pl.Float64,
     "area_type": pl.Int64,
     "kommun": pl.String,
+    "index": pl.Float64,
+}
+FUNDINGS_SCHEMA = {
+    "intervention_id": pl.String,
+    "funder_id": pl.String,
+    "instrument": pl.String,
+    "amount_sek": pl.Float64,
+    "start": pl.Date,
+    "end": pl.Date,
+}
+AREA_TYPES_SCHEMA = {
+    "area": pl.String,
+    "year": pl.Int64,
+    "area_type": pl.Int64,
+    "kommun": pl.String,
 }
 KEY_DTYPES = {"kommun": pl.String, "area_type": pl.Int64, "year": pl.Int64}
-OPTIONAL = {"area_type", "kommun", "title", "status", "setting", "shared_indicator"}
+OPTIONAL = {
+    "area_type",
+    "kommun",
+    "title",
+    "status",
+    "setting",
+    "settings",
+    "shared_indicator",
+    "participants",
+    "share_of_effort",
+    "index",
+    "funder_id",
+    "start",
+    "end",
+}
 
 
 class DiagnosticsInputError(BrytaError, ValueError):
@@ -123,6 +169,13 @@ def prepare(interventions: pl.DataFrame, as_of: dt.date | None) -> pl.DataFrame:
         planned_months=months(pl.col("planned_start"), pl.col("planned_end")),
         actual_months=months(pl.col("actual_start"), pl.coalesce("actual_end", pl.lit(ref))),
     ).with_columns(months=months(pl.col("start"), pl.col("end")))
+
+
+def is_early() -> pl.Expr:
+    """True for interventions targeting prenatal or 0-5 (early years), false otherwise."""
+    return (
+        pl.col("age_bands").list.eval(pl.element().is_in(EARLY_BANDS)).list.any().fill_null(False)
+    )
 
 
 def active_years(prepared: pl.DataFrame) -> pl.DataFrame:

@@ -15,11 +15,15 @@ COLLABORATION_METRICS = (
     "share_3_or_more_sectors",
     "network_organisations",
     "network_density",
+    "network_centralisation",
     "network_components",
     "network_isolates",
     "top_broker_betweenness",
     "ei_index",
     "uncoordinated_overlaps",
+    "organisations_per_area",
+    "sectors_per_area",
+    "shared_indicator_share",
 )
 
 
@@ -86,6 +90,9 @@ def collaboration(
       group's interventions, an edge joins two organisations that share one of them (E edges);
       ``network_organisations`` = N;
     * ``network_density`` = 2E / (N (N − 1)) (null when N < 2);
+    * ``network_centralisation`` = Freeman degree centralisation Σ_v (d_max − d_v) /
+      ((N − 1)(N − 2)), d_v the degree of v: 1 for a star, 0 when all degrees are equal (null
+      when N < 3) (Freeman 1978);
     * ``network_components`` = number of connected components; ``network_isolates`` = nodes
       with no edge;
     * ``top_broker_betweenness`` = the largest normalised betweenness centrality (networkx),
@@ -98,7 +105,13 @@ def collaboration(
     * ``uncoordinated_overlaps`` = number of (area, age band, outcome domain, organisation pair)
       where both organisations take part in interventions of the group linked to that area
       with that band and domain, yet share no intervention anywhere in the portfolio. For
-      ``by="year"`` the interventions must be active in the year.
+      ``by="year"`` the interventions must be active in the year;
+    * ``organisations_per_area`` / ``sectors_per_area`` = mean over the group's areas (those
+      linked to at least one of its interventions; an area must lie in the group for
+      ``by="kommun"``/``"area_type"``) of the number of distinct organisations / sectors taking
+      part in the interventions linked to the area;
+    * ``shared_indicator_share`` = #{i with a shared indicator (an indicator link with both a
+      baseline and a target)} / #{i where this is recorded}.
 
     Network metrics are null for a group with no participating organisation; shares are null
     for a group with no interventions; ``uncoordinated_overlaps`` is 0 for such a group.
@@ -107,7 +120,9 @@ def collaboration(
     M and a region R: sector shares 2/2 = 1 for ≥ 2 and 0 for ≥ 3; the network is the path
     C–M–R: density 2·2/(3·2) = 2/3, 1 component, 0 isolates, top broker M with betweenness
     1 (it lies on the one C–R shortest path, normalised by (3−1)(3−2)/2 = 1); both edges are
-    cross-sector so E–I = (2 − 0)/2 = 1.
+    cross-sector so E–I = (2 − 0)/2 = 1; degrees C 1, M 2, R 1 give centralisation
+    ((2 − 1) + 0 + (2 − 1)) / (2 · 1) = 1 (a star). With both interventions in one area, that
+    area has 3 organisations and 3 sectors.
 
     Returns:
         ``by``, ``metric``, ``value``, ``label`` (the broker's organisation id on the
@@ -148,6 +163,29 @@ def collaboration(
         nodes.join(in_edges, on=[by, "org"], how="anti").group_by(by).agg(network_isolates=pl.len())
     )
     graph = _graph_metrics(nodes, edges, by)
+    degree = nodes.join(
+        pl.concat([edges.select(by, org="a"), edges.select(by, org="b")])
+        .group_by(by, "org")
+        .agg(_degree=pl.len()),
+        on=[by, "org"],
+        how="left",
+    ).with_columns(pl.col("_degree").fill_null(0))
+    centralisation = degree.group_by(by).agg(
+        network_centralisation=P.ratio(
+            (pl.col("_degree").max() - pl.col("_degree")).sum(),
+            pl.when(pl.len() >= 3).then((pl.len() - 1) * (pl.len() - 2)),
+        )
+    )
+    diversity = _diversity(prepared, parts, area_links, member, by)
+    shared = (
+        member.join(prepared.select("id", "shared_indicator"), on="id")
+        .group_by(by)
+        .agg(
+            shared_indicator_share=P.ratio(
+                pl.col("shared_indicator").sum(), pl.col("shared_indicator").count()
+            )
+        )
+    )
 
     overlaps = _uncoordinated(prepared, parts, area_links, member, by)
 
@@ -158,6 +196,9 @@ def collaboration(
         .join(isolates, on=by, how="left")
         .join(graph, on=by, how="left")
         .join(overlaps, on=by, how="left")
+        .join(centralisation, on=by, how="left")
+        .join(diversity, on=by, how="left")
+        .join(shared, on=by, how="left")
         .with_columns(
             pl.col("_edges").fill_null(0),
             pl.col("_external").fill_null(0),
@@ -177,6 +218,33 @@ def collaboration(
     brokers = wide.select(by, _broker="_broker", metric=pl.lit("top_broker_betweenness"))
     return long.join(brokers, on=[by, "metric"], how="left", maintain_order="left").select(
         by, "metric", "value", label=pl.coalesce("label", "_broker")
+    )
+
+
+def _diversity(
+    prepared: pl.DataFrame,
+    parts: pl.DataFrame,
+    area_links: pl.DataFrame,
+    member: pl.DataFrame,
+    by: str,
+) -> pl.DataFrame:
+    """``by``, ``organisations_per_area``, ``sectors_per_area`` (see :func:`collaboration`)."""
+    if by == "year":
+        areas = member.join(P.links(area_links, prepared, "kommun").select("id", "area"), on="id")
+    else:
+        areas = P.links(area_links, prepared, by).drop_nulls(by).select(by, "id", "area")
+    return (
+        areas.join(parts.select("id", "org", "sector"), on="id", how="left")
+        .group_by(by, "area")
+        .agg(
+            _orgs=pl.col("org").drop_nulls().n_unique(),
+            _sectors=pl.col("sector").drop_nulls().n_unique(),
+        )
+        .group_by(by)
+        .agg(
+            organisations_per_area=pl.col("_orgs").mean(),
+            sectors_per_area=pl.col("_sectors").mean(),
+        )
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from bryta.compute.diagnostics import (
     AREA_LINKS_SCHEMA,
+    FUNDINGS_SCHEMA,
     INTERVENTIONS_SCHEMA,
     PARTICIPATIONS_SCHEMA,
     SUCCESSIONS_SCHEMA,
@@ -32,10 +33,12 @@ def _frame(rows: list[dict], schema: dict) -> pl.DataFrame:
 
 
 def portfolio_frames(engine: Engine, *, published_only: bool = False) -> dict[str, pl.DataFrame]:
-    """``interventions``, ``participations``, ``area_links`` and ``successions`` frames.
+    """``interventions``, ``participations``, ``area_links``, ``successions`` and ``fundings``.
 
     ``amount_sek`` is the intervention's total funding; ``shared_indicator`` is true when it
-    has an indicator link with both a baseline and a target; ``setting`` is its first setting.
+    has an indicator link with both a baseline and a target; ``setting`` is its first setting
+    and ``settings`` all of them. Area links carry ``participants`` (reach) and
+    ``share_of_effort``; ``fundings`` has one row per funding (funder, instrument, SEK, period).
     """
     with engine.connect() as con:
         i = Intervention.__table__
@@ -45,13 +48,23 @@ def portfolio_frames(engine: Engine, *, published_only: bool = False) -> dict[st
         interventions = [dict(r) for r in con.execute(query).mappings()]
         ids = {r["id"] for r in interventions}
         f = Funding.__table__
-        totals = dict(
-            con.execute(
-                sa.select(f.c.intervention_id, sa.func.sum(f.c.amount_sek)).group_by(
-                    f.c.intervention_id
-                )
-            ).all()
-        )
+        fundings = [
+            dict(r)
+            for r in con.execute(
+                sa.select(
+                    f.c.intervention_id,
+                    f.c.funder_id,
+                    f.c.instrument,
+                    f.c.amount_sek,
+                    f.c.start_date,
+                    f.c.end_date,
+                ).order_by(f.c.id)
+            ).mappings()
+            if r["intervention_id"] in ids
+        ]
+        totals: dict = {}
+        for r in fundings:
+            totals[r["intervention_id"]] = totals.get(r["intervention_id"], 0) + r["amount_sek"]
         il = IndicatorLink.__table__
         shared = {
             r[0]
@@ -74,7 +87,11 @@ def portfolio_frames(engine: Engine, *, published_only: bool = False) -> dict[st
         a = AreaLink.__table__
         areas = [
             dict(r)
-            for r in con.execute(sa.select(a.c.intervention_id, a.c.area_code)).mappings()
+            for r in con.execute(
+                sa.select(
+                    a.c.intervention_id, a.c.area_code, a.c.reach_participants, a.c.share_of_effort
+                )
+            ).mappings()
             if r["intervention_id"] in ids
         ]
         s = Succession.__table__
@@ -98,6 +115,7 @@ def portfolio_frames(engine: Engine, *, published_only: bool = False) -> dict[st
             if r["prevention_level"] is None
             else str(r["prevention_level"]),
             "setting": (r["settings"] or [None])[0],
+            "settings": list(r["settings"] or []),
             "outcome_domains": list(r["outcome_domains"] or []),
             "amount_sek": None if r["id"] not in totals else float(totals[r["id"]]),
             "shared_indicator": r["id"] in shared,
@@ -124,10 +142,28 @@ def portfolio_frames(engine: Engine, *, published_only: bool = False) -> dict[st
                     "intervention_id": str(r["intervention_id"]),
                     "area": r["area_code"],
                     "kommun": r["area_code"][:4],
+                    "participants": None
+                    if r["reach_participants"] is None
+                    else float(r["reach_participants"]),
+                    "share_of_effort": r["share_of_effort"],
                 }
                 for r in areas
             ],
             {k: v for k, v in AREA_LINKS_SCHEMA.items() if k != "area_type"},
+        ),
+        "fundings": _frame(
+            [
+                {
+                    "intervention_id": str(r["intervention_id"]),
+                    "funder_id": str(r["funder_id"]),
+                    "instrument": str(r["instrument"]),
+                    "amount_sek": float(r["amount_sek"]),
+                    "start": r["start_date"],
+                    "end": r["end_date"],
+                }
+                for r in fundings
+            ],
+            FUNDINGS_SCHEMA,
         ),
         "successions": _frame(
             [{"from_id": str(r["from_id"]), "to_id": str(r["to_id"])} for r in successions],
