@@ -1,17 +1,28 @@
 """Random tables for inference, vectorised over replicates and partitions.
 
-Both samplers split each partition's cells recursively in halves (a binary tree), so a whole
-batch of replicates × partitions costs about log₂(cells) numpy calls and one binomial or
-hypergeometric draw per cell — never a Python loop over partitions, replicates or cells.
-
+* :func:`resample_people` is the individual-level bootstrap: for every replicate and
+  partition, a multinomial over the partition's cells with its observed total N and
+  probabilities n_c / N. It draws an independent Poisson(n_c) per cell (the sum T is then
+  Poisson(N), and given T the cells are multinomial(T, n_c / N)), then makes the total exactly
+  N: when T > N it removes T − N of the T people drawn, chosen uniformly without replacement
+  (the N people left are N independent draws over the cells); when T < N it adds a
+  multinomial(N − T, n_c / N). Either way the result is exactly multinomial(N, n_c / N), and
+  the fix-up touches about √N people. numpy's ``poisson`` costs half its ``binomial`` here
+  (whose set-up is redone for every cell), and the fix-up is vectorised over replicates and
+  partitions. Partitions with fewer than ``FIXUP_RATIO`` · √N cells, where the fix-up would
+  cost more than one binomial per cell, go through :func:`multinomial_cells` instead.
 * :func:`multinomial_cells` draws, for every replicate and partition, n people over the cells
-  with probabilities proportional to ``masses``: the individual-level bootstrap (masses =
-  observed counts) and random allocation with simulated margins (masses = t_u N_g / T).
+  with probabilities proportional to ``masses`` (random allocation with simulated margins:
+  masses = t_u N_g / T), by recursive binary splits of each partition's cells (about
+  log₂(cells) numpy calls per batch, one binomial draw per cell).
 * :func:`hypergeometric_allocation` allocates each group's people to units at random with
   both margins fixed (a random permutation of the group labels over the people).
 
+No sampler loops in Python over partitions, replicates or cells.
+
 Reproducibility: replicates are drawn in blocks whose size depends on the data only; block k
-uses the k-th child of ``numpy.random.SeedSequence(seed)``. The same seed gives the same
+uses the k-th child of ``numpy.random.SeedSequence(seed)``, and inside a block the work is
+cut into pieces whose size also depends on the data only. The same seed gives the same
 numbers whatever the number of threads.
 """
 
@@ -32,6 +43,118 @@ BLOCK_CELLS = 2_000_000
 
 #: Pad segments to a rectangle for numpy's multinomial while padding at most this factor.
 MAX_PADDING = 4.0
+
+#: Segments with at least this many cells per √people are resampled by Poisson + fix-up, the
+#: others by the binomial tree of :func:`multinomial_cells`.
+FIXUP_RATIO = 4.0
+
+#: Cells (replicates × cells) resampled per pass: the fix-up's arrays stay in the CPU cache.
+CHUNK_CELLS = 1 << 18
+
+
+def resample_people(
+    counts: np.ndarray,
+    seg_start: np.ndarray,
+    seg_end: np.ndarray,
+    n_rep: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The individual-level bootstrap of contiguous segments of cells (the partitions).
+
+    Args:
+        counts: whole people per cell (C,), int64; segment s covers cells
+            seg_start[s]:seg_end[s] (non-empty, in order, together covering all cells).
+
+    Returns:
+        Counts (n_rep, C), int64: within each segment a multinomial(N_s, counts / N_s) with
+        N_s the segment's people, independently for every replicate and segment.
+
+    >>> rng = np.random.default_rng(0)
+    >>> draws = resample_people(np.array([5, 0, 15, 3, 1]), np.array([0, 3]), np.array([3, 5]),
+    ...                         1000, rng)
+    >>> bool((draws[:, :3].sum(axis=1) == 20).all() and (draws[:, 1] == 0).all())
+    True
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    seg_start, seg_end = np.asarray(seg_start, np.int64), np.asarray(seg_end, np.int64)
+    lengths = seg_end - seg_start
+    people = np.add.reduceat(counts, seg_start) if seg_start.size else seg_start
+    # The fix-up handles about √N people per segment, the tree one binomial per cell: the
+    # Poisson route pays where cells outnumber √N (a rule on the data only: reproducible).
+    poisson = lengths >= FIXUP_RATIO * np.sqrt(people)
+    if not poisson.any():
+        return multinomial_cells(counts, seg_start, seg_end, np.tile(people, (n_rep, 1)), rng)
+    if not poisson.all():
+        out = np.empty((n_rep, counts.size), dtype=np.int64)
+        for route, chosen in ((True, poisson), (False, ~poisson)):
+            if not chosen.any():
+                continue
+            cells = np.repeat(chosen, lengths)
+            ends = np.cumsum(lengths[chosen])
+            starts = ends - lengths[chosen]
+            if route:
+                out[:, cells] = resample_people(counts[cells], starts, ends, n_rep, rng)
+            else:
+                n = np.tile(people[chosen], (n_rep, 1))
+                out[:, cells] = multinomial_cells(counts[cells], starts, ends, n, rng)
+        return out
+    lam = counts.astype(np.float64)
+    out = np.empty((n_rep, counts.size), dtype=np.int64)
+    rows = max(1, CHUNK_CELLS // max(1, counts.size))  # depends on the data only
+    for r0 in range(0, n_rep, rows):
+        chunk = rng.poisson(lam, size=(min(rows, n_rep - r0), counts.size))
+        _fix_totals(chunk, counts, seg_start, seg_end, rng)
+        out[r0 : r0 + chunk.shape[0]] = chunk
+    return out
+
+
+def _fix_totals(
+    draws: np.ndarray,
+    counts: np.ndarray,
+    seg_start: np.ndarray,
+    seg_end: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
+    """Make each replicate's segment total equal the observed one, in place (see the module
+    docstring: removes a uniform sample of the surplus people, adds a multinomial shortfall)."""
+    n_rep, n_cells = draws.shape
+    n_seg = seg_start.size
+    cum = np.cumsum(counts)
+    before = cum - counts
+    want = cum[seg_end - 1] - before[seg_start]
+    got = np.add.reduceat(draws, seg_start, axis=1).reshape(-1)  # (replicate, segment)
+    diff = got - np.tile(want, n_rep)
+    flat = draws.reshape(-1)
+
+    short = np.maximum(-diff, 0)
+    if short.any():  # each added person falls in cell c with probability counts_c / N_s
+        pair = np.repeat(np.arange(diff.size), short)
+        seg = pair % n_seg
+        person = before[seg_start[seg]] + rng.integers(0, want[seg])
+        cell = np.searchsorted(cum, person, side="right")
+        np.add.at(flat, pair // n_seg * n_cells + cell, 1)
+
+    surplus = np.maximum(diff, 0)
+    if surplus.any():
+        # Number the people drawn in this block (in cell order, replicate after replicate)
+        # and remove a uniform sample without replacement from each segment's people.
+        pairs = np.flatnonzero(surplus)
+        need, span = surplus[pairs], got[pairs]
+        people = np.cumsum(flat)
+        first = pairs // n_seg * n_cells + seg_start[pairs % n_seg]
+        offset = people[first] - flat[first]
+        chosen = np.zeros(0, dtype=np.int64)
+        missing = need
+        # Draw with replacement, keep the distinct people, draw again for the duplicates:
+        # the rule treats all people alike, so the set is a uniform sample without replacement.
+        while missing.any():
+            which = np.repeat(np.arange(pairs.size), missing)
+            new = offset[which] + rng.integers(0, span[which])
+            chosen = np.sort(np.concatenate([chosen, new]))
+            chosen = chosen[np.r_[True, chosen[1:] != chosen[:-1]]]
+            have = np.searchsorted(chosen, offset + span) - np.searchsorted(chosen, offset)
+            missing = need - have
+        np.subtract.at(flat, np.searchsorted(people, chosen, side="right"), 1)
 
 
 def multinomial_cells(
