@@ -50,6 +50,7 @@ def test_every_public_name_is_documented():
         "profile.md",
         "transitions.md",
         "inequality.md",
+        "spatial.md",
     )
     docs = "".join(read(f"docs/{name}") for name in pages)
     docs += read("README.md")

@@ -25,6 +25,7 @@ from bryta.compute.local import (
 )
 from bryta.compute.mutual import mutual_local, mutual_nested, mutual_total, mutual_within
 from bryta.compute.rank_order import rank_order
+from bryta.compute.spatial import spatial_dissimilarity
 from bryta.compute.transitions import (
     changed_areas,
     persistence,
@@ -67,5 +68,6 @@ __all__ = [
     "prepare_counts",
     "rank_order",
     "read_area_types",
+    "spatial_dissimilarity",
     "transition_matrix",
 ]
