@@ -51,6 +51,7 @@ def test_every_public_name_is_documented():
         "transitions.md",
         "inequality.md",
         "spatial.md",
+        "neighbourhoods.md",
     )
     docs = "".join(read(f"docs/{name}") for name in pages)
     docs += read("README.md")

@@ -24,8 +24,11 @@ from bryta.compute.local import (
     pairwise_dissimilarity,
 )
 from bryta.compute.mutual import mutual_local, mutual_nested, mutual_total, mutual_within
+from bryta.compute.neighbourhoods import knn_contexts, radius_contexts
 from bryta.compute.rank_order import rank_order
 from bryta.compute.spatial import spatial_dissimilarity
+from bryta.compute.spatial_information import spatial_information
+from bryta.compute.tiles import tiled_knn_contexts
 from bryta.compute.transitions import (
     changed_areas,
     persistence,
@@ -54,6 +57,7 @@ __all__ = [
     "exposure_matrix",
     "group_segregation",
     "inequality_index",
+    "knn_contexts",
     "local_entropy",
     "location_quotients",
     "measure",
@@ -66,8 +70,11 @@ __all__ = [
     "persistence",
     "population_by_type",
     "prepare_counts",
+    "radius_contexts",
     "rank_order",
     "read_area_types",
     "spatial_dissimilarity",
+    "spatial_information",
+    "tiled_knn_contexts",
     "transition_matrix",
 ]

@@ -17,6 +17,7 @@ from bryta.cli import (
     indicators,
     measure,
     mutual,
+    neighbourhoods,
     profile,
     registry,
 )
@@ -43,6 +44,7 @@ area_types.register(app)
 profile.register(app)
 conditions.register(app)
 indicators.register(app)
+neighbourhoods.register(app)
 
 
 def main() -> None:
