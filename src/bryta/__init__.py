@@ -23,6 +23,7 @@ from bryta.compute.local import (
     location_quotients,
     pairwise_dissimilarity,
 )
+from bryta.compute.multiscalar import multiscalar_profile
 from bryta.compute.mutual import mutual_local, mutual_nested, mutual_total, mutual_within
 from bryta.compute.neighbourhoods import knn_contexts, radius_contexts
 from bryta.compute.rank_order import rank_order
@@ -61,6 +62,7 @@ __all__ = [
     "local_entropy",
     "location_quotients",
     "measure",
+    "multiscalar_profile",
     "mutual_difference",
     "mutual_local",
     "mutual_nested",

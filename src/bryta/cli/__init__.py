@@ -16,6 +16,7 @@ from bryta.cli import (
     imports,
     indicators,
     measure,
+    multiscalar,
     mutual,
     neighbourhoods,
     profile,
@@ -45,6 +46,7 @@ profile.register(app)
 conditions.register(app)
 indicators.register(app)
 neighbourhoods.register(app)
+multiscalar.register(app)
 
 
 def main() -> None:
