@@ -51,7 +51,8 @@ from typing import Any
 
 import polars as pl
 
-from bryta.compute.counts import to_polars
+from bryta.compute.counts import _ROW, to_polars
+from bryta.compute.counts import _rows_text as _rows
 from bryta.errors import BrytaError
 
 __all__ = ["AREA_TYPE_NAMES", "OFFICIAL_CUTOFFS", "area_types"]
@@ -71,8 +72,6 @@ AREA_TYPE_NAMES: dict[int, tuple[str, str]] = {
     ),
 }
 
-_ROW = "__bryta_row"
-_SHOWN = 5
 
 
 class AreaTypeError(BrytaError, ValueError):
@@ -239,16 +238,6 @@ def _require(frame: pl.DataFrame, names: Sequence[str]) -> None:
         )
     if len(set(names)) != len(names):
         raise AreaTypeError(f"a column is named twice among {', '.join(names)}")
-
-
-def _rows(frame: pl.DataFrame, mask: pl.Series, show: Sequence[str]) -> str:
-    bad = frame.filter(mask)
-    parts = []
-    for rec in bad.head(_SHOWN).iter_rows(named=True):
-        where = ", ".join(f"{c}={rec[c]!r}" for c in show)
-        parts.append(f"row {rec[_ROW] + 1} ({where})")
-    more = f" and {bad.height - _SHOWN} more" if bad.height > _SHOWN else ""
-    return f"{bad.height} row{'s' if bad.height != 1 else ''}: " + "; ".join(parts) + more
 
 
 def _check_unique(frame: pl.DataFrame, unit: str, period: str) -> None:

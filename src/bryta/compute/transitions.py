@@ -31,7 +31,8 @@ from typing import Any, Literal
 
 import polars as pl
 
-from bryta.compute.counts import to_polars
+from bryta.compute.counts import _ROW, to_polars
+from bryta.compute.counts import _rows_text as _rows
 from bryta.errors import BrytaError
 from bryta.geography import add_parents
 
@@ -46,10 +47,8 @@ __all__ = [
 Level = Literal["kommun", "lan", "riket"]
 LEVELS: tuple[str, ...] = ("kommun", "lan", "riket")
 
-_ROW = "__bryta_row"
 _RANK = "__bryta_rank"
 _TO = "__bryta_to"
-_SHOWN = 5
 
 
 class TransitionError(BrytaError, ValueError):
@@ -57,16 +56,6 @@ class TransitionError(BrytaError, ValueError):
 
 
 # ---- validation -----------------------------------------------------------------------------
-
-
-def _rows(frame: pl.DataFrame, mask: pl.Series, show: Sequence[str]) -> str:
-    bad = frame.filter(mask)
-    parts = []
-    for rec in bad.head(_SHOWN).iter_rows(named=True):
-        where = ", ".join(f"{c}={rec[c]!r}" for c in show)
-        parts.append(f"row {rec[_ROW] + 1} ({where})")
-    more = f" and {bad.height - _SHOWN} more" if bad.height > _SHOWN else ""
-    return f"{bad.height} row{'s' if bad.height != 1 else ''}: " + "; ".join(parts) + more
 
 
 def _as_number(data: pl.DataFrame, column: str, show: Sequence[str]) -> pl.Series:
