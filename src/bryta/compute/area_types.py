@@ -73,7 +73,6 @@ AREA_TYPE_NAMES: dict[int, tuple[str, str]] = {
 }
 
 
-
 class AreaTypeError(BrytaError, ValueError):
     """The input to :func:`area_types` cannot be classified (names the column and rows)."""
 
