@@ -29,7 +29,12 @@ def main() -> None:
     for standardize in (False, True):
         started = time.perf_counter()
         ours = spatial_dissimilarity(
-            panel, areas, unit="regso", groups=groups, focal="born_abroad", by="year",
+            panel,
+            areas,
+            unit="regso",
+            groups=groups,
+            focal="born_abroad",
+            by="year",
             standardize=standardize,
         ).sort("year")
         ours_s = time.perf_counter() - started

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from bryta.compute.neighbourhoods import knn_contexts
@@ -110,3 +112,27 @@ def test_cli_tiles_write_the_same_file(tmp_path):
         assert res.exit_code == 0, res.output
         outs.append(out.read_bytes())
     assert outs[0] == outs[1]
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), block=st.sampled_from([100.0, 250.0, 1_000.0, 3_000.0]))
+def test_reach_bound_holds_the_largest_k(seed, block):
+    """The first halo of a tile is an upper bound of its cells' largest radius, so one pass
+    suffices: checked against the radii knn_contexts finds."""
+    from bryta.compute.tiles import _reach_bound
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 200))
+    cells = pl.DataFrame(
+        {
+            "x": rng.integers(0, 60, n) * 100.0,
+            "y": rng.integers(0, 30, n) * 100.0,
+            "a": rng.integers(0, 20, n),
+            "b": rng.integers(0, 20, n),
+        }
+    )
+    pop = (cells["a"] + cells["b"]).to_numpy().astype(float)
+    kmax = int(rng.integers(1, max(2, int(pop.sum()))))
+    radius = knn_contexts(cells, x="x", y="y", groups=["a", "b"], k=[kmax])["radius"].to_numpy()
+    bound = _reach_bound(cells["x"].to_numpy(), cells["y"].to_numpy(), pop, float(kmax), block)
+    assert (bound >= radius - 1e-9).all()

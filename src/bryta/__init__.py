@@ -12,6 +12,7 @@ See ``bryta.INDICES`` for every index with its formula and reference.
 from bryta.compute.area_types import area_types
 from bryta.compute.change import mutual_difference
 from bryta.compute.counts import Counts, prepare_counts
+from bryta.compute.decay import Decay
 from bryta.compute.engine import measure
 from bryta.compute.indices import REGISTRY as INDICES
 from bryta.compute.indices import IndexSpec
@@ -47,6 +48,7 @@ __all__ = [
     "BrytaError",
     "Counts",
     "CountsError",
+    "Decay",
     "ImportFormatError",
     "IndexSpec",
     "area_profile",

@@ -34,9 +34,20 @@ def neighbourhoods(
     tile_size: Annotated[
         float | None,
         typer.Option(
-            help="Tile side in metres (tiles with halos; default 10000 with --scheduler)."
+            help="Tile side in metres (tiles with halos; default 40000 with --scheduler)."
         ),
     ] = None,
+    decay: Annotated[
+        str | None,
+        typer.Option(
+            help="Distance decay: exponential:SCALE, gaussian:SCALE or power:SCALE:EXPONENT "
+            "(metres); adds <group>_decayed columns."
+        ),
+    ] = None,
+    own_distance: Annotated[
+        float,
+        typer.Option(help="With --decay: distance charged to a cell's own people (metres)."),
+    ] = 0.0,
 ) -> None:
     """Counts of each group among the k nearest people of every cell, and the radius reached.
 
@@ -48,6 +59,9 @@ def neighbourhoods(
 
     With --scheduler (a Dask cluster, or 'local') or --tile-size the cells are done in tiles
     with halos wide enough that every context is complete: the same output as one process.
+
+    With --decay each context's people are also counted weighted by distance from the cell
+    (e.g. --decay gaussian:500): columns <group>_decayed after radius.
     """
     with user_errors(str(input)):
         check_writable(output)
@@ -70,6 +84,8 @@ def neighbourhoods(
                 k=ks,
                 id=id,
                 engine=engine,  # type: ignore[arg-type]
+                decay=decay,
+                own_distance=own_distance,
             )
         else:
             with delayed_progress(frame.height, "tiles") as bar:
@@ -80,9 +96,11 @@ def neighbourhoods(
                     groups=names,
                     k=ks,
                     id=id,
-                    tile_size=tile_size or 10_000.0,
+                    tile_size=tile_size or 40_000.0,
                     scheduler=scheduler,
                     on_tile=bar.advance_by,
+                    decay=decay,
+                    own_distance=own_distance,
                 )
         write_table(result, output)
     err_console.print(f"wrote {result.height} rows to {output}", highlight=False)

@@ -24,6 +24,7 @@ from scipy.spatial import cKDTree
 
 from bryta.compute import _knn
 from bryta.compute.counts import _ROW, _check_numeric, _require_columns, _rows_text, to_polars
+from bryta.compute.decay import Decay
 from bryta.errors import CountsError
 
 Engine = Literal["auto", "grid", "tree"]
@@ -40,6 +41,8 @@ def knn_contexts(
     k: int | Sequence[int],
     id: str | None = None,
     engine: Engine = "auto",
+    decay: Decay | str | None = None,
+    own_distance: float = 0.0,
 ) -> pl.DataFrame:
     """Counts of each group among the k nearest people of every cell, for every k.
 
@@ -76,10 +79,18 @@ def knn_contexts(
     id : column identifying the cell in the output; default: ``row``, the 1-based row number.
     engine : ``"auto"`` (lattice engine when the points lie on a square lattice of at most
         40 M positions), ``"grid"`` or ``"tree"``.
+    decay : optional distance decay (:class:`bryta.compute.decay.Decay`, or its text form
+        ``exponential:SCALE``, ``gaussian:SCALE``, ``power:SCALE:EXPONENT``): adds the
+        decayed counts ``<group>_decayed``, each person of the context weighted by w(distance
+        from the origin). The context itself (who is in it, ``radius``) does not change.
+        Uses the tree engine.
+    own_distance : the distance charged to people at the origin's own location when
+        weighting (default 0: weight 1), e.g. 0.3826 × the cell side for a square cell.
 
     Returns
     -------
-    One row per cell and k, in input order then ascending k: ``<id>, k, <groups…>, radius``.
+    One row per cell and k, in input order then ascending k: ``<id>, k, <groups…>, radius``
+    and, with a decay, ``<group>_decayed…``.
 
     Worked example: three cells on a line, 100 m apart, holding (a, b) = (2, 0), (1, 1),
     (0, 3). For the middle cell and k = 3: its own 2 people, then the ring at 100 m (both
@@ -92,27 +103,9 @@ def knn_contexts(
     """
     xs, ys, counts, ids, id_name = _prepare(frame, x, y, groups, id)
     ks = _check_k(k)
-    pop = counts.sum(axis=1)
-    total = float(pop.sum())
-    keff = np.minimum(ks.astype(np.float64), total)
-    n, n_k, n_g = len(xs), len(ks), counts.shape[1]
-    if n and total > 0:
-        step = _choose_engine(engine, xs, ys)
-        if step is not None:
-            cr = _knn.grid_crossings(xs, ys, pop, counts, ks, keff, step)
-        else:
-            cr = _knn.tree_crossings(xs, ys, pop, counts, ks, keff)
-        ring = cr.pop_ring - cr.pop_before
-        with np.errstate(divide="ignore", invalid="ignore"):
-            f = np.where(ring > 0, (keff - cr.pop_before) / ring, 1.0)
-        f = np.clip(f, 0.0, 1.0)
-        out = cr.grp_before + f[:, :, None] * (cr.grp_ring - cr.grp_before)
-        everyone = ks >= total
-        out[:, everyone, :] = counts.sum(axis=0)
-        radius = cr.radius
-    else:
-        out = np.zeros((n, n_k, n_g))
-        radius = np.zeros((n, n_k))
+    n, n_k = len(xs), len(ks)
+    spec = _decay_spec(decay, own_distance, groups)
+    out, radius, decayed = _contexts(xs, ys, counts, ks, engine, None, spec, own_distance)
     columns: dict[str, Any] = {
         id_name: ids.gather(np.repeat(np.arange(n), n_k)),
         "k": np.tile(ks, n),
@@ -120,7 +113,23 @@ def knn_contexts(
     for g, name in enumerate(groups):
         columns[name] = out[:, :, g].ravel()
     columns["radius"] = radius.ravel()
+    if decayed is not None:
+        for g, name in enumerate(groups):
+            columns[f"{name}_decayed"] = decayed[:, :, g].ravel()
     return pl.DataFrame(columns)
+
+
+def _decay_spec(decay: Decay | str | None, own_distance: float, groups) -> Decay | None:
+    if not (np.isfinite(own_distance) and own_distance >= 0):
+        raise ValueError(f"own_distance must be a distance ≥ 0, not {own_distance!r}")
+    if decay is None:
+        return None
+    spec = decay if isinstance(decay, Decay) else Decay.parse(decay)
+    names = [groups] if isinstance(groups, str) else list(groups)
+    for g in names:
+        if f"{g}_decayed" in names:
+            raise CountsError(f"group column {g}_decayed clashes with the decayed count of {g!r}")
+    return spec
 
 
 def radius_contexts(
@@ -174,6 +183,53 @@ def radius_contexts(
 
 
 # ----------------------------------------------------------------------------------- helpers
+
+
+def _contexts(
+    xs: np.ndarray,
+    ys: np.ndarray,
+    counts: np.ndarray,
+    ks: np.ndarray,
+    engine: Engine = "auto",
+    origins: np.ndarray | None = None,
+    decay: Decay | None = None,
+    own_distance: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Group counts (origins × k × groups), radii (origins × k) and, with a decay, the
+    decayed group counts of the contexts of the cells ``origins`` (row numbers; default
+    all) among all the cells given."""
+    pop = counts.sum(axis=1)
+    total = float(pop.sum())
+    keff = np.minimum(ks.astype(np.float64), total)
+    n = len(xs) if origins is None else len(origins)
+    n_k, n_g = len(ks), counts.shape[1]
+    if n == 0 or len(xs) == 0 or total <= 0:
+        empty = np.zeros((n, n_k, n_g))
+        return empty, np.zeros((n, n_k)), (empty.copy() if decay is not None else None)
+    if decay is not None:  # weighted sums need each cell's distance: neighbour lists
+
+        def weight(d: np.ndarray) -> np.ndarray:
+            return decay.weight(np.where(d <= 0.0, own_distance, d))
+
+        if engine not in ("auto", "tree"):
+            raise ValueError(f"a distance decay needs engine='auto' or 'tree', not {engine!r}")
+        cr = _knn.tree_crossings(xs, ys, pop, counts, ks, keff, origins, weight)
+    else:
+        step = _choose_engine(engine, xs, ys)
+        if step is not None:
+            cr = _knn.grid_crossings(xs, ys, pop, counts, ks, keff, step, origins)
+        else:
+            cr = _knn.tree_crossings(xs, ys, pop, counts, ks, keff, origins)
+    ring = cr.pop_ring - cr.pop_before
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.where(ring > 0, (keff - cr.pop_before) / ring, 1.0)
+    f = np.clip(f, 0.0, 1.0)
+    out = cr.grp_before + f[:, :, None] * (cr.grp_ring - cr.grp_before)
+    out[:, ks >= total, :] = counts.sum(axis=0)
+    decayed = None
+    if cr.wgrp_before is not None and cr.wgrp_ring is not None:
+        decayed = cr.wgrp_before + f[:, :, None] * (cr.wgrp_ring - cr.wgrp_before)
+    return out, cr.radius, decayed
 
 
 def _check_k(k: int | Sequence[int]) -> np.ndarray:
