@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 
 import numpy as np
@@ -16,6 +14,7 @@ from polars.testing import assert_frame_equal
 from bryta.compute.decay import Decay
 from bryta.compute.neighbourhoods import knn_contexts
 from bryta.compute.tiles import tiled_knn_contexts
+from tests.test_neighbourhoods import _equipop_run
 
 
 def test_hand_computed_line():
@@ -124,30 +123,6 @@ def test_equals_brute_force(seed, kind, scale, own, lattice):
     assert (out["a_decayed"] <= out["a"] + 1e-9).all()
 
 
-def _equipop(x, y, counts, ks, model, beta, self_potential):
-    pytest.importorskip("equipop")
-    from equipop.cells import CellData
-    from equipop.decay import Decay as EquipopDecay
-    from equipop.fastcounts import run_knn_counts
-
-    cd = CellData(
-        E=np.asarray(x, float),
-        N=np.asarray(y, float),
-        n=counts.sum(axis=1),
-        binary_sums={f"g{g}": counts[:, g] for g in range(counts.shape[1])},
-        unit_size=100.0,
-    )
-    with contextlib.redirect_stdout(io.StringIO()):
-        return run_knn_counts(
-            cd,
-            k_values=list(ks),
-            report=False,
-            self_potential=self_potential,
-            overshoot_mode="proportional",
-            decay=EquipopDecay(model=model, beta=beta),
-        )
-
-
 @pytest.mark.parametrize(
     ("model", "beta", "mine", "self_potential"),
     [
@@ -166,7 +141,11 @@ def test_parity_with_equipop_decayed_totals(model, beta, mine, self_potential):
     counts = np.column_stack([a, pop - a]).astype(float)
     x, y = 100.0 * gx + 50.0, 100.0 * gy + 50.0
     ks = [1, 10, 75, 300, 900]
-    ref = _equipop(x, y, counts, ks, model, beta, self_potential)
+    pytest.importorskip("equipop")
+    from equipop.decay import Decay as EquipopDecay
+
+    decay = EquipopDecay(model=model, beta=beta)
+    ref = _equipop_run(x, y, counts, ks, "proportional", self_potential, decay=decay)
     # equipop charges the own cell the mean centre-to-point distance of a square cell
     own = 100.0 * (math.sqrt(2) + math.log(1 + math.sqrt(2))) / 6 if self_potential else 0.0
     frame = pl.DataFrame({"x": x, "y": y, "g0": counts[:, 0], "g1": counts[:, 1]})

@@ -156,7 +156,9 @@ def test_scattered_points_hold_exactly_k(seed):
 # ---------------------------------------------------------------------------- equipop parity
 
 
-def _equipop_run(x, y, counts, ks, overshoot):
+def _equipop_run(x, y, counts, ks, overshoot, self_potential=0.0, **options):
+    """equipop's run_knn_counts on cells of 100 m, groups g0, g1, …; ``options`` go to it."""
+    pytest.importorskip("equipop")
     from equipop.cells import CellData
     from equipop.fastcounts import run_knn_counts
 
@@ -169,7 +171,12 @@ def _equipop_run(x, y, counts, ks, overshoot):
     )
     with contextlib.redirect_stdout(io.StringIO()):
         return run_knn_counts(
-            cd, k_values=list(ks), report=False, self_potential=0, overshoot_mode=overshoot
+            cd,
+            k_values=list(ks),
+            report=False,
+            self_potential=self_potential,
+            overshoot_mode=overshoot,
+            **options,
         )
 
 

@@ -43,8 +43,6 @@ from bryta.errors import BrytaError
 __all__ = ["tiled_knn_contexts"]
 
 _ROW = "__bryta_cell"
-#: With a decay, k at or above the whole population weights every pair of cells: up to here.
-_MAX_PAIRS_CELLS = 50_000
 
 
 def tiled_knn_contexts(
@@ -325,17 +323,8 @@ def _everyone(xs, ys, counts, groups, ks, weighting) -> pl.DataFrame:
         "radius": np.repeat(far, nk),
     }
     decay, own_distance = weighting
-    if decay is not None:  # everybody, weighted: every pair of cells
-        if n > _MAX_PAIRS_CELLS:
-            raise BrytaError(
-                f"decayed counts for k at or above the whole population ({int(totals.sum())}) "
-                f"need every pair of cells; {n} cells is more than {_MAX_PAIRS_CELLS}: "
-                "choose a smaller k"
-            )
-        decayed = np.zeros((n, counts.shape[1]))
-        for s in range(0, n, 1024):
-            d = np.hypot(xs[s : s + 1024, None] - xs[None, :], ys[s : s + 1024, None] - ys[None, :])
-            decayed[s : s + 1024] = decay.weight(np.where(d <= 0.0, own_distance, d)) @ counts
+    if decay is not None:  # everybody, weighted: the engine's own answer for these k
+        decayed = _contexts(xs, ys, counts, ks, "tree", None, decay, own_distance)[2]
         for j, g in enumerate(groups):
-            columns[f"{g}_decayed"] = np.repeat(decayed[:, j], nk)
+            columns[f"{g}_decayed"] = decayed[:, :, j].ravel()
     return pl.DataFrame(columns)
