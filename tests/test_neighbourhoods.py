@@ -299,3 +299,17 @@ def test_cli(tmp_path):
     result = CliRunner().invoke(app, [*args, "--k", "3", "--groups", "a,q", "-o", str(dst)])
     assert result.exit_code == 2
     assert "'q' not found" in result.output
+
+
+def test_sparse_cells_on_a_lattice_find_its_spacing():
+    """Cells 750 m and 1,000 m apart lie on a 250 m lattice (the gcd of the gaps, not the
+    smallest gap: hypothesis found this case); a lattice finer than an eighth of the smallest
+    gap is left to the tree."""
+    from bryta.compute._knn import lattice_step
+
+    assert lattice_step(np.array([1_000.0, 1_750.0]), np.array([6.5e6, 6.501e6])) == 250.0
+    assert lattice_step(np.array([0.0, 100.5]), np.array([0.0, 300.0])) is None
+    frame = pl.DataFrame({"x": [1_000.0, 1_750.0], "y": [6.5e6, 6.501e6], "a": [2.0, 3.0]})
+    grid = knn_contexts(frame, x="x", y="y", groups=["a"], k=[1, 4], engine="grid")
+    tree = knn_contexts(frame, x="x", y="y", groups=["a"], k=[1, 4], engine="tree")
+    assert np.allclose(grid["a"].to_numpy(), tree["a"].to_numpy())

@@ -87,16 +87,28 @@ def _empty(n: int, n_k: int, n_g: int, weighted: bool = False) -> Crossings:
 def lattice_step(x: np.ndarray, y: np.ndarray) -> float | None:
     """The spacing of the square lattice the points lie on, or None if they do not.
 
-    The spacing is the smallest gap between distinct x or y values; every coordinate must
-    then be a whole number of spacings from the minimum (to 1e-6 of a spacing).
+    The spacing is the greatest common divisor of the gaps between distinct x or y values
+    (cells 750 m and 1,000 m apart lie on a 250 m lattice), found by Euclid's algorithm to
+    1e-6 of the smallest gap, and no finer than an eighth of the smallest gap (a finer lattice
+    would be mostly empty: those points are left to the tree); every coordinate must then be
+    a whole number of spacings from the minimum (to 1e-6 of a spacing).
     """
     ux, uy = np.unique(x), np.unique(y)
-    gaps = np.concatenate([np.diff(ux), np.diff(uy)])
+    gaps = np.unique(np.concatenate([np.diff(ux), np.diff(uy)]))
     if gaps.size == 0:
         return 1.0
-    step = float(gaps.min())
+    step = float(gaps[0])
     if step <= 0:
         return None
+    tol, finest = 1e-6 * step, step / 8
+    for gap in gaps[1:].tolist():
+        a, b = gap, step
+        while b > tol:
+            r = a % b
+            a, b = b, (0.0 if min(r, b - r) <= tol else r)
+        step = a
+        if step < finest:
+            return None
     for v in (ux, uy):
         q = (v - v[0]) / step
         if np.abs(q - np.round(q)).max() > 1e-6:
