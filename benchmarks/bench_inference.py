@@ -21,7 +21,10 @@ time is extrapolated linearly to 1,000 replicates when fewer are run).
     over units) from bryta's individual-level bootstrap (a multinomial over the unit × group
     cells), and its standard error is printed next to bryta's. For an individual-level
     bootstrap in PySAL the analyst has to write the loop: that loop (numpy multinomial over the
-    cells + ``MultiDivergence`` per replicate) is timed as well.
+    cells + ``MultiDivergence`` per replicate) is timed as well. A calibration line times
+    numpy's ``Generator.poisson`` for the same cells and replicates on one thread, in the same
+    subprocess: this VM's speed varies by up to 2× over a day, and that line lets runs on
+    different days be compared.
 (2) Panel: the bundled RegSO panel (``bryta.ingest.load_demo_panel``), by kommun × year (290 ×
     4 = 1,160 partitions), birth region (born_sweden, born_abroad), 200 replicates, the full
     index suite (``indices=None``) and M only. Best of 3, default threads and ``threads=1``.
@@ -148,15 +151,27 @@ def child(seed: int, repeat: int) -> None:
     peak_default = maxrss_mib()
     t_one, _ = timed(lambda: m_bootstrap(frame, seed, 1), repeat)
     row = out.row(0, named=True)
+    # Machine calibration: numpy's own Poisson draws for the same 30,000 cells × 1,000
+    # replicates on one thread (the cost of the old sampler's draws; this VM's speed varies).
+    peak, hwm = maxrss_mib(), vmhwm_mib()
+    lam = frame.select(GROUPS).to_numpy().reshape(-1).astype(np.float64)
+    rng = np.random.default_rng(seed)
+
+    def numpy_poisson() -> None:
+        for _ in range(N_BOOT // 8):
+            rng.poisson(lam, size=(8, lam.size))
+
+    t_cal, _ = timed(numpy_poisson, 2)
     report = {
+        "calibration_s": min(t_cal),
         "gen_s": t_gen,
         "people": int(frame.select(pl.sum_horizontal(GROUPS)).to_series().sum()),
         "times_default": t_default,
         "times_one": t_one,
         "base_mib": base,
         "peak_default_mib": peak_default,
-        "peak_mib": maxrss_mib(),
-        "hwm_mib": vmhwm_mib(),
+        "peak_mib": peak,
+        "hwm_mib": hwm,
         "cpus": os.cpu_count(),
         **{k: row[k] for k in ["value", *STATS]},
     }
@@ -372,6 +387,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"    threads=1:              {t_one:.3f} s ({fmt_times(rep['times_one'])}); "
         f"threads speed-up {t_one / t_def:.2f}×"
+    )
+    print(
+        f"    machine calibration: numpy Generator.poisson for the same cells × {N_BOOT:,} "
+        f"replicates, one thread: {rep['calibration_s']:.3f} s (the draws alone of the "
+        f"sampler bryta used before its table inversion; it varies with this VM's load)"
     )
     print(
         f"    peak memory (ru_maxrss): {rep['peak_mib']:,.0f} MiB total "

@@ -7,10 +7,12 @@
   N: when T > N it removes T − N of the T people drawn, chosen uniformly without replacement
   (the N people left are N independent draws over the cells); when T < N it adds a
   multinomial(N − T, n_c / N). Either way the result is exactly multinomial(N, n_c / N), and
-  the fix-up touches about √N people. numpy's ``poisson`` costs half its ``binomial`` here
-  (whose set-up is redone for every cell), and the fix-up is vectorised over replicates and
-  partitions. Partitions with fewer than ``FIXUP_RATIO`` · √N cells, where the fix-up would
-  cost more than one binomial per cell, go through :func:`multinomial_cells` instead.
+  the fix-up touches about √N people. The Poisson draws come from
+  :class:`~bryta.compute._poisson.PoissonTable` (table inversion: one random word and one
+  table lookup per cell, about a third of numpy's ``poisson``), and the fix-up is vectorised
+  over replicates and partitions. Partitions with fewer than ``FIXUP_RATIO`` · √N cells, where
+  the fix-up would cost more than one binomial per cell, go through :func:`multinomial_cells`
+  instead. :class:`PeopleResampler` builds the tables once for all blocks of replicates.
 * :func:`multinomial_cells` draws, for every replicate and partition, n people over the cells
   with probabilities proportional to ``masses`` (random allocation with simulated margins:
   masses = t_u N_g / T), by recursive binary splits of each partition's cells (about
@@ -29,11 +31,13 @@ numbers whatever the number of threads.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import numpy as np
+
+from bryta.compute._poisson import PoissonTable
 
 T = TypeVar("T")
 
@@ -75,86 +79,138 @@ def resample_people(
     >>> bool((draws[:, :3].sum(axis=1) == 20).all() and (draws[:, 1] == 0).all())
     True
     """
-    counts = np.asarray(counts, dtype=np.int64)
-    seg_start, seg_end = np.asarray(seg_start, np.int64), np.asarray(seg_end, np.int64)
-    lengths = seg_end - seg_start
-    people = np.add.reduceat(counts, seg_start) if seg_start.size else seg_start
-    # The fix-up handles about √N people per segment, the tree one binomial per cell: the
-    # Poisson route pays where cells outnumber √N (a rule on the data only: reproducible).
-    poisson = lengths >= FIXUP_RATIO * np.sqrt(people)
-    if not poisson.any():
-        return multinomial_cells(counts, seg_start, seg_end, np.tile(people, (n_rep, 1)), rng)
-    if not poisson.all():
-        out = np.empty((n_rep, counts.size), dtype=np.int64)
-        for route, chosen in ((True, poisson), (False, ~poisson)):
+    return PeopleResampler(counts, seg_start, seg_end).draw(n_rep, rng)
+
+
+class PeopleResampler:
+    """:func:`resample_people` set up once for many blocks of replicates.
+
+    :meth:`chunks` yields the replicates in pieces of about ``CHUNK_CELLS`` cells (a number
+    of rows that depends on the data only), so a caller can evaluate each piece while it is
+    still in the CPU cache.
+    """
+
+    def __init__(self, counts: np.ndarray, seg_start: np.ndarray, seg_end: np.ndarray) -> None:
+        counts = np.asarray(counts, dtype=np.int64)
+        seg_start, seg_end = np.asarray(seg_start, np.int64), np.asarray(seg_end, np.int64)
+        lengths = seg_end - seg_start
+        people = np.add.reduceat(counts, seg_start) if seg_start.size else seg_start
+        # The fix-up handles about √N people per segment, the tree one binomial per cell: the
+        # Poisson route pays where cells outnumber √N (a rule on the data only: reproducible).
+        poisson = lengths >= FIXUP_RATIO * np.sqrt(people)
+        self.n_cells = counts.size
+        self.rows = max(1, CHUNK_CELLS // max(1, counts.size))  # depends on the data only
+        self.routes: list[_PoissonRoute | _TreeRoute] = []
+        for by_poisson in (True, False):
+            chosen = poisson if by_poisson else ~poisson
             if not chosen.any():
                 continue
-            cells = np.repeat(chosen, lengths)
             ends = np.cumsum(lengths[chosen])
-            starts = ends - lengths[chosen]
-            if route:
-                out[:, cells] = resample_people(counts[cells], starts, ends, n_rep, rng)
+            cells = None if chosen.all() else np.flatnonzero(np.repeat(chosen, lengths))
+            sub = counts if cells is None else counts[cells]
+            route = _PoissonRoute if by_poisson else _TreeRoute
+            self.routes.append(route(sub, ends - lengths[chosen], ends, cells))
+
+    def chunks(self, n_rep: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+        """Replicates (rows, C) in pieces, ``n_rep`` rows in all."""
+        for r0 in range(0, n_rep, self.rows):
+            rows = min(self.rows, n_rep - r0)
+            if len(self.routes) == 1 and self.routes[0].cells is None:
+                yield self.routes[0].draw(rows, rng)
+                continue
+            out = np.empty((rows, self.n_cells), dtype=np.int64)
+            for route in self.routes:
+                out[:, route.cells] = route.draw(rows, rng)
+            yield out
+
+    def draw(self, n_rep: int, rng: np.random.Generator) -> np.ndarray:
+        """Replicates (n_rep, C), int64."""
+        parts = list(self.chunks(n_rep, rng))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+
+
+class _TreeRoute:
+    """Segments with few cells per √people: the binomial tree of :func:`multinomial_cells`."""
+
+    def __init__(self, counts, seg_start, seg_end, cells) -> None:
+        self.counts, self.seg_start, self.seg_end, self.cells = counts, seg_start, seg_end, cells
+        self.people = np.add.reduceat(counts, seg_start)
+
+    def draw(self, rows: int, rng: np.random.Generator) -> np.ndarray:
+        n = np.broadcast_to(self.people, (rows, self.people.size))
+        return multinomial_cells(self.counts, self.seg_start, self.seg_end, n, rng)
+
+
+class _PoissonRoute:
+    """Poisson draws per cell (:class:`~bryta.compute._poisson.PoissonTable`), then the exact
+    fix-up of every segment's total (see the module docstring)."""
+
+    def __init__(self, counts, seg_start, seg_end, cells) -> None:
+        self.counts, self.seg_start, self.seg_end, self.cells = counts, seg_start, seg_end, cells
+        self.table = PoissonTable(counts)
+        self.cum = np.cumsum(counts)
+        self.before = self.cum - counts
+        self.want = self.cum[seg_end - 1] - self.before[seg_start]
+
+    def draw(self, rows: int, rng: np.random.Generator) -> np.ndarray:
+        draws = self.table.draw(rows, rng)
+        self._fix_totals(draws, rng)
+        return draws
+
+    def _fix_totals(self, draws: np.ndarray, rng: np.random.Generator) -> None:
+        """Make each replicate's segment total equal the observed one, in place: removes a
+        uniform sample of the surplus people, adds a multinomial shortfall."""
+        seg_start, cum, before, want = self.seg_start, self.cum, self.before, self.want
+        n_rep, n_cells = draws.shape
+        n_seg = seg_start.size
+        got = np.add.reduceat(draws, seg_start, axis=1).reshape(-1)  # (replicate, segment)
+        diff = got - np.tile(want, n_rep)
+        flat = draws.reshape(-1)
+
+        short = np.maximum(-diff, 0)
+        if short.any():  # each added person falls in cell c with probability counts_c / N_s
+            pair = np.repeat(np.arange(diff.size), short)
+            seg = pair % n_seg
+            if n_seg == 1:
+                person = rng.integers(0, want[0], size=pair.size)
             else:
-                n = np.tile(people[chosen], (n_rep, 1))
-                out[:, cells] = multinomial_cells(counts[cells], starts, ends, n, rng)
-        return out
-    lam = counts.astype(np.float64)
-    out = np.empty((n_rep, counts.size), dtype=np.int64)
-    rows = max(1, CHUNK_CELLS // max(1, counts.size))  # depends on the data only
-    for r0 in range(0, n_rep, rows):
-        chunk = rng.poisson(lam, size=(min(rows, n_rep - r0), counts.size))
-        _fix_totals(chunk, counts, seg_start, seg_end, rng)
-        out[r0 : r0 + chunk.shape[0]] = chunk
-    return out
+                person = before[seg_start[seg]] + rng.integers(0, want[seg])
+            # Searched in sorted order (several times faster); the people added are
+            # exchangeable, so their order does not matter.
+            key = np.sort(person * diff.size + pair)
+            person, pair = np.divmod(key, diff.size)
+            cell = np.searchsorted(cum, person, side="right")
+            np.add.at(flat, pair // n_seg * n_cells + cell, 1)
 
-
-def _fix_totals(
-    draws: np.ndarray,
-    counts: np.ndarray,
-    seg_start: np.ndarray,
-    seg_end: np.ndarray,
-    rng: np.random.Generator,
-) -> None:
-    """Make each replicate's segment total equal the observed one, in place (see the module
-    docstring: removes a uniform sample of the surplus people, adds a multinomial shortfall)."""
-    n_rep, n_cells = draws.shape
-    n_seg = seg_start.size
-    cum = np.cumsum(counts)
-    before = cum - counts
-    want = cum[seg_end - 1] - before[seg_start]
-    got = np.add.reduceat(draws, seg_start, axis=1).reshape(-1)  # (replicate, segment)
-    diff = got - np.tile(want, n_rep)
-    flat = draws.reshape(-1)
-
-    short = np.maximum(-diff, 0)
-    if short.any():  # each added person falls in cell c with probability counts_c / N_s
-        pair = np.repeat(np.arange(diff.size), short)
-        seg = pair % n_seg
-        person = before[seg_start[seg]] + rng.integers(0, want[seg])
-        cell = np.searchsorted(cum, person, side="right")
-        np.add.at(flat, pair // n_seg * n_cells + cell, 1)
-
-    surplus = np.maximum(diff, 0)
-    if surplus.any():
-        # Number the people drawn in this block (in cell order, replicate after replicate)
-        # and remove a uniform sample without replacement from each segment's people.
-        pairs = np.flatnonzero(surplus)
-        need, span = surplus[pairs], got[pairs]
-        people = np.cumsum(flat)
-        first = pairs // n_seg * n_cells + seg_start[pairs % n_seg]
-        offset = people[first] - flat[first]
-        chosen = np.zeros(0, dtype=np.int64)
-        missing = need
-        # Draw with replacement, keep the distinct people, draw again for the duplicates:
-        # the rule treats all people alike, so the set is a uniform sample without replacement.
-        while missing.any():
-            which = np.repeat(np.arange(pairs.size), missing)
-            new = offset[which] + rng.integers(0, span[which])
-            chosen = np.sort(np.concatenate([chosen, new]))
-            chosen = chosen[np.r_[True, chosen[1:] != chosen[:-1]]]
-            have = np.searchsorted(chosen, offset + span) - np.searchsorted(chosen, offset)
-            missing = need - have
-        np.subtract.at(flat, np.searchsorted(people, chosen, side="right"), 1)
+        surplus = np.maximum(diff, 0)
+        if surplus.any():
+            # Number the people drawn (in cell order, replicate after replicate) and remove a
+            # uniform sample without replacement from each segment's people.
+            pairs = np.flatnonzero(surplus)
+            need, span = surplus[pairs], got[pairs]
+            # Only the replicates with a surplus are numbered (about half of them).
+            rows, pair_row = np.unique(pairs // n_seg, return_inverse=True)
+            sub = draws[rows].reshape(-1)
+            people = np.cumsum(
+                sub, dtype=np.int32 if sub.size and span.max() * rows.size < 2**31 else np.int64
+            )
+            first = pair_row * n_cells + seg_start[pairs % n_seg]
+            offset = people[first] - sub[first]
+            chosen = np.zeros(0, dtype=np.int64)
+            missing = need
+            # Draw with replacement, keep the distinct people, draw again for the duplicates:
+            # the rule treats all people alike, so the set is a uniform sample without
+            # replacement.
+            while missing.any():
+                which = np.repeat(np.arange(pairs.size), missing)
+                new = offset[which] + rng.integers(0, span[which])
+                chosen = np.sort(np.concatenate([chosen, new]))
+                chosen = chosen[np.r_[True, chosen[1:] != chosen[:-1]]]
+                have = np.searchsorted(chosen, offset + span) - np.searchsorted(chosen, offset)
+                missing = need - have
+            cell = np.searchsorted(people, chosen, side="right")
+            row, col = np.divmod(cell, n_cells)
+            np.subtract.at(flat, rows[row] * n_cells + col, 1)
 
 
 def multinomial_cells(

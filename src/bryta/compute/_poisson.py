@@ -1,0 +1,278 @@
+"""Poisson draws with whole-number means by table inversion, vectorised over cells.
+
+The bootstrap draws an independent Poisson(n_c) for every cell c of every replicate, with the
+same means n_c (the observed counts) in every replicate. numpy's ``Generator.poisson`` redoes
+its set-up (logarithms, square roots, a rejection loop) for every draw; here the set-up is
+done once per distinct mean and a draw costs one 64-bit random number and two table lookups.
+
+The table, for each distinct mean λ (a whole number):
+
+* a window of values x = lo … hi covering λ ± 8.5 √λ (and at least 0 … λ + 16), outside
+  which the Poisson mass is below 2⁻⁵⁶ (tested); the window's last value takes that mass;
+* thresholds T[x] = ⌊P(X ≤ x) · 2⁴⁸⌋ (the last one 2⁴⁸): for a uniform 48-bit number r, the
+  first x with r < T[x] is Poisson(λ) with every P(X ≤ x) rounded down to a multiple of 2⁻⁴⁸
+  (3.6e-15, the accuracy of the double-precision sums they come from);
+* a guide of 2^b buckets (2^b ≥ the window's length): bucket k holds the first x that can be
+  the answer for an r in [k · 2^(48−b), (k + 1) · 2^(48−b)), packed in one 64-bit word with
+  that x's threshold and a flag for buckets that span more than two values (in the tails).
+
+A draw takes r from a 64-bit random number, looks up its bucket's word, steps once if
+r ≥ T[x], and only draws in flagged buckets (about 1 in 100) finish by binary search: one
+random number and one 8-byte lookup per draw, instead of numpy's per-draw set-up. Means whose
+window would not fit (λ beyond about 3.6 million, or a table beyond ``MAX_ENTRIES``) go to
+``Generator.poisson``; which cells do is decided by the data alone, so a seed gives the same
+numbers on any machine.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+#: Half-width of a mean's window in standard deviations, and the slack added on the right.
+WINDOW_SD = 8.5
+WINDOW_SLACK = 16
+
+#: Table entries (thresholds) kept at most: ~8 bytes each, plus the guides (≤ 2 × 4 bytes).
+MAX_ENTRIES = 3_000_000
+
+#: Guide buckets per window entry (rounded up to a power of two per mean).
+GUIDE = 1.0
+
+#: Windows longer than this go to numpy (15 bits hold a place in the window; λ beyond ~2.6 M).
+MAX_WINDOW = 1 << 15
+
+ONE = np.uint64(1 << 48)
+LOW = np.uint64(0xFFFF)
+HIGH = ~LOW
+FLAG = 1 << 15
+
+#: Values walked one by one in a flagged bucket before the binary search takes over.
+WALK = 3
+
+
+def window(lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last value of each mean's window (int64 arrays)."""
+    lam = np.asarray(lam, dtype=np.float64)
+    spread = WINDOW_SD * np.sqrt(lam)
+    lo = np.maximum(0.0, np.floor(lam - spread - 1.0)).astype(np.int64)
+    hi = np.ceil(lam + spread + WINDOW_SLACK).astype(np.int64)
+    return lo, hi
+
+
+#: Below this, Stirling's error term comes from ``math.lgamma``; above, from its series.
+_STIRLING_SERIES_FROM = 16
+_SMALL = np.arange(_STIRLING_SERIES_FROM, dtype=np.float64)
+_SMALL_ERR = np.array(
+    [
+        math.lgamma(k + 1.0) - (k + 0.5) * math.log(k) + k - 0.5 * math.log(2 * math.pi)
+        if k
+        else 0.0
+        for k in range(_STIRLING_SERIES_FROM)
+    ]
+)
+
+
+def _stirling_error(x: np.ndarray) -> np.ndarray:
+    """ln x! − [(x + ½) ln x − x + ½ ln 2π] for whole x ≥ 1 (the error of Stirling's formula)."""
+    big = np.maximum(x, _STIRLING_SERIES_FROM).astype(np.float64)
+    inv2 = 1.0 / (big * big)
+    series = (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680)))) / big
+    return np.where(
+        x < _STIRLING_SERIES_FROM, _SMALL_ERR[np.minimum(x, _STIRLING_SERIES_FROM - 1)], series
+    )
+
+
+def log_pmf(x: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """log P(X = x) for X ~ Poisson(lam), elementwise (x whole, lam ≥ 0).
+
+    Written as Loader's saddle-point form, −stirlerr(x) − bd0(x, λ) − ½ ln 2πx with
+    bd0 = x ln(x/λ) + λ − x, so that no two large terms cancel: the error stays near the
+    rounding of x − λ even for means in the millions.
+    """
+    x = np.asarray(x, dtype=np.int64)
+    lam = np.asarray(lam, dtype=np.float64)
+    if not x.size:
+        return np.zeros(0)
+    # The part that depends on x alone, over the range of x when that is the shorter.
+    x_lo, x_hi = int(x.min()), int(x.max())
+    if x_hi - x_lo < x.size:
+        grid = np.arange(x_lo, x_hi + 1)
+        part = _x_part(grid)[x - x_lo]
+    else:
+        part = _x_part(x)
+    xf = x.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        diff = xf - lam
+        out = xf * np.log1p(diff / lam)
+        out -= diff
+        np.subtract(part, out, out=out)
+    zero = np.flatnonzero(x == 0)
+    out[zero] = -lam[zero]
+    empty = np.flatnonzero(lam == 0)
+    out[empty] = np.where(x[empty] == 0, 0.0, -np.inf)
+    return out
+
+
+def _x_part(x: np.ndarray) -> np.ndarray:
+    """−stirlerr(x) − ½ ln 2πx (0 at x = 0, where it is not used)."""
+    safe = np.maximum(x, 1)
+    return -_stirling_error(safe) - 0.5 * np.log(2 * math.pi * safe)
+
+
+def _thresholds(
+    distinct: np.ndarray, lo: np.ndarray, size: np.ndarray, start: np.ndarray
+) -> np.ndarray:
+    """T[x] = ⌊P(X ≤ x) · 2⁴⁸⌋ over every mean's window, concatenated (uint64); the last
+    entry of each window is 2⁴⁸. The sums run in whole units of 2⁻⁶⁰ with wrapping 64-bit
+    integers, so each window's sums are exact whatever came before it in the array."""
+    total = int(size.sum())
+    if not total:
+        return np.zeros(0, dtype=np.uint64)
+    lam = np.repeat(distinct.astype(np.float64), size)
+    x = np.arange(total, dtype=np.int64) + np.repeat(lo - start, size)
+    units = np.rint(np.exp(log_pmf(x, lam)) * 2.0**60).astype(np.uint64)
+    running = np.cumsum(units, dtype=np.uint64)  # may wrap: only differences are used
+    running -= np.repeat(running[start] - units[start], size)
+    running >>= np.uint64(12)
+    np.minimum(running, ONE, out=running)
+    running[start + size - 1] = ONE
+    return running
+
+
+def _guide_bits(size: np.ndarray) -> np.ndarray:
+    """log₂ of the number of guide buckets of each mean: 2^b ≥ GUIDE × its window."""
+    return np.ceil(np.log2(np.maximum(size * GUIDE, 2))).astype(np.int64)
+
+
+def _guide(thresholds: np.ndarray, size: np.ndarray, start: np.ndarray, bits: np.ndarray):
+    """One 64-bit word per guide bucket (see the module docstring).
+
+    Bucket k of a mean covers the 48-bit numbers r in [k · 2^s, (k + 1) · 2^s), s = 48 − b.
+    Its first candidate, g = #{x : T[x] ≤ k · 2^s} (a place in the window), is a lower bound
+    of the answer for every r in the bucket; the answer is g or g + 1 unless the next bucket's
+    first candidate is g + 2 or more: such buckets are flagged (conservatively).
+    """
+    buckets = np.int64(1) << bits
+    n_buckets = int(buckets.sum())
+    gbase = np.concatenate([[0], np.cumsum(buckets)[:-1]]).astype(np.int64)
+    # q = ⌈T / 2^s⌉: T ≤ k · 2^s exactly when q ≤ k. Entries with q ≥ 2^b (the window's top,
+    # above every bucket's lower edge) count in no bucket: they go to a spare bin at the end.
+    s = np.repeat((48 - bits).astype(np.uint64), size)
+    q = ((thresholds + ((np.uint64(1) << s) - np.uint64(1))) >> s).astype(np.int64)
+    slot = np.repeat(gbase, size) + q
+    slot[q >= np.repeat(buckets, size)] = n_buckets
+    running = np.cumsum(np.bincount(slot, minlength=n_buckets + 1)[:n_buckets])
+    before = np.concatenate([[0], running[gbase[1:] - 1]])  # entries of the earlier means
+    place = running - np.repeat(before, buckets)
+    following = np.empty_like(place)
+    following[:-1] = place[1:]
+    following[gbase + buckets - 1] = size  # after a mean's last bucket: past its window
+    several = following - place >= 2
+    t_first = thresholds[place + np.repeat(start, buckets)]
+    word = (t_first - np.uint64(1)) << np.uint64(16)
+    word |= place.astype(np.uint64)
+    word |= several.astype(np.uint64) << np.uint64(15)
+    return word
+
+
+class PoissonTable:
+    """Poisson(λ_c) draws for a fixed vector of whole-number means λ_c (the cells).
+
+    >>> table = PoissonTable(np.array([0, 3, 3, 250]))
+    >>> draws = table.draw(20_000, np.random.default_rng(1))
+    >>> draws.shape, bool((draws[:, 0] == 0).all())
+    ((20000, 4), True)
+    >>> [round(float(m), 1) for m in draws.mean(axis=0)]
+    [0.0, 3.0, 3.0, 250.0]
+    """
+
+    def __init__(self, means: np.ndarray, max_entries: int = MAX_ENTRIES) -> None:
+        means = np.asarray(means, dtype=np.int64)
+        if means.size and means.min() < 0:
+            raise ValueError("Poisson means must be non-negative")
+        self.n_cells = means.size
+        distinct, inverse = np.unique(means, return_inverse=True)
+        lo, hi = window(distinct)
+        size = hi - lo + 1
+        # The largest means go to numpy when the table would outgrow its budget, or a window
+        # its 15-bit positions (a rule on the data only). Windows grow with the mean, so the
+        # table keeps a prefix of the distinct means.
+        kept = int(np.count_nonzero((np.cumsum(size) <= max_entries) & (size < MAX_WINDOW)))
+        self.direct = np.flatnonzero(inverse >= kept)  # cells drawn by Generator.poisson
+        self.direct_means = means[self.direct].astype(np.float64)
+        self.tabled = np.flatnonzero(inverse < kept)
+        j = inverse[self.tabled]
+        distinct, lo, size = distinct[:kept], lo[:kept], size[:kept]
+        start = np.concatenate([[0], np.cumsum(size)[:-1]]).astype(np.int64)
+
+        self.thresholds = _thresholds(distinct, lo, size, start)
+        self.first = _guide(self.thresholds, size, start, bits := _guide_bits(size))
+        buckets = np.int64(1) << bits
+
+        gbase = np.concatenate([[0], np.cumsum(buckets)[:-1]]).astype(np.int64)
+        self.cell_shift = (64 - bits).astype(np.uint64)[j]
+        self.cell_gbase = gbase[j].astype(np.uint64)
+        self.cell_lo = lo[j]
+        self.cell_start = start[j]
+        self.cell_last = (start + size - 1)[j]
+
+    def draw(self, rows: int, rng: np.random.Generator) -> np.ndarray:
+        """Poisson draws (rows, cells), int64, each cell with its own mean."""
+        if not self.direct.size:
+            return self._draw_tabled(rows, rng)
+        out = np.empty((rows, self.n_cells), dtype=np.int64)
+        if self.tabled.size:
+            out[:, self.tabled] = self._draw_tabled(rows, rng)
+        if self.direct.size:
+            out[:, self.direct] = rng.poisson(self.direct_means, size=(rows, self.direct.size))
+        return out
+
+    def _draw_tabled(self, rows: int, rng: np.random.Generator) -> np.ndarray:
+        raw = rng.bit_generator.random_raw((rows, self.tabled.size))  # uniform 64-bit words
+        return self.invert(raw)
+
+    def invert(self, raw: np.ndarray) -> np.ndarray:
+        """The draws (int64) for given uniform 64-bit words (rows, tabled cells), uint64; the
+        words are overwritten. Each draw is the first x of the cell's window with r < T[x],
+        where r = word >> 16."""
+        raw &= HIGH  # r = raw >> 16, the 48-bit number; raw > word exactly when r ≥ T[g]
+        bucket = raw >> self.cell_shift
+        bucket += self.cell_gbase
+        first = self.first.take(bucket.view(np.int64))
+        step = first < raw  # T[g] ≤ r: the answer is past g
+        first &= LOW
+        value = first.view(np.int64)
+        value += step
+        several = np.flatnonzero(value >= FLAG)
+        if several.size:
+            self._finish_flagged(value, several, raw.reshape(-1)[several] >> np.uint64(16))
+        value += self.cell_lo
+        return value
+
+    def _finish_flagged(self, out: np.ndarray, several: np.ndarray, r: np.ndarray) -> None:
+        """Draws in flagged buckets (the tails): walk a few values, then binary search."""
+        n = self.tabled.size
+        flat = out.reshape(-1)
+        col = several % n
+        pos = flat[several] - FLAG + self.cell_start[col]  # the answer is ≥ pos
+        at, lo = np.arange(several.size), pos.copy()
+        for _ in range(WALK):  # most flagged buckets span only a few values
+            on = self.thresholds[lo] <= r[at]
+            at, lo = at[on], lo[on] + 1
+            pos[at] = lo
+            if not at.size:
+                break
+        if at.size:
+            hi, rr = self.cell_last[col[at]], r[at]
+            while True:  # invariant: the answer is in lo … hi (T[hi] > r)
+                open_ = lo < hi
+                if not open_.any():
+                    break
+                mid = (lo + hi) // 2
+                below = self.thresholds[mid] <= rr
+                lo = np.where(open_ & below, mid + 1, lo)
+                hi = np.where(open_ & ~below, mid, hi)
+            pos[at] = lo
+        flat[several] = pos - self.cell_start[col]
