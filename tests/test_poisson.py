@@ -85,7 +85,11 @@ def test_thresholds_are_the_cdf_to_2_to_the_minus_48():
 
 @settings(max_examples=40, deadline=None)
 @given(
-    means=st.lists(st.integers(0, 5_000), min_size=1, max_size=12),
+    means=st.lists(
+        st.one_of(st.integers(0, 5_000), st.sampled_from([32_000, 250_000, 3_000_000])),
+        min_size=1,
+        max_size=12,
+    ),
     seed=st.integers(0, 2**32 - 1),
     guide=st.sampled_from([0.25, 0.5, 1.0, 2.0]),
 )

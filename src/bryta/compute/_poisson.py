@@ -27,6 +27,8 @@ numbers on any machine.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -47,6 +49,9 @@ ONE = np.uint64(1 << 48)
 LOW = np.uint64(0xFFFF)
 HIGH = ~LOW
 FLAG = 1 << 15
+
+#: Tables with more entries than this are built on two threads.
+SPLIT_BUILD = 200_000
 
 #: Values walked one by one in a flagged bucket before the binary search takes over.
 WALK = 3
@@ -146,7 +151,9 @@ def _guide_bits(size: np.ndarray) -> np.ndarray:
     return np.ceil(np.log2(np.maximum(size * GUIDE, 2))).astype(np.int64)
 
 
-def _guide(thresholds: np.ndarray, size: np.ndarray, start: np.ndarray, bits: np.ndarray):
+def _guide(
+    thresholds: np.ndarray, size: np.ndarray, start: np.ndarray, bits: np.ndarray, shift: np.ndarray
+):
     """One 64-bit word per guide bucket (see the module docstring).
 
     Bucket k of a mean covers the 48-bit numbers r in [k · 2^s, (k + 1) · 2^s), s = 48 − b.
@@ -172,9 +179,36 @@ def _guide(thresholds: np.ndarray, size: np.ndarray, start: np.ndarray, bits: np
     several = following - place >= 2
     t_first = thresholds[place + np.repeat(start, buckets)]
     word = (t_first - np.uint64(1)) << np.uint64(16)
-    word |= place.astype(np.uint64)
+    word |= (place + np.repeat(shift, buckets)).astype(np.uint64)
     word |= several.astype(np.uint64) << np.uint64(15)
     return word
+
+
+def _build(
+    distinct: np.ndarray,
+    lo: np.ndarray,
+    size: np.ndarray,
+    bits: np.ndarray,
+    stored: np.ndarray,
+    threads: int | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Thresholds and guide words of every mean (``stored``: what a word adds to a place in
+    the window). Large tables are built in two halves of the means on two threads (numpy
+    releases the GIL in these passes); the halves are independent, so the result is the same."""
+
+    def part(sl: slice) -> tuple[np.ndarray, np.ndarray]:
+        sz = size[sl]
+        st = np.concatenate([[0], np.cumsum(sz)[:-1]]).astype(np.int64)
+        t = _thresholds(distinct[sl], lo[sl], sz, st)
+        return t, _guide(t, sz, st, bits[sl], stored[sl])
+
+    workers = threads or os.cpu_count() or 1
+    if workers < 2 or distinct.size < 2 or size.sum() < SPLIT_BUILD:
+        return part(slice(None))
+    half = int(np.clip(np.searchsorted(np.cumsum(size), size.sum() / 2), 1, distinct.size - 1))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        (t1, w1), (t2, w2) = pool.map(part, [slice(0, half), slice(half, None)])
+    return np.concatenate([t1, t2]), np.concatenate([w1, w2])
 
 
 class PoissonTable:
@@ -188,7 +222,9 @@ class PoissonTable:
     [0.0, 3.0, 3.0, 250.0]
     """
 
-    def __init__(self, means: np.ndarray, max_entries: int = MAX_ENTRIES) -> None:
+    def __init__(
+        self, means: np.ndarray, max_entries: int = MAX_ENTRIES, threads: int | None = None
+    ) -> None:
         means = np.asarray(means, dtype=np.int64)
         if means.size and means.min() < 0:
             raise ValueError("Poisson means must be non-negative")
@@ -207,8 +243,11 @@ class PoissonTable:
         distinct, lo, size = distinct[:kept], lo[:kept], size[:kept]
         start = np.concatenate([[0], np.cumsum(size)[:-1]]).astype(np.int64)
 
-        self.thresholds = _thresholds(distinct, lo, size, start)
-        self.first = _guide(self.thresholds, size, start, bits := _guide_bits(size))
+        # A word stores x − base: x itself while it fits in 15 bits (then no add per draw),
+        # the place in the window otherwise.
+        base = np.where(lo + size - 1 < FLAG, 0, lo)
+        bits = _guide_bits(size)
+        self.thresholds, self.first = _build(distinct, lo, size, bits, lo - base, threads)
         buckets = np.int64(1) << bits
 
         gbase = np.concatenate([[0], np.cumsum(buckets)[:-1]]).astype(np.int64)
@@ -217,6 +256,9 @@ class PoissonTable:
         self.cell_lo = lo[j]
         self.cell_start = start[j]
         self.cell_last = (start + size - 1)[j]
+        self.cell_base = base[j]
+        self.cell_stored = (start - lo + base)[j]  # stored value + this = place in the tables
+        self.any_base = bool(base.any())
 
     def draw(self, rows: int, rng: np.random.Generator) -> np.ndarray:
         """Poisson draws (rows, cells), int64, each cell with its own mean."""
@@ -248,7 +290,8 @@ class PoissonTable:
         several = np.flatnonzero(value >= FLAG)
         if several.size:
             self._finish_flagged(value, several, raw.reshape(-1)[several] >> np.uint64(16))
-        value += self.cell_lo
+        if self.any_base:
+            value += self.cell_base
         return value
 
     def _finish_flagged(self, out: np.ndarray, several: np.ndarray, r: np.ndarray) -> None:
@@ -256,7 +299,7 @@ class PoissonTable:
         n = self.tabled.size
         flat = out.reshape(-1)
         col = several % n
-        pos = flat[several] - FLAG + self.cell_start[col]  # the answer is ≥ pos
+        pos = flat[several] - FLAG + self.cell_stored[col]  # the answer is ≥ pos
         at, lo = np.arange(several.size), pos.copy()
         for _ in range(WALK):  # most flagged buckets span only a few values
             on = self.thresholds[lo] <= r[at]
@@ -275,4 +318,4 @@ class PoissonTable:
                 lo = np.where(open_ & below, mid + 1, lo)
                 hi = np.where(open_ & ~below, mid, hi)
             pos[at] = lo
-        flat[several] = pos - self.cell_start[col]
+        flat[several] = pos - self.cell_stored[col]

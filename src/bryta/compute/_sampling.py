@@ -90,7 +90,13 @@ class PeopleResampler:
     still in the CPU cache.
     """
 
-    def __init__(self, counts: np.ndarray, seg_start: np.ndarray, seg_end: np.ndarray) -> None:
+    def __init__(
+        self,
+        counts: np.ndarray,
+        seg_start: np.ndarray,
+        seg_end: np.ndarray,
+        threads: int | None = None,
+    ) -> None:
         counts = np.asarray(counts, dtype=np.int64)
         seg_start, seg_end = np.asarray(seg_start, np.int64), np.asarray(seg_end, np.int64)
         lengths = seg_end - seg_start
@@ -108,8 +114,11 @@ class PeopleResampler:
             ends = np.cumsum(lengths[chosen])
             cells = None if chosen.all() else np.flatnonzero(np.repeat(chosen, lengths))
             sub = counts if cells is None else counts[cells]
-            route = _PoissonRoute if by_poisson else _TreeRoute
-            self.routes.append(route(sub, ends - lengths[chosen], ends, cells))
+            if by_poisson:
+                route = _PoissonRoute(sub, ends - lengths[chosen], ends, cells, threads)
+            else:
+                route = _TreeRoute(sub, ends - lengths[chosen], ends, cells)
+            self.routes.append(route)
 
     def chunks(self, n_rep: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
         """Replicates (rows, C) in pieces, ``n_rep`` rows in all."""
@@ -145,9 +154,9 @@ class _PoissonRoute:
     """Poisson draws per cell (:class:`~bryta.compute._poisson.PoissonTable`), then the exact
     fix-up of every segment's total (see the module docstring)."""
 
-    def __init__(self, counts, seg_start, seg_end, cells) -> None:
+    def __init__(self, counts, seg_start, seg_end, cells, threads=None) -> None:
         self.counts, self.seg_start, self.seg_end, self.cells = counts, seg_start, seg_end, cells
-        self.table = PoissonTable(counts)
+        self.table = PoissonTable(counts, threads=threads)
         self.cum = np.cumsum(counts)
         self.before = self.cum - counts
         self.want = self.cum[seg_end - 1] - self.before[seg_start]

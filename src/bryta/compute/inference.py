@@ -230,7 +230,7 @@ def bootstrap(
     seg_lo, seg_hi = _partition_segments(m, obs.people.shape[1])
     totals = obs.people.reshape(-1)
 
-    sampler = PeopleResampler(totals, seg_lo, seg_hi)
+    sampler = PeopleResampler(totals, seg_lo, seg_hi, threads)
 
     def draw(size: int, rng: np.random.Generator) -> np.ndarray:
         # Evaluate each cache-sized piece of replicates as soon as it is drawn.
@@ -464,8 +464,8 @@ def compare(
     seg_lo, seg_hi = _partition_segments(m1, n_groups)
 
     if method == "bootstrap":
-        sampler1 = PeopleResampler(people1, seg_lo, seg_hi)
-        sampler2 = PeopleResampler(people2, seg_lo, seg_hi)
+        sampler1 = PeopleResampler(people1, seg_lo, seg_hi, threads)
+        sampler2 = PeopleResampler(people2, seg_lo, seg_hi, threads)
 
         def draw(size: int, rng: np.random.Generator) -> np.ndarray:
             c1, c2 = sampler1.draw(size, rng), sampler2.draw(size, rng)
