@@ -156,3 +156,14 @@ def test_same_seed_same_draws_and_zero_means_stay_zero():
     assert (a[:, [0, 2]] == 0).all()
     with pytest.raises(ValueError, match="non-negative"):
         PoissonTable(np.array([1, -1]))
+
+
+def test_tables_built_in_halves_equal_one_build(monkeypatch):
+    """The two-thread build (two independent halves of the means) gives the same tables."""
+    monkeypatch.setattr(_poisson, "SPLIT_BUILD", 10)
+    means = np.array([0, 4, 4, 90, 1_500, 33_000, 7])
+    one, two = PoissonTable(means, threads=1), PoissonTable(means, threads=2)
+    assert np.array_equal(one.thresholds, two.thresholds)
+    assert np.array_equal(one.first, two.first)
+    rng1, rng2 = np.random.default_rng(4), np.random.default_rng(4)
+    assert np.array_equal(one.draw(100, rng1), two.draw(100, rng2))
