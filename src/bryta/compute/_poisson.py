@@ -19,7 +19,7 @@ The table, for each distinct mean λ (a whole number):
 A draw takes r from a 64-bit random number, looks up its bucket's word, steps once if
 r ≥ T[x], and only draws in flagged buckets (about 1 in 100) finish by binary search: one
 random number and one 8-byte lookup per draw, instead of numpy's per-draw set-up. Means whose
-window would not fit (λ beyond about 3.6 million, or a table beyond ``MAX_ENTRIES``) go to
+window would not fit (λ beyond about 3.7 million, or a table beyond ``MAX_ENTRIES``) go to
 ``Generator.poisson``; which cells do is decided by the data alone, so a seed gives the same
 numbers on any machine.
 """
@@ -36,13 +36,14 @@ import numpy as np
 WINDOW_SD = 8.5
 WINDOW_SLACK = 16
 
-#: Table entries (thresholds) kept at most: ~8 bytes each, plus the guides (≤ 2 × 4 bytes).
+#: Table entries (thresholds) kept at most: 8 bytes each, plus the guide (≤ 2 words of 8 bytes
+#: per entry).
 MAX_ENTRIES = 3_000_000
 
 #: Guide buckets per window entry (rounded up to a power of two per mean).
 GUIDE = 1.0
 
-#: Windows longer than this go to numpy (15 bits hold a place in the window; λ beyond ~2.6 M).
+#: Windows longer than this go to numpy (15 bits hold a place in the window; λ beyond ~3.7 M).
 MAX_WINDOW = 1 << 15
 
 ONE = np.uint64(1 << 48)
@@ -68,7 +69,6 @@ def window(lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 #: Below this, Stirling's error term comes from ``math.lgamma``; above, from its series.
 _STIRLING_SERIES_FROM = 16
-_SMALL = np.arange(_STIRLING_SERIES_FROM, dtype=np.float64)
 _SMALL_ERR = np.array(
     [
         math.lgamma(k + 1.0) - (k + 0.5) * math.log(k) + k - 0.5 * math.log(2 * math.pi)

@@ -155,7 +155,7 @@ class _PoissonRoute:
     fix-up of every segment's total (see the module docstring)."""
 
     def __init__(self, counts, seg_start, seg_end, cells, threads=None) -> None:
-        self.counts, self.seg_start, self.seg_end, self.cells = counts, seg_start, seg_end, cells
+        self.seg_start, self.cells = seg_start, cells
         self.table = PoissonTable(counts, threads=threads)
         self.cum = np.cumsum(counts)
         self.before = self.cum - counts
@@ -200,9 +200,8 @@ class _PoissonRoute:
             # Only the replicates with a surplus are numbered (about half of them).
             rows, pair_row = np.unique(pairs // n_seg, return_inverse=True)
             sub = draws[rows].reshape(-1)
-            people = np.cumsum(
-                sub, dtype=np.int32 if sub.size and span.max() * rows.size < 2**31 else np.int64
-            )
+            small = got.reshape(n_rep, n_seg)[rows].sum() < 2**31  # int32 halves the traffic
+            people = np.cumsum(sub, dtype=np.int32 if small else np.int64)
             first = pair_row * n_cells + seg_start[pairs % n_seg]
             offset = people[first] - sub[first]
             chosen = np.zeros(0, dtype=np.int64)
