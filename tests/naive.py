@@ -63,10 +63,7 @@ def multigroup(name: str, rows: list[list[float]]) -> float:
         return sum(t * abs(p[g] - pi[g]) for t, p in units for g in range(K)) / (2 * T * I_)
     if name == "multigroup_gini":
         s = sum(
-            ti * tj * abs(pi_[g] - pj[g])
-            for g in range(K)
-            for ti, pi_ in units
-            for tj, pj in units
+            ti * tj * abs(pi_[g] - pj[g]) for g in range(K) for ti, pi_ in units for tj, pj in units
         )
         return s / (2 * T * T * I_)
     if name == "normalized_exposure":

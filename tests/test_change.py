@@ -121,12 +121,24 @@ def test_shapley_split_is_r_with_its_random_ipf_start(schools00, schools05, expe
         "ABB": M(f2, row2, col1, unit_first_from=row1),
     }
     group = 0.25 * (
-        runs["BAA"] - runs["AAA"] + runs["BBA"] - runs["ABA"]
-        + runs["BBB"] - runs["ABB"] + runs["BAB"] - runs["AAB"]
+        runs["BAA"]
+        - runs["AAA"]
+        + runs["BBA"]
+        - runs["ABA"]
+        + runs["BBB"]
+        - runs["ABB"]
+        + runs["BAB"]
+        - runs["AAB"]
     )
     unit = 0.25 * (
-        runs["ABA"] - runs["AAA"] + runs["BBA"] - runs["BAA"]
-        + runs["BBB"] - runs["BAB"] + runs["ABB"] - runs["AAB"]
+        runs["ABA"]
+        - runs["AAA"]
+        + runs["BBA"]
+        - runs["BAA"]
+        + runs["BBB"]
+        - runs["BAB"]
+        + runs["ABB"]
+        - runs["AAB"]
     )
     assert group == pytest.approx(ref["group_marginal"], abs=1e-14)
     assert unit == pytest.approx(ref["unit_marginal"], abs=1e-14)

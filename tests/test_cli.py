@@ -30,8 +30,9 @@ def invoke(*args: str):
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".json"])
 def test_measure_round_trip_keeps_keys_as_text(tmp_path, counts_csv, tiny_counts, suffix):
     out = tmp_path / f"out{suffix}"
-    res = invoke("measure", counts_csv, "--unit", "unit", "--groups", "a,b",
-                 "--by", "kommun,year", "-o", out)
+    res = invoke(
+        "measure", counts_csv, "--unit", "unit", "--groups", "a,b", "--by", "kommun,year", "-o", out
+    )
     assert res.exit_code == 0, res.output
     if suffix == ".csv":
         got = pl.read_csv(out, schema_overrides={"kommun": pl.String, "year": pl.String})
@@ -53,8 +54,20 @@ def test_parquet_input_keeps_types(tmp_path, tiny_counts):
     src = tmp_path / "in.parquet"
     tiny_counts.with_columns(pl.lit(2023).alias("year")).write_parquet(src)
     out = tmp_path / "out.parquet"
-    res = invoke("measure", src, "--unit", "unit", "--groups", "a,b", "--by", "kommun,year",
-                 "--index", "dissimilarity", "-o", out)
+    res = invoke(
+        "measure",
+        src,
+        "--unit",
+        "unit",
+        "--groups",
+        "a,b",
+        "--by",
+        "kommun,year",
+        "--index",
+        "dissimilarity",
+        "-o",
+        out,
+    )
     assert res.exit_code == 0, res.output
     got = pl.read_parquet(out)
     assert got.schema["year"] == pl.Int32 or got.schema["year"] == pl.Int64
@@ -65,9 +78,26 @@ def test_long_input_index_and_focal(tmp_path, schools00, expected):
     src = tmp_path / "schools.csv"
     schools00.write_csv(src)
     out = tmp_path / "out.csv"
-    res = invoke("measure", src, "--unit", "school", "--group-col", "race", "--count-col", "n",
-                 "--by", "state", "--index", "isolation", "--index", "theil_h",
-                 "--focal", "black,white", "-o", out)
+    res = invoke(
+        "measure",
+        src,
+        "--unit",
+        "school",
+        "--group-col",
+        "race",
+        "--count-col",
+        "n",
+        "--by",
+        "state",
+        "--index",
+        "isolation",
+        "--index",
+        "theil_h",
+        "--focal",
+        "black,white",
+        "-o",
+        out,
+    )
     assert res.exit_code == 0, res.output
     got = pl.read_csv(out)
     assert set(got["index"]) == {"isolation", "theil_h"}
@@ -77,8 +107,12 @@ def test_long_input_index_and_focal(tmp_path, schools00, expected):
 
 def test_all_indices_by_default(tmp_path, counts_csv):
     out = tmp_path / "out.csv"
-    assert invoke("measure", counts_csv, "--unit", "unit", "--groups", "a,b",
-                  "--by", "kommun", "-o", out).exit_code == 0
+    assert (
+        invoke(
+            "measure", counts_csv, "--unit", "unit", "--groups", "a,b", "--by", "kommun", "-o", out
+        ).exit_code
+        == 0
+    )
     assert set(pl.read_csv(out)["index"]) == set(bryta.INDICES)
 
 
@@ -91,8 +125,9 @@ def test_all_indices_by_default(tmp_path, counts_csv):
     ],
 )
 def test_errors_are_one_clean_line(tmp_path, counts_csv, args, message):
-    res = invoke("measure", counts_csv, "--unit", "unit", "--by", "kommun", *args,
-                 "-o", tmp_path / "out.csv")
+    res = invoke(
+        "measure", counts_csv, "--unit", "unit", "--by", "kommun", *args, "-o", tmp_path / "out.csv"
+    )
     assert res.exit_code == 2
     assert re.search(message, res.output)
     assert "Traceback" not in res.output
@@ -102,15 +137,26 @@ def test_errors_are_one_clean_line(tmp_path, counts_csv, args, message):
 def test_bad_count_names_file_column_and_row(tmp_path):
     src = tmp_path / "bad.csv"
     src.write_text("kommun,unit,a,b\n0114,u1,3,1\n0114,u2,x,3\n")
-    res = invoke("measure", src, "--unit", "unit", "--groups", "a,b", "--by", "kommun",
-                 "-o", tmp_path / "out.csv")
+    res = invoke(
+        "measure",
+        src,
+        "--unit",
+        "unit",
+        "--groups",
+        "a,b",
+        "--by",
+        "kommun",
+        "-o",
+        tmp_path / "out.csv",
+    )
     assert res.exit_code == 2
     assert "bad.csv" in res.output and "'a'" in res.output and "row 2" in res.output
 
 
 def test_unsupported_formats(tmp_path, counts_csv):
-    res = invoke("measure", counts_csv, "--unit", "unit", "--groups", "a,b", "-o",
-                 tmp_path / "out.xlsx")
+    res = invoke(
+        "measure", counts_csv, "--unit", "unit", "--groups", "a,b", "-o", tmp_path / "out.xlsx"
+    )
     assert res.exit_code == 2 and ".xlsx" in res.output
 
 
@@ -148,40 +194,99 @@ def test_decompose_total_within_and_levels(tmp_path, schools00, expected):
     total = pl.read_csv(out)
     assert total["M"][0] == pytest.approx(ref["mutual_information_race_by_school"], rel=1e-12)
     out = tmp_path / "within.csv"
-    assert invoke("decompose", src, "--unit", "school", *long, "--within", "state",
-                  "-o", out).exit_code == 0
+    assert (
+        invoke(
+            "decompose", src, "--unit", "school", *long, "--within", "state", "-o", out
+        ).exit_code
+        == 0
+    )
     assert pl.read_csv(out).columns == ["state", "M", "p", "H", "ent_ratio"]
     out = tmp_path / "chain.csv"
-    assert invoke("decompose", src, "--unit", "school", *long, "--levels", "state,district",
-                  "-o", out).exit_code == 0
+    assert (
+        invoke(
+            "decompose", src, "--unit", "school", *long, "--levels", "state,district", "-o", out
+        ).exit_code
+        == 0
+    )
     chain = pl.read_csv(out)
     assert chain["M"].sum() == pytest.approx(ref["mutual_information_race_by_school"], rel=1e-12)
-    res = invoke("decompose", src, "--unit", "school", *long, "--levels", "state",
-                 "--within", "state", "-o", out)
+    res = invoke(
+        "decompose",
+        src,
+        "--unit",
+        "school",
+        *long,
+        "--levels",
+        "state",
+        "--within",
+        "state",
+        "-o",
+        out,
+    )
     assert res.exit_code == 2
 
 
 def test_local_scores(tmp_path, counts_csv):
     out = tmp_path / "local.csv"
-    res = invoke("local", counts_csv, "--unit", "unit", "--groups", "a,b", "--by", "kommun",
-                 "--of", "group", "-o", out)
+    res = invoke(
+        "local",
+        counts_csv,
+        "--unit",
+        "unit",
+        "--groups",
+        "a,b",
+        "--by",
+        "kommun",
+        "--of",
+        "group",
+        "-o",
+        out,
+    )
     assert res.exit_code == 0, res.output
     got = pl.read_csv(out, schema_overrides={"kommun": pl.String})
     assert got.columns == ["kommun", "group", "ls", "p"] and got.height == 4
-    bad = invoke("local", counts_csv, "--unit", "unit", "--groups", "a,b", "--of", "area",
-                 "-o", out)
+    bad = invoke(
+        "local", counts_csv, "--unit", "unit", "--groups", "a,b", "--of", "area", "-o", out
+    )
     assert bad.exit_code == 2
 
 
 def test_measure_bootstrap_adds_uncertainty_columns(tmp_path, counts_csv):
     out = tmp_path / "boot.csv"
-    args = ["measure", counts_csv, "--unit", "unit", "--groups", "a,b", "--by", "kommun",
-            "--index", "theil_h", "--bootstrap", "50", "--seed", "4", "--ci", "0.9", "-o", out]
+    args = [
+        "measure",
+        counts_csv,
+        "--unit",
+        "unit",
+        "--groups",
+        "a,b",
+        "--by",
+        "kommun",
+        "--index",
+        "theil_h",
+        "--bootstrap",
+        "50",
+        "--seed",
+        "4",
+        "--ci",
+        "0.9",
+        "-o",
+        out,
+    ]
     res = invoke(*args)
     assert res.exit_code == 0, res.output
     got = pl.read_csv(out, schema_overrides={"kommun": pl.String})
-    assert got.columns == ["kommun", "index", "group", "value", "value_bc", "bias", "se",
-                           "ci_low", "ci_high"]
+    assert got.columns == [
+        "kommun",
+        "index",
+        "group",
+        "value",
+        "value_bc",
+        "bias",
+        "se",
+        "ci_low",
+        "ci_high",
+    ]
     again = tmp_path / "again.csv"
     assert invoke(*args[:-1], again).exit_code == 0
     assert out.read_text() == again.read_text()  # same seed, same numbers
@@ -203,11 +308,25 @@ def test_change_two_files_and_between_forms(tmp_path, schools00, schools05, expe
         assert got[stat] == pytest.approx(value, rel=1e-9)
     assert got["diff"] == pytest.approx(ref["diff"], rel=1e-12)
     both = tmp_path / "both.csv"
-    pl.concat([schools00.with_columns(year=pl.lit(2000)),
-               schools05.with_columns(year=pl.lit(2005))]).write_csv(both)
+    pl.concat(
+        [schools00.with_columns(year=pl.lit(2000)), schools05.with_columns(year=pl.lit(2005))]
+    ).write_csv(both)
     out2 = tmp_path / "change2.csv"
-    res = invoke("change", both, "--between", "year", "--first", "2000", "--second", "2005",
-                 "--unit", "school", *long, "-o", out2)
+    res = invoke(
+        "change",
+        both,
+        "--between",
+        "year",
+        "--first",
+        "2000",
+        "--second",
+        "2005",
+        "--unit",
+        "school",
+        *long,
+        "-o",
+        out2,
+    )
     assert res.exit_code == 0, res.output
     assert out2.read_text() == out.read_text()
     bad = invoke("change", both, "--unit", "school", *long, "-o", out2)
@@ -216,22 +335,65 @@ def test_change_two_files_and_between_forms(tmp_path, schools00, schools05, expe
 
 def test_compare_two_periods(tmp_path):
     src = tmp_path / "two.csv"
-    pl.DataFrame({"year": [2020] * 3 + [2023] * 3, "kommun": ["0114"] * 6,
-                  "unit": ["x", "y", "z"] * 2,
-                  "a": [400, 100, 250, 450, 50, 250], "b": [100, 400, 250, 50, 450, 250]}
-                 ).write_csv(src)
+    pl.DataFrame(
+        {
+            "year": [2020] * 3 + [2023] * 3,
+            "kommun": ["0114"] * 6,
+            "unit": ["x", "y", "z"] * 2,
+            "a": [400, 100, 250, 450, 50, 250],
+            "b": [100, 400, 250, 50, 450, 250],
+        }
+    ).write_csv(src)
     out = tmp_path / "cmp.csv"
-    res = invoke("compare", src, "--unit", "unit", "--groups", "a,b", "--by", "kommun",
-                 "--between", "year", "--first", "2020", "--second", "2023",
-                 "--index", "dissimilarity", "--focal", "a", "--alternative", "greater",
-                 "--bootstrap", "200", "--seed", "1", "-o", out)
+    res = invoke(
+        "compare",
+        src,
+        "--unit",
+        "unit",
+        "--groups",
+        "a,b",
+        "--by",
+        "kommun",
+        "--between",
+        "year",
+        "--first",
+        "2020",
+        "--second",
+        "2023",
+        "--index",
+        "dissimilarity",
+        "--focal",
+        "a",
+        "--alternative",
+        "greater",
+        "--bootstrap",
+        "200",
+        "--seed",
+        "1",
+        "-o",
+        out,
+    )
     assert res.exit_code == 0, res.output
     got = pl.read_csv(out, schema_overrides={"kommun": pl.String})
     row = got.row(0, named=True)
     assert row["kommun"] == "0114" and row["diff"] == pytest.approx(0.4 / 3)  # 0.5333 − 0.4
     assert row["p_value"] < 0.01 and row["ci_low"] > 0
-    bad = invoke("compare", src, "--unit", "unit", "--groups", "a,b", "--between", "year",
-                 "--first", "2020", "--second", "1999", "-o", out)
+    bad = invoke(
+        "compare",
+        src,
+        "--unit",
+        "unit",
+        "--groups",
+        "a,b",
+        "--between",
+        "year",
+        "--first",
+        "2020",
+        "--second",
+        "1999",
+        "-o",
+        out,
+    )
     assert bad.exit_code == 2 and "1999" in bad.output
 
 
@@ -241,8 +403,22 @@ def test_measure_expected_values_under_random_allocation(tmp_path):
     pl.DataFrame({"u": ["a", "b"], "x": [5, 5], "y": [5, 5]}).write_csv(src)
     out = tmp_path / "expected.csv"
     res = invoke(
-        "measure", src, "--unit", "u", "--groups", "x,y", "--index", "dissimilarity",
-        "--focal", "x", "--expected", "200", "--seed", "4", "-o", out,
+        "measure",
+        src,
+        "--unit",
+        "u",
+        "--groups",
+        "x,y",
+        "--index",
+        "dissimilarity",
+        "--focal",
+        "x",
+        "--expected",
+        "200",
+        "--seed",
+        "4",
+        "-o",
+        out,
     )
     assert res.exit_code == 0, res.output
     got = pl.read_csv(out).row(0, named=True)
@@ -256,9 +432,25 @@ def test_measure_expected_values_under_random_allocation(tmp_path):
     assert abs(got["expected"] - exact) < 4 * got["expected_se"] / math.sqrt(200)
     both = tmp_path / "both.csv"
     res = invoke(
-        "measure", src, "--unit", "u", "--groups", "x,y", "--index", "dissimilarity",
-        "--focal", "x", "--expected", "200", "--random-margins", "--bootstrap", "50",
-        "--seed", "4", "-o", both,
+        "measure",
+        src,
+        "--unit",
+        "u",
+        "--groups",
+        "x,y",
+        "--index",
+        "dissimilarity",
+        "--focal",
+        "x",
+        "--expected",
+        "200",
+        "--random-margins",
+        "--bootstrap",
+        "50",
+        "--seed",
+        "4",
+        "-o",
+        both,
     )
     assert res.exit_code == 0, res.output
     assert {"se", "ci_low", "expected", "adjusted"} <= set(pl.read_csv(both).columns)

@@ -18,10 +18,10 @@ def test_wide_long_pandas_and_arrow_agree(tiny_counts):
     wide = bryta.measure(tiny_counts, unit="unit", groups=["a", "b"], by="kommun")
     long = tiny_counts.unpivot(index=["kommun", "unit"], variable_name="grp", value_name="n")
     from_long = bryta.measure(long, unit="unit", by="kommun", group_col="grp", count_col="n")
-    from_pandas = bryta.measure(tiny_counts.to_pandas(), unit="unit", groups=["a", "b"],
-                                by="kommun")
-    from_arrow = bryta.measure(tiny_counts.to_arrow(), unit="unit", groups=["a", "b"],
-                               by="kommun")
+    from_pandas = bryta.measure(
+        tiny_counts.to_pandas(), unit="unit", groups=["a", "b"], by="kommun"
+    )
+    from_arrow = bryta.measure(tiny_counts.to_arrow(), unit="unit", groups=["a", "b"], by="kommun")
     for other in (from_long, from_pandas, from_arrow):
         assert other.drop("value").equals(wide.drop("value"))
         np.testing.assert_array_equal(other["value"].to_numpy(), wide["value"].to_numpy())
@@ -39,22 +39,38 @@ def test_result_shape_and_key_types(tiny_counts):
 
 
 def test_focal_narrows_two_group_indices(tiny_counts):
-    out = bryta.measure(tiny_counts, unit="unit", groups=["a", "b"], by="kommun",
-                        indices=["dissimilarity", "gini"], focal="b")
+    out = bryta.measure(
+        tiny_counts,
+        unit="unit",
+        groups=["a", "b"],
+        by="kommun",
+        indices=["dissimilarity", "gini"],
+        focal="b",
+    )
     assert out["group"].to_list() == ["b"] * 4
 
 
 def test_integer_keys_keep_their_type():
-    frame = pl.DataFrame({"year": [2020, 2020, 2021, 2021], "unit": [1, 2, 1, 2],
-                          "a": [1, 2, 3, 4], "b": [4, 3, 2, 1]})
+    frame = pl.DataFrame(
+        {
+            "year": [2020, 2020, 2021, 2021],
+            "unit": [1, 2, 1, 2],
+            "a": [1, 2, 3, 4],
+            "b": [4, 3, 2, 1],
+        }
+    )
     out = bryta.measure(frame, unit="unit", groups=["a", "b"], by="year", indices="gini")
     assert out.schema["year"] == pl.Int64
     assert out["year"].to_list() == [2020, 2020, 2021, 2021]
 
 
 def test_no_by_gives_one_partition(tiny_counts):
-    out = bryta.measure(tiny_counts.with_columns(pl.concat_str("kommun", "unit").alias("u")),
-                        unit="u", groups=["a", "b"], indices="mutual_information")
+    out = bryta.measure(
+        tiny_counts.with_columns(pl.concat_str("kommun", "unit").alias("u")),
+        unit="u",
+        groups=["a", "b"],
+        indices="mutual_information",
+    )
     assert out.columns == ["index", "group", "value"] and out.height == 1
 
 
@@ -70,8 +86,9 @@ def test_missing_column_is_named(tiny_counts):
 
 def test_non_numeric_count_names_column_and_rows(tiny_counts):
     bad = tiny_counts.with_columns(pl.col("b").cast(pl.String))
-    bad = bad.with_columns(pl.when(pl.col("unit") == "u2").then(pl.lit("12 st"))
-                           .otherwise(pl.col("b")).alias("b"))
+    bad = bad.with_columns(
+        pl.when(pl.col("unit") == "u2").then(pl.lit("12 st")).otherwise(pl.col("b")).alias("b")
+    )
     with pytest.raises(CountsError) as info:
         bryta.measure(bad, unit="unit", groups=["a", "b"], by="kommun")
     msg = str(info.value)
@@ -88,15 +105,17 @@ def test_numeric_text_is_accepted(tiny_counts):
 @pytest.mark.parametrize("bad", [-1.0, math.inf, math.nan])
 def test_negative_or_non_finite_count(tiny_counts, bad):
     frame = tiny_counts.with_columns(pl.col("a").cast(pl.Float64))
-    frame = frame.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(bad)
-                               .otherwise(pl.col("a")).alias("a"))
+    frame = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 3).then(bad).otherwise(pl.col("a")).alias("a")
+    )
     with pytest.raises(CountsError, match=r"'a' has negative or non-finite counts, 1 row: row 4"):
         bryta.measure(frame, unit="unit", groups=["a", "b"], by="kommun")
 
 
 def test_missing_count(tiny_counts):
-    frame = tiny_counts.with_columns(pl.when(pl.col("unit") == "u3").then(None)
-                                     .otherwise(pl.col("a")).alias("a"))
+    frame = tiny_counts.with_columns(
+        pl.when(pl.col("unit") == "u3").then(None).otherwise(pl.col("a")).alias("a")
+    )
     with pytest.raises(CountsError, match=r"'a' has missing values, 2 rows: row 3"):
         bryta.measure(frame, unit="unit", groups=["a", "b"], by="kommun")
 
@@ -135,13 +154,15 @@ def test_pandas_and_arrow_sources_are_checked_too():
 
 
 def test_degenerate_partitions_give_nan_with_reason():
-    frame = pl.DataFrame({
-        "k": ["one_unit", "absent", "absent", "zero", "zero", "ok", "ok"],
-        "unit": [1, 1, 2, 1, 2, 1, 2],
-        "a": [5, 0, 0, 0, 0, 3, 1],
-        "b": [5, 4, 6, 0, 0, 1, 3],
-        "c": [1, 1, 1, 0, 0, 2, 2],
-    })
+    frame = pl.DataFrame(
+        {
+            "k": ["one_unit", "absent", "absent", "zero", "zero", "ok", "ok"],
+            "unit": [1, 1, 2, 1, 2, 1, 2],
+            "a": [5, 0, 0, 0, 0, 3, 1],
+            "b": [5, 4, 6, 0, 0, 1, 3],
+            "c": [1, 1, 1, 0, 0, 2, 2],
+        }
+    )
     out = bryta.measure(frame, unit="unit", groups=["a", "b", "c"], by="k", reasons=True)
 
     def reasons(k, index, group=None):
@@ -167,8 +188,10 @@ def test_only_one_group_present_gives_nan():
     frame = pl.DataFrame({"unit": [1, 2], "a": [3, 4], "b": [0, 0]})
     out = bryta.measure(frame, unit="unit", groups=["a", "b"], reasons=True)
     assert out.filter(pl.col("index") == "theil_h")["reason"][0] == "fewer than two groups present"
-    assert out.filter((pl.col("index") == "isolation") & (pl.col("group") == "a"))["reason"][
-        0] == "no one outside the focal group"
+    assert (
+        out.filter((pl.col("index") == "isolation") & (pl.col("group") == "a"))["reason"][0]
+        == "no one outside the focal group"
+    )
 
 
 def test_missing_unit_is_named_in_long_input_too():
@@ -179,6 +202,13 @@ def test_missing_unit_is_named_in_long_input_too():
 
 def test_integer_group_codes_in_long_input():
     long = pl.DataFrame({"unit": ["x", "x", "y", "y"], "q": [1, 5, 1, 5], "n": [3, 1, 1, 3]})
-    out = bryta.measure(long, unit="unit", group_col="q", count_col="n", groups=[1, 5],
-                        indices="dissimilarity", focal=1)
+    out = bryta.measure(
+        long,
+        unit="unit",
+        group_col="q",
+        count_col="n",
+        groups=[1, 5],
+        indices="dissimilarity",
+        focal=1,
+    )
     assert out["value"][0] == pytest.approx(0.5)

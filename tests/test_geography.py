@@ -39,15 +39,21 @@ def test_aggregate_up_the_hierarchy_keeps_totals():
     from bryta.ingest import load_demo_panel
 
     panel = load_demo_panel().select("regso", "year", "born_sweden", "born_abroad")
-    kommun = aggregate(panel, code="regso", level="regso", to="kommun",
-                       values=["born_sweden", "born_abroad"])
-    lan = aggregate(kommun, code="kommun", level="kommun", to="lan",
-                    values=["born_sweden", "born_abroad"])
-    riket = aggregate(panel, code="regso", level="regso", to="riket",
-                      values=["born_sweden", "born_abroad"])
+    kommun = aggregate(
+        panel, code="regso", level="regso", to="kommun", values=["born_sweden", "born_abroad"]
+    )
+    lan = aggregate(
+        kommun, code="kommun", level="kommun", to="lan", values=["born_sweden", "born_abroad"]
+    )
+    riket = aggregate(
+        panel, code="regso", level="regso", to="riket", values=["born_sweden", "born_abroad"]
+    )
     assert kommun["kommun"].n_unique() == 290 and lan["lan"].n_unique() == 21
-    total = riket.filter(pl.col("year") == 2020).select(
-        pl.col("born_sweden") + pl.col("born_abroad")).item()
+    total = (
+        riket.filter(pl.col("year") == 2020)
+        .select(pl.col("born_sweden") + pl.col("born_abroad"))
+        .item()
+    )
     assert total == 10_379_295  # SCB's year-end population 2020
     assert lan["born_sweden"].sum() == panel["born_sweden"].sum()
 
@@ -64,8 +70,7 @@ def test_crosswalk_with_and_without_weights():
     counts = pl.DataFrame({"area": ["a", "b"], "year": [2023, 2023], "n": [10.0, 4.0]})
     one_to_one = pl.DataFrame({"from": ["a", "b"], "to": ["x", "x"]})
     assert crosswalk(counts, one_to_one, code="area", values=["n"]).rows() == [(2023, "x", 14.0)]
-    split = pl.DataFrame({"from": ["a", "a", "b"], "to": ["x", "y", "y"],
-                          "w": [0.3, 0.7, 1.0]})
+    split = pl.DataFrame({"from": ["a", "a", "b"], "to": ["x", "y", "y"], "w": [0.3, 0.7, 1.0]})
     out = crosswalk(counts, split, code="area", values=["n"], weight="w").sort("area")
     assert out["n"].to_list() == pytest.approx([3.0, 11.0])
     with pytest.raises(ImportFormatError, match="several targets"):
@@ -73,5 +78,4 @@ def test_crosswalk_with_and_without_weights():
     with pytest.raises(ImportFormatError, match="not in the crosswalk key"):
         crosswalk(counts, one_to_one.head(1), code="area", values=["n"])
     with pytest.raises(ImportFormatError, match="do not sum to 1"):
-        crosswalk(counts, split.with_columns(w=pl.lit(0.5)), code="area", values=["n"],
-                  weight="w")
+        crosswalk(counts, split.with_columns(w=pl.lit(0.5)), code="area", values=["n"], weight="w")

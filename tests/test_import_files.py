@@ -36,9 +36,22 @@ def export(tmp_path):
 
 def test_import_to_warehouse_and_file(app, export, tmp_path):
     out = tmp_path / "pop.parquet"
-    res = runner.invoke(app, ["import", "scb-csv", str(export), "--level", "regso",
-                              "--name", "population", "-o", str(out),
-                              "--data-dir", str(tmp_path)])
+    res = runner.invoke(
+        app,
+        [
+            "import",
+            "scb-csv",
+            str(export),
+            "--level",
+            "regso",
+            "--name",
+            "population",
+            "-o",
+            str(out),
+            "--data-dir",
+            str(tmp_path),
+        ],
+    )
     assert res.exit_code == 0, res.output
     with Warehouse.open(tmp_path) as wh:
         info = wh.info("population")
@@ -51,13 +64,29 @@ def test_import_to_warehouse_and_file(app, export, tmp_path):
 
 
 def test_bad_file_changes_nothing(app, export, tmp_path):
-    assert runner.invoke(app, ["import", "scb-csv", str(export), "--name", "population",
-                               "--data-dir", str(tmp_path)]).exit_code == 0
+    assert (
+        runner.invoke(
+            app,
+            ["import", "scb-csv", str(export), "--name", "population", "--data-dir", str(tmp_path)],
+        ).exit_code
+        == 0
+    )
     text = export.read_text(encoding="utf-8-sig").replace("(Bollstanäs)", "(Nowhere)")
     bad = tmp_path / "bad.csv"
     bad.write_text(text, encoding="utf-8-sig")
-    res = runner.invoke(app, ["import", "scb-csv", str(bad), "--name", "population",
-                              "--replace", "--data-dir", str(tmp_path)])
+    res = runner.invoke(
+        app,
+        [
+            "import",
+            "scb-csv",
+            str(bad),
+            "--name",
+            "population",
+            "--replace",
+            "--data-dir",
+            str(tmp_path),
+        ],
+    )
     assert res.exit_code == 2
     assert "bad.csv" in res.output and "Nowhere" in res.output
     with Warehouse.open(tmp_path) as wh:
@@ -76,9 +105,18 @@ def test_import_kolada_from_a_recorded_answer(app, tmp_path, monkeypatch):
 
     from bryta.ingest import kolada
 
-    page = {"count": 1, "values": [{"kpi": "N00945", "municipality": "0180", "period": 2023,
-                                    "values": [{"gender": "T", "count": 1, "status": "",
-                                                "value": 12.5}]}], "next_url": None}
+    page = {
+        "count": 1,
+        "values": [
+            {
+                "kpi": "N00945",
+                "municipality": "0180",
+                "period": 2023,
+                "values": [{"gender": "T", "count": 1, "status": "", "value": 12.5}],
+            }
+        ],
+        "next_url": None,
+    }
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=page))
     real = kolada.KoladaClient
 
@@ -86,9 +124,22 @@ def test_import_kolada_from_a_recorded_answer(app, tmp_path, monkeypatch):
         return real(transport=transport, **kw)
 
     monkeypatch.setattr(kolada, "KoladaClient", offline)
-    res = runner.invoke(app, ["import", "kolada", "N00945", "--municipality", "0180",
-                              "--years", "2023", "--name", "kolada_n00945",
-                              "--data-dir", str(tmp_path)])
+    res = runner.invoke(
+        app,
+        [
+            "import",
+            "kolada",
+            "N00945",
+            "--municipality",
+            "0180",
+            "--years",
+            "2023",
+            "--name",
+            "kolada_n00945",
+            "--data-dir",
+            str(tmp_path),
+        ],
+    )
     assert res.exit_code == 0, res.output
     with Warehouse.open(tmp_path) as wh:
         stored = wh.get("kolada_n00945")
@@ -113,11 +164,28 @@ def test_import_scb_table_from_the_recorded_server(app, tmp_path, monkeypatch):
         return real(transport=httpx.MockTransport(ScbServer()), **kw)
 
     monkeypatch.setattr(pxweb, "PxWebClient", offline)
-    res = runner.invoke(app, ["import", "scb", "TAB6574",
-                              "--select", "Region=0114R001_RegSO2025,0114R002_RegSO2025",
-                              "--select", "Tid=TOP(2)", "--select", "Alder=totalt",
-                              "--select", "ContentsCode=*", "--select", "Kon=*",
-                              "--name", "population", "--data-dir", str(tmp_path)])
+    res = runner.invoke(
+        app,
+        [
+            "import",
+            "scb",
+            "TAB6574",
+            "--select",
+            "Region=0114R001_RegSO2025,0114R002_RegSO2025",
+            "--select",
+            "Tid=TOP(2)",
+            "--select",
+            "Alder=totalt",
+            "--select",
+            "ContentsCode=*",
+            "--select",
+            "Kon=*",
+            "--name",
+            "population",
+            "--data-dir",
+            str(tmp_path),
+        ],
+    )
     assert res.exit_code == 0, res.output
     with Warehouse.open(tmp_path) as wh:
         stored = wh.get("population")
@@ -125,8 +193,20 @@ def test_import_scb_table_from_the_recorded_server(app, tmp_path, monkeypatch):
     assert set(stored["Region"]) == {"0114R001_RegSO2025", "0114R002_RegSO2025"}
     assert set(stored["Tid"]) == {"2023", "2024"}
     assert info["table_id"] == "TAB6574" and "TOP(2)" in info["query"]
-    bad = runner.invoke(app, ["import", "scb", "TAB6574", "--select", "Region",
-                              "--name", "x", "--data-dir", str(tmp_path)])
+    bad = runner.invoke(
+        app,
+        [
+            "import",
+            "scb",
+            "TAB6574",
+            "--select",
+            "Region",
+            "--name",
+            "x",
+            "--data-dir",
+            str(tmp_path),
+        ],
+    )
     assert bad.exit_code == 2 and "VARIABLE=VALUES" in bad.output
 
 
@@ -139,18 +219,53 @@ def test_two_commands_from_table_id_to_indices_per_kommun_and_year(tmp_path, mon
     from tests.test_pxweb import ScbServer
 
     real = pxweb.PxWebClient
-    monkeypatch.setattr(pxweb, "PxWebClient",
-                        lambda **kw: real(transport=httpx.MockTransport(ScbServer()), **kw))
+    monkeypatch.setattr(
+        pxweb, "PxWebClient", lambda **kw: real(transport=httpx.MockTransport(ScbServer()), **kw)
+    )
     table = tmp_path / "tab6574.parquet"
-    res = runner.invoke(bryta_app, [
-        "import", "scb", "TAB6574", "--select", "Region=0114R001_RegSO2025,0114R002_RegSO2025",
-        "--select", "Alder=totalt", "--select", "ContentsCode=*", "--select", "Kon=*",
-        "--select", "Tid=*", "-o", str(table)])
+    res = runner.invoke(
+        bryta_app,
+        [
+            "import",
+            "scb",
+            "TAB6574",
+            "--select",
+            "Region=0114R001_RegSO2025,0114R002_RegSO2025",
+            "--select",
+            "Alder=totalt",
+            "--select",
+            "ContentsCode=*",
+            "--select",
+            "Kon=*",
+            "--select",
+            "Tid=*",
+            "-o",
+            str(table),
+        ],
+    )
     assert res.exit_code == 0, res.output
     out = tmp_path / "indices.csv"
-    res = runner.invoke(bryta_app, [
-        "measure", str(table), "--unit", "Region", "--group-col", "Kon", "--count-col", "value",
-        "--by", "kommun,Tid", "--index", "dissimilarity", "--focal", "1", "-o", str(out)])
+    res = runner.invoke(
+        bryta_app,
+        [
+            "measure",
+            str(table),
+            "--unit",
+            "Region",
+            "--group-col",
+            "Kon",
+            "--count-col",
+            "value",
+            "--by",
+            "kommun,Tid",
+            "--index",
+            "dissimilarity",
+            "--focal",
+            "1",
+            "-o",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     got = pl.read_csv(out, schema_overrides={"kommun": pl.String, "Tid": pl.String})
     assert got["kommun"].to_list() == ["0114"] * 3

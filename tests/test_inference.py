@@ -26,8 +26,14 @@ def test_bootstrap_m_matches_r_segregation(schools00, expected):
         expected["schools00"]["mutual_information_race_by_school"], rel=1e-12
     )
     assert row["ci_low"] < row["value_bc"] < row["ci_high"]
-    pct = bootstrap(schools00, indices="mutual_information", n_bootstrap=1000, seed=2024,
-                    ci_method="percentile", **RACE).row(0, named=True)
+    pct = bootstrap(
+        schools00,
+        indices="mutual_information",
+        n_bootstrap=1000,
+        seed=2024,
+        ci_method="percentile",
+        **RACE,
+    ).row(0, named=True)
     assert pct["ci_low"] - 2 * pct["bias"] == pytest.approx(row["ci_low"], rel=1e-12)
 
 

@@ -185,7 +185,8 @@ def test_cli_adds_indicators_loaded_into_the_warehouse(tmp_path):
     res = CliRunner().invoke(app, ["profile", "0114", "--data-dir", str(tmp_path), "-o", str(out)])
     assert res.exit_code == 0, res.output
     rows = [
-        r for r in json.loads(out.read_text(encoding="utf-8"))["indicators"]
+        r
+        for r in json.loads(out.read_text(encoding="utf-8"))["indicators"]
         if r["indicator"] == "employment_rate_20_64"
     ]
     assert len(rows) == 1  # the sex breakdown row is left out

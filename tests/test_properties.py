@@ -14,8 +14,7 @@ import bryta
 from tests import naive
 
 INDEX_NAMES = list(bryta.INDICES)
-SETTINGS = settings(max_examples=40, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
@@ -27,8 +26,9 @@ def counts_tables(draw, min_groups: int = 2, max_groups: int = 4) -> pl.DataFram
     for r in range(n_regions):
         for u in range(draw(st.integers(1, 7))):
             counts = draw(st.lists(st.integers(0, 60), min_size=n_groups, max_size=n_groups))
-            rows.append({"region": f"r{r}", "unit": f"u{u}",
-                         **{f"g{g}": c for g, c in enumerate(counts)}})
+            rows.append(
+                {"region": f"r{r}", "unit": f"u{u}", **{f"g{g}": c for g, c in enumerate(counts)}}
+            )
     return pl.DataFrame(rows)
 
 
@@ -96,16 +96,14 @@ def test_partitions_are_independent(frame):
     for region in frame["region"].unique():
         alone = run(frame.filter(pl.col("region") == region))
         mine = together.filter(pl.col("region") == region)
-        np.testing.assert_allclose(mine["value"].to_numpy(), alone["value"].to_numpy(),
-                                   rtol=1e-12)
+        np.testing.assert_allclose(mine["value"].to_numpy(), alone["value"].to_numpy(), rtol=1e-12)
 
 
 @SETTINGS
 @given(counts_tables())
 def test_swapping_groups_and_units_leaves_m_unchanged(frame):
     groups = groups_of(frame)
-    long = frame.unpivot(index=["region", "unit"], on=groups, variable_name="group",
-                         value_name="n")
+    long = frame.unpivot(index=["region", "unit"], on=groups, variable_name="group", value_name="n")
     a = bryta.mutual_total(long, unit="unit", by="region", group_col="group", count_col="n")
     b = bryta.mutual_total(long, unit="group", by="region", group_col="unit", count_col="n")
     np.testing.assert_allclose(a["M"].to_numpy(), b["M"].to_numpy(), rtol=1e-9, atol=1e-12)
@@ -118,8 +116,9 @@ def test_between_plus_within_equals_total(frame):
     groups = groups_of(frame)
     framed = frame.with_columns(pl.concat_str("region", "unit").alias("cell"))
     total = bryta.mutual_total(framed, unit="cell", groups=groups)
-    between = bryta.mutual_total(framed.group_by("region").agg(pl.col(groups).sum()),
-                                 unit="region", groups=groups)
+    between = bryta.mutual_total(
+        framed.group_by("region").agg(pl.col(groups).sum()), unit="region", groups=groups
+    )
     within = bryta.mutual_total(framed, unit="cell", within="region", groups=groups)
     for stat in ("M", "H"):
         want = total[stat][0]
@@ -142,10 +141,15 @@ def test_local_scores_add_up_to_m(frame):
     total = bryta.mutual_total(frame, unit="unit", groups=groups, by="region")
     for of in ("unit", "group"):
         local = bryta.mutual_local(frame, unit="unit", groups=groups, by="region", of=of)
-        sums = (local.with_columns((pl.col("p") * pl.col("ls")).fill_nan(0).alias("pls"))
-                .group_by("region").agg(pl.col("pls").sum()).sort("region"))
-        np.testing.assert_allclose(sums["pls"].to_numpy(), total["M"].to_numpy(),
-                                   rtol=1e-9, atol=1e-12)
+        sums = (
+            local.with_columns((pl.col("p") * pl.col("ls")).fill_nan(0).alias("pls"))
+            .group_by("region")
+            .agg(pl.col("pls").sum())
+            .sort("region")
+        )
+        np.testing.assert_allclose(
+            sums["pls"].to_numpy(), total["M"].to_numpy(), rtol=1e-9, atol=1e-12
+        )
 
 
 @SETTINGS
@@ -155,8 +159,9 @@ def test_two_group_theil_h_equals_entropy(frame):
     h = out.filter(pl.col("index") == "theil_h").select("region", "value")
     e = out.filter(pl.col("index") == "entropy").select("region", "value")
     joined = e.join(h, on="region", suffix="_h")
-    np.testing.assert_allclose(joined["value"].to_numpy(), joined["value_h"].to_numpy(),
-                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        joined["value"].to_numpy(), joined["value_h"].to_numpy(), rtol=1e-9, atol=1e-12
+    )
 
 
 @SETTINGS
@@ -164,8 +169,9 @@ def test_two_group_theil_h_equals_entropy(frame):
 def test_weights_equal_expanded_microdata(frame):
     """Counts give the same M as one row per person counted with weight 1."""
     groups = groups_of(frame)
-    long = frame.unpivot(index=["region", "unit"], on=groups, variable_name="group",
-                         value_name="n").filter(pl.col("n") > 0)
+    long = frame.unpivot(
+        index=["region", "unit"], on=groups, variable_name="group", value_name="n"
+    ).filter(pl.col("n") > 0)
     people = long.select(pl.exclude("n").repeat_by(pl.col("n"))).explode(pl.all())
     micro = people.group_by("region", "unit", "group").len("n")
     a = bryta.mutual_total(long, unit="unit", by="region", group_col="group", count_col="n")
@@ -173,11 +179,10 @@ def test_weights_equal_expanded_microdata(frame):
     np.testing.assert_allclose(a["M"].to_numpy(), b["M"].to_numpy(), rtol=1e-12)
 
 
-@pytest.mark.parametrize(("x", "y", "d"), [([10, 10], [10, 10], 0.0),
-                                           ([8, 2], [2, 8], 0.6),
-                                           ([10, 0], [0, 10], 1.0)])
+@pytest.mark.parametrize(
+    ("x", "y", "d"), [([10, 10], [10, 10], 0.0), ([8, 2], [2, 8], 0.6), ([10, 0], [0, 10], 1.0)]
+)
 def test_dissimilarity_hand_cases(x, y, d):
     frame = pl.DataFrame({"unit": ["a", "b"], "x": x, "y": y})
-    out = bryta.measure(frame, unit="unit", groups=["x", "y"], indices="dissimilarity",
-                        focal="x")
+    out = bryta.measure(frame, unit="unit", groups=["x", "y"], indices="dissimilarity", focal="x")
     assert math.isclose(out["value"][0], d, abs_tol=1e-15)

@@ -34,8 +34,9 @@ RACE = {"group_col": "race", "count_col": "n"}
 
 def test_schools00_mutual_information(schools00, expected):
     ref = expected["schools00"]
-    out = bryta.measure(schools00, unit="school", indices=["mutual_information", "theil_h",
-                        "diversity"], **RACE)
+    out = bryta.measure(
+        schools00, unit="school", indices=["mutual_information", "theil_h", "diversity"], **RACE
+    )
     assert close(value(out, "mutual_information"), ref["mutual_information_race_by_school"])
     assert close(value(out, "theil_h"), ref["theil_h_race_by_school"])
     assert close(value(out, "diversity"), ref["entropy_of_race_nats"])
@@ -49,8 +50,9 @@ def test_schools00_roles_swapped(schools00, expected):
     out = bryta.mutual_total(schools00, unit="race", group_col="school", count_col="n")
     assert close(out["M"][0], ref["mutual_information_race_by_school"])
     assert close(out["H"][0], ref["theil_h_school_by_race (roles swapped; M is symmetric)"])
-    div = bryta.measure(schools00, unit="race", indices="diversity",
-                        group_col="school", count_col="n")
+    div = bryta.measure(
+        schools00, unit="race", indices="diversity", group_col="school", count_col="n"
+    )
     assert close(div["value"][0], ref["entropy_of_school_nats"])
 
 
@@ -108,8 +110,10 @@ def test_schools00_local_groups_and_units(schools00, expected):
 
 @pytest.mark.parametrize(
     ("a", "b", "key"),
-    [("black", "white", "dissimilarity_black_white (only these two groups, by school)"),
-     ("white", "asian", "dissimilarity_white_asian")],
+    [
+        ("black", "white", "dissimilarity_black_white (only these two groups, by school)"),
+        ("white", "asian", "dissimilarity_white_asian"),
+    ],
 )
 def test_schools00_pairwise_dissimilarity(schools00, expected, a, b, key):
     out = bryta.pairwise_dissimilarity(schools00, unit="school", pairs=[(a, b)], **RACE)
@@ -147,8 +151,9 @@ def test_school_ses_from_microdata(school_ses, expected, group):
 
 def test_sids2_every_aspatial_index(sids2_long, expected):
     """All 18 indices for both years in one call, against PySAL segregation."""
-    out = bryta.measure(sids2_long, unit="county", by="year", group_col="group", count_col="n",
-                        focal="nonwhite")
+    out = bryta.measure(
+        sids2_long, unit="county", by="year", group_col="group", count_col="n", focal="nonwhite"
+    )
     names = {k.split(" ")[0]: k for k in expected["sids2"]["1974"]}
     assert set(names) | {"mutual_information"} == set(bryta.INDICES)
     for year in ("1974", "1979"):

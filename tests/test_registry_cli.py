@@ -269,7 +269,11 @@ def test_diagnose_by_area_type_uses_the_bundled_official_types(registry, tmp_pat
     got = pl.read_csv(out).filter(family="need_coverage", metric="high_need_areas")
     # the official 2022 counts: 160 RegSO of type 1 and 289 of type 2, none of the others
     assert dict(zip(got["area_type"], got["value"], strict=True)) == {
-        1: 160, 2: 289, 3: 0, 4: 0, 5: 0
+        1: 160,
+        2: 289,
+        3: 0,
+        4: 0,
+        5: 0,
     }
 
 
@@ -285,8 +289,20 @@ def test_diagnose_reaction_lag_from_an_area_types_file(registry, tmp_path):
     out = tmp_path / "lag.csv"
     res = runner.invoke(
         app,
-        ["registry", "diagnose", "--by", "kommun", "--database", registry, "--area-types",
-         str(types), "--as-of", "2023-12-31", "-o", str(out)],
+        [
+            "registry",
+            "diagnose",
+            "--by",
+            "kommun",
+            "--database",
+            registry,
+            "--area-types",
+            str(types),
+            "--as-of",
+            "2023-12-31",
+            "-o",
+            str(out),
+        ],
     )
     assert res.exit_code == 0, res.output
     got = pl.read_csv(out, schema_overrides={"kommun": pl.String}).filter(kommun="0114")
@@ -296,7 +312,17 @@ def test_diagnose_reaction_lag_from_an_area_types_file(registry, tmp_path):
     types.write_text("code,year\n0114R001,2020\n", encoding="utf-8")
     res = runner.invoke(
         app,
-        ["registry", "diagnose", "--by", "kommun", "--database", registry, "--area-types",
-         str(types), "-o", str(out)],
+        [
+            "registry",
+            "diagnose",
+            "--by",
+            "kommun",
+            "--database",
+            registry,
+            "--area-types",
+            str(types),
+            "-o",
+            str(out),
+        ],
     )
     assert res.exit_code == 2 and "needs an area column" in res.output

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from bryta.compute import _sampling
+from bryta.compute import _poisson, _sampling
 from bryta.compute._margins import Margins
 from bryta.compute._sampling import resample_people
 from bryta.compute.engine import compute_blocks, resolve_indices
@@ -60,11 +60,20 @@ def test_small_case_matches_the_multinomial_pmf(counts, route, monkeypatch):
     assert chi2 < crit, (chi2, crit, df)
 
 
-@pytest.mark.parametrize("route", [*ROUTES, 1.0])  # 1: the big one by tree, small by Poisson
-def test_moments_match_the_multinomial_in_each_partition(route, monkeypatch):
+@pytest.mark.parametrize(
+    ("route", "table_entries"),
+    [
+        *((r, None) for r in ROUTES),
+        (1.0, None),  # the big partition by tree, the small one by Poisson
+        (0.0, 1_500),  # Poisson; the larger counts beyond the table's budget go to numpy
+    ],
+)
+def test_moments_match_the_multinomial_in_each_partition(route, table_entries, monkeypatch):
     """Means N p, variances N p (1 − p), covariances −N p_i p_j within a partition and 0
     across partitions, for a large partition (fix-up of about √N people) and a small one."""
     monkeypatch.setattr(_sampling, "FIXUP_RATIO", route)
+    if table_entries is not None:
+        monkeypatch.setattr(_poisson, "MAX_ENTRIES", table_entries)
     rng_data = np.random.default_rng(3)
     big = rng_data.integers(0, 400, size=60)
     small = np.array([2, 7, 0, 1])

@@ -10,8 +10,12 @@ from typer.testing import CliRunner
 from bryta.cli import data as data_cli
 from bryta.store import Provenance, Warehouse, WarehouseError, default_data_dir
 
-PROV = Provenance(source="SCB Statistikdatabasen", licence="CC0 1.0", table_id="TAB6574",
-                  query='{"Region": ["0114"]}')
+PROV = Provenance(
+    source="SCB Statistikdatabasen",
+    licence="CC0 1.0",
+    table_id="TAB6574",
+    query='{"Region": ["0114"]}',
+)
 
 
 @pytest.fixture
@@ -21,8 +25,9 @@ def warehouse(tmp_path):
 
 
 def frame(n: int = 3) -> pl.DataFrame:
-    return pl.DataFrame({"kommun": ["0114", "0180", "2584"][:n], "year": [2023] * n,
-                         "value": [1.5, 2.0, None][:n]})
+    return pl.DataFrame(
+        {"kommun": ["0114", "0180", "2584"][:n], "year": [2023] * n, "value": [1.5, 2.0, None][:n]}
+    )
 
 
 def test_round_trip_keeps_types_and_provenance(warehouse):
@@ -107,8 +112,7 @@ def test_data_commands(tmp_path):
     res = runner.invoke(app, ["data", "show", "pop", "--data-dir", str(tmp_path)], env=env)
     assert res.exit_code == 0 and "CC0 1.0" in res.output and "0114" in res.output
     out = tmp_path / "pop.csv"
-    res = runner.invoke(app, ["data", "export", "pop", "-o", str(out), "--data-dir",
-                              str(tmp_path)])
+    res = runner.invoke(app, ["data", "export", "pop", "-o", str(out), "--data-dir", str(tmp_path)])
     assert res.exit_code == 0
     assert out.read_text().splitlines()[1].startswith("0114,2023,")
     res = runner.invoke(app, ["data", "show", "nope", "--data-dir", str(tmp_path)])
@@ -116,8 +120,14 @@ def test_data_commands(tmp_path):
 
 
 def test_export_of_counts_suppresses_small_counts(tmp_path):
-    counts = pl.DataFrame({"regso": ["r1", "r1", "r1", "r2", "r2"], "year": [2023] * 5,
-                           "group": list("abcab"), "n": [3, 40, 25, 0, 70]})
+    counts = pl.DataFrame(
+        {
+            "regso": ["r1", "r1", "r1", "r2", "r2"],
+            "year": [2023] * 5,
+            "group": list("abcab"),
+            "n": [3, 40, 25, 0, 70],
+        }
+    )
     with Warehouse.open(tmp_path) as wh:
         wh.put("counts", counts, kind="counts", provenance=PROV)
         wh.put("results", counts, kind="results", provenance=PROV)
@@ -136,6 +146,7 @@ def test_export_of_counts_suppresses_small_counts(tmp_path):
     assert got["suppressed"].to_list() == ["n:primary", None, "n:secondary", None, None]
     res = runner.invoke(app, [*base, "--no-protect"])
     assert "off" in res.output and pl.read_csv(out)["n"].to_list() == [3, 40, 25, 0, 70]
-    res = runner.invoke(app, ["data", "export", "results", "-o", str(out), "--data-dir",
-                              str(tmp_path)])
+    res = runner.invoke(
+        app, ["data", "export", "results", "-o", str(out), "--data-dir", str(tmp_path)]
+    )
     assert pl.read_csv(out)["n"].to_list() == [3, 40, 25, 0, 70]  # not counts: untouched

@@ -223,7 +223,7 @@ class PoissonTable:
     """
 
     def __init__(
-        self, means: np.ndarray, max_entries: int = MAX_ENTRIES, threads: int | None = None
+        self, means: np.ndarray, max_entries: int | None = None, threads: int | None = None
     ) -> None:
         means = np.asarray(means, dtype=np.int64)
         if means.size and means.min() < 0:
@@ -235,7 +235,8 @@ class PoissonTable:
         # The largest means go to numpy when the table would outgrow its budget, or a window
         # its 15-bit positions (a rule on the data only). Windows grow with the mean, so the
         # table keeps a prefix of the distinct means.
-        kept = int(np.count_nonzero((np.cumsum(size) <= max_entries) & (size < MAX_WINDOW)))
+        budget = MAX_ENTRIES if max_entries is None else max_entries
+        kept = int(np.count_nonzero((np.cumsum(size) <= budget) & (size < MAX_WINDOW)))
         self.direct = np.flatnonzero(inverse >= kept)  # cells drawn by Generator.poisson
         self.direct_means = means[self.direct].astype(np.float64)
         self.tabled = np.flatnonzero(inverse < kept)
