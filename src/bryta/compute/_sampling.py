@@ -200,8 +200,7 @@ class _PoissonRoute:
             # Only the replicates with a surplus are numbered (about half of them).
             rows, pair_row = np.unique(pairs // n_seg, return_inverse=True)
             sub = draws[rows].reshape(-1)
-            small = got.reshape(n_rep, n_seg)[rows].sum() < 2**31  # int32 halves the traffic
-            people = np.cumsum(sub, dtype=np.int32 if small else np.int64)
+            people = np.cumsum(sub)  # int64, like the people searched for in it
             first = pair_row * n_cells + seg_start[pairs % n_seg]
             offset = people[first] - sub[first]
             chosen = np.zeros(0, dtype=np.int64)
