@@ -152,14 +152,19 @@ def _guide_bits(size: np.ndarray) -> np.ndarray:
 
 
 def _guide(
-    thresholds: np.ndarray, size: np.ndarray, start: np.ndarray, bits: np.ndarray, shift: np.ndarray
-):
+    thresholds: np.ndarray,
+    size: np.ndarray,
+    start: np.ndarray,
+    bits: np.ndarray,
+    stored: np.ndarray,
+) -> np.ndarray:
     """One 64-bit word per guide bucket (see the module docstring).
 
     Bucket k of a mean covers the 48-bit numbers r in [k · 2^s, (k + 1) · 2^s), s = 48 − b.
     Its first candidate, g = #{x : T[x] ≤ k · 2^s} (a place in the window), is a lower bound
     of the answer for every r in the bucket; the answer is g or g + 1 unless the next bucket's
-    first candidate is g + 2 or more: such buckets are flagged (conservatively).
+    first candidate is g + 2 or more: such buckets are flagged (conservatively). A word
+    holds g + ``stored`` (the value itself, or its place in the window, by mean).
     """
     buckets = np.int64(1) << bits
     n_buckets = int(buckets.sum())
@@ -179,7 +184,7 @@ def _guide(
     several = following - place >= 2
     t_first = thresholds[place + np.repeat(start, buckets)]
     word = (t_first - np.uint64(1)) << np.uint64(16)
-    word |= (place + np.repeat(shift, buckets)).astype(np.uint64)
+    word |= (place + np.repeat(stored, buckets)).astype(np.uint64)  # x − base
     word |= several.astype(np.uint64) << np.uint64(15)
     return word
 
