@@ -154,6 +154,8 @@ def test_same_seed_same_draws_and_zero_means_stay_zero():
     b = PoissonTable(means).draw(50, np.random.default_rng(9))
     assert np.array_equal(a, b)
     assert (a[:, [0, 2]] == 0).all()
+    empty = PoissonTable(np.zeros(0, dtype=np.int64))
+    assert empty.draw(4, np.random.default_rng(1)).shape == (4, 0)
     with pytest.raises(ValueError, match="non-negative"):
         PoissonTable(np.array([1, -1]))
 

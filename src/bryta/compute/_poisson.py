@@ -207,6 +207,8 @@ def _build(
         t = _thresholds(distinct[sl], lo[sl], sz, st)
         return t, _guide(t, sz, st, bits[sl], stored[sl])
 
+    if not distinct.size:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint64)
     workers = threads or os.cpu_count() or 1
     if workers < 2 or distinct.size < 2 or size.sum() < SPLIT_BUILD:
         return part(slice(None))
