@@ -402,24 +402,11 @@ def test_measure_expected_values_under_random_allocation(tmp_path):
     src = tmp_path / "even.csv"
     pl.DataFrame({"u": ["a", "b"], "x": [5, 5], "y": [5, 5]}).write_csv(src)
     out = tmp_path / "expected.csv"
-    res = invoke(
-        "measure",
-        src,
-        "--unit",
-        "u",
-        "--groups",
-        "x,y",
-        "--index",
-        "dissimilarity",
-        "--focal",
-        "x",
-        "--expected",
-        "200",
-        "--seed",
-        "4",
-        "-o",
-        out,
-    )
+    expected_d = [
+        *("measure", src, "--unit", "u", "--groups", "x,y"),
+        *("--index", "dissimilarity", "--focal", "x", "--expected", "200", "--seed", "4"),
+    ]
+    res = invoke(*expected_d, "-o", out)
     assert res.exit_code == 0, res.output
     got = pl.read_csv(out).row(0, named=True)
     assert got["value"] == 0.0 and 0 < got["expected"] < 1 and got["expected_se"] > 0
@@ -431,27 +418,7 @@ def test_measure_expected_values_under_random_allocation(tmp_path):
     )
     assert abs(got["expected"] - exact) < 4 * got["expected_se"] / math.sqrt(200)
     both = tmp_path / "both.csv"
-    res = invoke(
-        "measure",
-        src,
-        "--unit",
-        "u",
-        "--groups",
-        "x,y",
-        "--index",
-        "dissimilarity",
-        "--focal",
-        "x",
-        "--expected",
-        "200",
-        "--random-margins",
-        "--bootstrap",
-        "50",
-        "--seed",
-        "4",
-        "-o",
-        both,
-    )
+    res = invoke(*expected_d, "--random-margins", "--bootstrap", "50", "-o", both)
     assert res.exit_code == 0, res.output
     assert {"se", "ci_low", "expected", "adjusted"} <= set(pl.read_csv(both).columns)
     res = invoke("measure", src, "--unit", "u", "--groups", "x,y", "--random-margins", "-o", out)

@@ -151,19 +151,22 @@ def test_import_kolada_from_a_recorded_answer(app, tmp_path, monkeypatch):
     assert res.exit_code == 2
 
 
-def test_import_scb_table_from_the_recorded_server(app, tmp_path, monkeypatch):
-    """`bryta import scb` on the recorded PxWebApi server of test_pxweb (no network)."""
+@pytest.fixture
+def offline_scb(monkeypatch):
+    """PxWebClient talks to the recorded PxWebApi server of test_pxweb (no network)."""
     import httpx
 
     from bryta.ingest import pxweb
     from tests.test_pxweb import ScbServer
 
     real = pxweb.PxWebClient
+    monkeypatch.setattr(
+        pxweb, "PxWebClient", lambda **kw: real(transport=httpx.MockTransport(ScbServer()), **kw)
+    )
 
-    def offline(**kw):
-        return real(transport=httpx.MockTransport(ScbServer()), **kw)
 
-    monkeypatch.setattr(pxweb, "PxWebClient", offline)
+def test_import_scb_table_from_the_recorded_server(app, tmp_path, offline_scb):
+    """`bryta import scb` on the recorded PxWebApi server of test_pxweb (no network)."""
     res = runner.invoke(
         app,
         [
@@ -210,18 +213,10 @@ def test_import_scb_table_from_the_recorded_server(app, tmp_path, monkeypatch):
     assert bad.exit_code == 2 and "VARIABLE=VALUES" in bad.output
 
 
-def test_two_commands_from_table_id_to_indices_per_kommun_and_year(tmp_path, monkeypatch):
+def test_two_commands_from_table_id_to_indices_per_kommun_and_year(tmp_path, offline_scb):
     """The promise of the data issue: `bryta import scb …` then `bryta measure …`."""
-    import httpx
-
     from bryta.cli import app as bryta_app
-    from bryta.ingest import pxweb
-    from tests.test_pxweb import ScbServer
 
-    real = pxweb.PxWebClient
-    monkeypatch.setattr(
-        pxweb, "PxWebClient", lambda **kw: real(transport=httpx.MockTransport(ScbServer()), **kw)
-    )
     table = tmp_path / "tab6574.parquet"
     res = runner.invoke(
         bryta_app,

@@ -287,42 +287,14 @@ def test_diagnose_reaction_lag_from_an_area_types_file(registry, tmp_path):
         rows.append(f"0114R001,{year},{25.0 if year >= 2021 else 10.0},{2 if year >= 2021 else 4}")
     types.write_text("\n".join(rows) + "\n", encoding="utf-8")
     out = tmp_path / "lag.csv"
-    res = runner.invoke(
-        app,
-        [
-            "registry",
-            "diagnose",
-            "--by",
-            "kommun",
-            "--database",
-            registry,
-            "--area-types",
-            str(types),
-            "--as-of",
-            "2023-12-31",
-            "-o",
-            str(out),
-        ],
-    )
+    diagnose = ["registry", "diagnose", "--by", "kommun", "--database", registry]
+    diagnose += ["--area-types", str(types), "-o", str(out)]
+    res = runner.invoke(app, [*diagnose, "--as-of", "2023-12-31"])
     assert res.exit_code == 0, res.output
     got = pl.read_csv(out, schema_overrides={"kommun": pl.String}).filter(kommun="0114")
     value = dict(zip(got["metric"], got["value"], strict=False))
     assert value["reaction_lag_years"] == pytest.approx(1.0)
     assert value["reaction_lag_censored"] == 1
     types.write_text("code,year\n0114R001,2020\n", encoding="utf-8")
-    res = runner.invoke(
-        app,
-        [
-            "registry",
-            "diagnose",
-            "--by",
-            "kommun",
-            "--database",
-            registry,
-            "--area-types",
-            str(types),
-            "-o",
-            str(out),
-        ],
-    )
+    res = runner.invoke(app, diagnose)
     assert res.exit_code == 2 and "needs an area column" in res.output
