@@ -423,3 +423,40 @@ def test_measure_expected_values_under_random_allocation(tmp_path):
     assert {"se", "ci_low", "expected", "adjusted"} <= set(pl.read_csv(both).columns)
     res = invoke("measure", src, "--unit", "u", "--groups", "x,y", "--random-margins", "-o", out)
     assert res.exit_code != 0 and "--random-margins needs --expected" in res.output
+
+
+def test_progress_bar_counts_steps_from_several_threads(monkeypatch):
+    """The bootstrap's blocks advance the bar from its thread pool: the bar must be created
+    once, and no thread may update it before its task exists (it did, when the first block
+    took longer than the delay)."""
+    import threading
+    import time
+
+    from bryta.cli import _progress
+
+    created = []
+    original = _progress.Progress.add_task
+
+    def slow_add_task(self, *args, **kwargs):  # widen the window a race would need
+        time.sleep(0.05)
+        created.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(_progress.Progress, "add_task", slow_add_task)
+    bar = _progress.DelayedProgress(total=400, description="test", delay=0.0)
+    errors = []
+
+    def work() -> None:
+        try:
+            for _ in range(100):
+                bar.advance_by(1)
+        except Exception as exc:  # any failure in a thread is the finding
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    bar.close()
+    assert not errors and created == [1] and bar.done == 400

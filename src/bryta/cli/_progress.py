@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +12,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 
 class DelayedProgress:
-    """Counts steps; shows a bar on stderr once ``delay`` seconds have passed."""
+    """Counts steps; shows a bar on stderr once ``delay`` seconds have passed. Safe to
+    advance from several threads (the bootstrap's blocks report from its thread pool)."""
 
     def __init__(self, total: int, description: str, delay: float = 1.0):
         self.total, self.description, self.delay = total, description, delay
@@ -19,11 +21,16 @@ class DelayedProgress:
         self.done = 0
         self._progress: Progress | None = None
         self._task = None
+        self._lock = threading.Lock()
 
     def advance(self, label: str = "") -> None:
         self.advance_by(1, label)
 
     def advance_by(self, steps: int, label: str = "") -> None:
+        with self._lock:
+            self._advance(steps, label)
+
+    def _advance(self, steps: int, label: str) -> None:
         self.done += steps
         if self._progress is None and time.perf_counter() - self.start > self.delay:
             self._progress = Progress(
