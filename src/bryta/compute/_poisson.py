@@ -3,7 +3,7 @@
 The bootstrap draws an independent Poisson(n_c) for every cell c of every replicate, with the
 same means n_c (the observed counts) in every replicate. numpy's ``Generator.poisson`` redoes
 its set-up (logarithms, square roots, a rejection loop) for every draw; here the set-up is
-done once per distinct mean and a draw costs one 64-bit random number and two table lookups.
+done once per distinct mean and a draw costs one 64-bit random number and one table lookup.
 
 The table, for each distinct mean λ (a whole number):
 
@@ -16,12 +16,12 @@ The table, for each distinct mean λ (a whole number):
   the answer for an r in [k · 2^(48−b), (k + 1) · 2^(48−b)), packed in one 64-bit word with
   that x's threshold and a flag for buckets that span more than two values (in the tails).
 
-A draw takes r from a 64-bit random number, looks up its bucket's word, steps once if
-r ≥ T[x], and only draws in flagged buckets (about 1 in 100) finish by binary search: one
-random number and one 8-byte lookup per draw, instead of numpy's per-draw set-up. Means whose
-window would not fit (λ beyond about 3.7 million, or a table beyond ``MAX_ENTRIES``) go to
-``Generator.poisson``; which cells do is decided by the data alone, so a seed gives the same
-numbers on any machine.
+A draw takes r from a 64-bit random number, looks up its bucket's word and steps once if
+r ≥ T[x]; draws in flagged buckets (about 2 in 100, in the tails) walk on to the answer. The
+loop is compiled (:mod:`bryta.compute._kernels`): one random number and one 8-byte lookup
+per draw, instead of numpy's per-draw set-up. Means whose window would not fit (λ beyond
+about 3.7 million, or a table beyond ``MAX_ENTRIES``) go to ``Generator.poisson``; which
+cells do is decided by the data alone, so a seed gives the same numbers on any machine.
 """
 
 from __future__ import annotations
@@ -47,15 +47,18 @@ GUIDE = 1.0
 MAX_WINDOW = 1 << 15
 
 ONE = np.uint64(1 << 48)
-LOW = np.uint64(0xFFFF)
-HIGH = ~LOW
-FLAG = 1 << 15
+FLAG = 1 << 15  # bryta.compute._kernels has the same
 
 #: Tables with more entries than this are built on two threads.
 SPLIT_BUILD = 200_000
 
-#: Values walked one by one in a flagged bucket before the binary search takes over.
-WALK = 3
+
+def kernels():
+    """:mod:`bryta.compute._kernels`, imported on first use: numba takes about a second to
+    import, which every ``bryta`` command would otherwise pay."""
+    from bryta.compute import _kernels
+
+    return _kernels
 
 
 def window(lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -266,64 +269,29 @@ class PoissonTable:
         self.cell_last = (start + size - 1)[j]
         self.cell_base = base[j]
         self.cell_stored = (start - lo + base)[j]  # stored value + this = place in the tables
-        self.any_base = bool(base.any())
 
     def draw(self, rows: int, rng: np.random.Generator) -> np.ndarray:
         """Poisson draws (rows, cells), int64, each cell with its own mean."""
-        if not self.direct.size:
-            return self._draw_tabled(rows, rng)
         out = np.empty((rows, self.n_cells), dtype=np.int64)
         if self.tabled.size:
-            out[:, self.tabled] = self._draw_tabled(rows, rng)
+            seed = np.uint64(rng.bit_generator.random_raw())  # starts the loop's SplitMix64
+            kernels().poisson_draws(seed, *self._tables(), self.tabled, out)
         if self.direct.size:
             out[:, self.direct] = rng.poisson(self.direct_means, size=(rows, self.direct.size))
         return out
 
-    def _draw_tabled(self, rows: int, rng: np.random.Generator) -> np.ndarray:
-        raw = rng.bit_generator.random_raw((rows, self.tabled.size))  # uniform 64-bit words
-        return self.invert(raw)
+    def _tables(self) -> tuple[np.ndarray, ...]:
+        return (
+            self.first,
+            self.thresholds,
+            self.cell_shift,
+            self.cell_gbase,
+            self.cell_stored,
+            self.cell_base,
+        )
 
     def invert(self, raw: np.ndarray) -> np.ndarray:
-        """The draws (int64) for given uniform 64-bit words (rows, tabled cells), uint64; the
-        words are overwritten. Each draw is the first x of the cell's window with r < T[x],
-        where r = word >> 16."""
-        raw &= HIGH  # r = raw >> 16, the 48-bit number; raw > word exactly when r ≥ T[g]
-        bucket = raw >> self.cell_shift
-        bucket += self.cell_gbase
-        first = self.first.take(bucket.view(np.int64))
-        step = first < raw  # T[g] ≤ r: the answer is past g
-        first &= LOW
-        value = first.view(np.int64)
-        value += step
-        several = np.flatnonzero(value >= FLAG)
-        if several.size:
-            self._finish_flagged(value, several, raw.reshape(-1)[several] >> np.uint64(16))
-        if self.any_base:
-            value += self.cell_base
-        return value
-
-    def _finish_flagged(self, out: np.ndarray, several: np.ndarray, r: np.ndarray) -> None:
-        """Draws in flagged buckets (the tails): walk a few values, then binary search."""
-        n = self.tabled.size
-        flat = out.reshape(-1)
-        col = several % n
-        pos = flat[several] - FLAG + self.cell_stored[col]  # the answer is ≥ pos
-        at, lo = np.arange(several.size), pos.copy()
-        for _ in range(WALK):  # most flagged buckets span only a few values
-            on = self.thresholds[lo] <= r[at]
-            at, lo = at[on], lo[on] + 1
-            pos[at] = lo
-            if not at.size:
-                break
-        if at.size:
-            hi, rr = self.cell_last[col[at]], r[at]
-            while True:  # invariant: the answer is in lo … hi (T[hi] > r)
-                open_ = lo < hi
-                if not open_.any():
-                    break
-                mid = (lo + hi) // 2
-                below = self.thresholds[mid] <= rr
-                lo = np.where(open_ & below, mid + 1, lo)
-                hi = np.where(open_ & ~below, mid, hi)
-            pos[at] = lo
-        flat[several] = pos - self.cell_stored[col]
+        """The draws (int64) for given uniform 64-bit words (rows, tabled cells), uint64: each
+        draw is the first x of the cell's window with r < T[x], where r = word >> 16."""
+        words = np.ascontiguousarray(raw, dtype=np.uint64)
+        return kernels().invert_words(words, *self._tables())

@@ -9,10 +9,12 @@
   multinomial(N − T, n_c / N). Either way the result is exactly multinomial(N, n_c / N), and
   the fix-up touches about √N people. The Poisson draws come from
   :class:`~bryta.compute._poisson.PoissonTable` (table inversion: one random word and one
-  table lookup per cell, about a third of numpy's ``poisson``), and the fix-up is vectorised
-  over replicates and partitions. Partitions with fewer than ``FIXUP_RATIO`` · √N cells, where
-  the fix-up would cost more than one binomial per cell, go through :func:`multinomial_cells`
-  instead. :class:`PeopleResampler` builds the tables once for all blocks of replicates.
+  table lookup per cell), and the people added fall in cells drawn from an alias table of
+  the partition's counts. Both are compiled loops (:mod:`bryta.compute._kernels`) over
+  a block's replicates and partitions. Partitions with fewer than ``FIXUP_RATIO`` · √N
+  cells, where the fix-up would cost more than one binomial per cell, go through
+  :func:`multinomial_cells` instead. :class:`PeopleResampler` builds the tables once for
+  all blocks of replicates.
 * :func:`multinomial_cells` draws, for every replicate and partition, n people over the cells
   with probabilities proportional to ``masses`` (random allocation with simulated margins:
   masses = t_u N_g / T), by recursive binary splits of each partition's cells (about
@@ -20,7 +22,8 @@
 * :func:`hypergeometric_allocation` allocates each group's people to units at random with
   both margins fixed (a random permutation of the group labels over the people).
 
-No sampler loops in Python over partitions, replicates or cells.
+No sampler loops in Python over partitions, replicates or cells: numpy calls, or numba's
+compiled loops where numpy would pass over every cell about ten times.
 
 Reproducibility: replicates are drawn in blocks whose size depends on the data only; block k
 uses the k-th child of ``numpy.random.SeedSequence(seed)``, and inside a block the work is
@@ -37,7 +40,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from bryta.compute._poisson import PoissonTable
+from bryta.compute._poisson import PoissonTable, kernels
 
 T = TypeVar("T")
 
@@ -52,8 +55,9 @@ MAX_PADDING = 4.0
 #: others by the binomial tree of :func:`multinomial_cells`.
 FIXUP_RATIO = 4.0
 
-#: Cells (replicates × cells) resampled per pass: the fix-up's arrays stay in the CPU cache.
-CHUNK_CELLS = 1 << 18
+#: Cells (replicates × cells) resampled per call of the compiled loops: enough replicates per
+#: cell (about 70 for 30,000 cells) that each Poisson table is read once from memory for them.
+CHUNK_CELLS = 1 << 21
 
 
 def resample_people(
@@ -86,8 +90,8 @@ class PeopleResampler:
     """:func:`resample_people` set up once for many blocks of replicates.
 
     :meth:`chunks` yields the replicates in pieces of about ``CHUNK_CELLS`` cells (a number
-    of rows that depends on the data only), so a caller can evaluate each piece while it is
-    still in the CPU cache.
+    of rows that depends on the data only), so a caller can evaluate each piece as it comes
+    and hold only one at a time.
     """
 
     def __init__(
@@ -152,72 +156,35 @@ class _TreeRoute:
 
 class _PoissonRoute:
     """Poisson draws per cell (:class:`~bryta.compute._poisson.PoissonTable`), then the exact
-    fix-up of every segment's total (see the module docstring)."""
+    fix-up of every segment's total (see the module docstring).
+
+    Within each segment the cells are drawn in order of their counts, so that neighbouring
+    cells share a Poisson table while it is in the CPU cache; the draws are put back in the
+    segment's order before they are returned (a segment's multinomial does not depend on the
+    order of its cells)."""
 
     def __init__(self, counts, seg_start, seg_end, cells, threads=None) -> None:
-        self.seg_start, self.cells = seg_start, cells
+        self.seg_start, self.seg_end, self.cells = seg_start, seg_end, cells
+        segment = np.repeat(np.arange(seg_start.size), seg_end - seg_start)
+        order = np.lexsort((counts, segment))  # by count within each segment
+        self.unsort = None if np.all(order[1:] > order[:-1]) else np.argsort(order)
+        counts = counts if self.unsort is None else counts[order]
         self.table = PoissonTable(counts, threads=threads)
-        self.cum = np.cumsum(counts)
-        self.before = self.cum - counts
-        self.want = self.cum[seg_end - 1] - self.before[seg_start]
+        cum = np.cumsum(counts)
+        self.want = cum[seg_end - 1] - (cum - counts)[seg_start]
+        self.alias = kernels().cell_alias(counts, seg_start, seg_end)
 
     def draw(self, rows: int, rng: np.random.Generator) -> np.ndarray:
         draws = self.table.draw(rows, rng)
         self._fix_totals(draws, rng)
-        return draws
+        return draws if self.unsort is None else draws.take(self.unsort, axis=1)
 
     def _fix_totals(self, draws: np.ndarray, rng: np.random.Generator) -> None:
         """Make each replicate's segment total equal the observed one, in place: removes a
-        uniform sample of the surplus people, adds a multinomial shortfall."""
-        seg_start, cum, before, want = self.seg_start, self.cum, self.before, self.want
-        n_rep, n_cells = draws.shape
-        n_seg = seg_start.size
-        got = np.add.reduceat(draws, seg_start, axis=1).reshape(-1)  # (replicate, segment)
-        diff = got - np.tile(want, n_rep)
-        flat = draws.reshape(-1)
-
-        short = np.maximum(-diff, 0)
-        if short.any():  # each added person falls in cell c with probability counts_c / N_s
-            pair = np.repeat(np.arange(diff.size), short)
-            seg = pair % n_seg
-            if n_seg == 1:
-                person = rng.integers(0, want[0], size=pair.size)
-            else:
-                person = before[seg_start[seg]] + rng.integers(0, want[seg])
-            # Searched in sorted order (several times faster); the people added are
-            # exchangeable, so their order does not matter.
-            key = np.sort(person * diff.size + pair)
-            person, pair = np.divmod(key, diff.size)
-            cell = np.searchsorted(cum, person, side="right")
-            np.add.at(flat, pair // n_seg * n_cells + cell, 1)
-
-        surplus = np.maximum(diff, 0)
-        if surplus.any():
-            # Number the people drawn (in cell order, replicate after replicate) and remove a
-            # uniform sample without replacement from each segment's people.
-            pairs = np.flatnonzero(surplus)
-            need, span = surplus[pairs], got[pairs]
-            # Only the replicates with a surplus are numbered (about half of them).
-            rows, pair_row = np.unique(pairs // n_seg, return_inverse=True)
-            sub = draws[rows].reshape(-1)
-            people = np.cumsum(sub)  # int64, like the people searched for in it
-            first = pair_row * n_cells + seg_start[pairs % n_seg]
-            offset = people[first] - sub[first]
-            chosen = np.zeros(0, dtype=np.int64)
-            missing = need
-            # Draw with replacement, keep the distinct people, draw again for the duplicates:
-            # the rule treats all people alike, so the set is a uniform sample without
-            # replacement.
-            while missing.any():
-                which = np.repeat(np.arange(pairs.size), missing)
-                new = offset[which] + rng.integers(0, span[which])
-                chosen = np.sort(np.concatenate([chosen, new]))
-                chosen = chosen[np.r_[True, chosen[1:] != chosen[:-1]]]
-                have = np.searchsorted(chosen, offset + span) - np.searchsorted(chosen, offset)
-                missing = need - have
-            cell = np.searchsorted(people, chosen, side="right")
-            row, col = np.divmod(cell, n_cells)
-            np.subtract.at(flat, rows[row] * n_cells + col, 1)
+        uniform sample of the surplus people, adds a multinomial shortfall (a compiled loop,
+        :func:`bryta.compute._kernels.fix_totals`, on a stream seeded from ``rng``)."""
+        seed = np.uint64(rng.bit_generator.random_raw())
+        kernels().fix_totals(draws, self.seg_start, self.seg_end, self.want, *self.alias, seed)
 
 
 def multinomial_cells(

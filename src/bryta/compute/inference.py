@@ -25,6 +25,7 @@ stacked as extra partitions and evaluated by the same engine, in blocks (see
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -35,6 +36,7 @@ import numpy as np
 import polars as pl
 
 from bryta.compute._margins import Margins, segment_starts
+from bryta.compute._poisson import kernels
 from bryta.compute._sampling import (
     PeopleResampler,
     block_sizes,
@@ -71,27 +73,35 @@ def _xlogx(a: np.ndarray) -> np.ndarray:
     return x * np.log(np.maximum(x, 1.0))
 
 
+#: x ln x is looked up for x below 2^XLOGX_BITS (32 MiB at most) and computed beyond.
+XLOGX_BITS = 22
+
+
+@functools.lru_cache(maxsize=4)
+def _xlogx_table(bits: int) -> np.ndarray:
+    """x ln x for x = 0 … 2^bits − 1."""
+    x = np.arange(1 << bits, dtype=np.float64)
+    return x * np.log(np.maximum(x, 1.0))
+
+
 def _information(values: np.ndarray, part: np.ndarray, n_rep: int, specs, params) -> np.ndarray:
     """M and H of whole-people replicates from their sufficient statistics, with f = x ln x:
-    T·M = Σ_ug f(n_ug) − Σ_u f(t_u) − Σ_g f(N_g) + f(T) and T·E = f(T) − Σ_g f(N_g) — a few
-    passes over the cells instead of the engine's general margins. NaN where the engine
+    T·M = Σ_ug f(n_ug) − Σ_u f(t_u) − Σ_g f(N_g) + f(T) and T·E = f(T) − Σ_g f(N_g) — one
+    compiled pass over the cells (:func:`bryta.compute._kernels.information_sums`) instead of
+    the engine's general margins. NaN where the engine
     gives NaN: no people, fewer than two populated units, or fewer than two groups present.
     """
     n_rows = part.size
     cells = values.reshape(n_rep, n_rows, -1)
-    starts = segment_starts(part)
-    units = cells[:, :, 0].copy()
-    for g in range(1, cells.shape[2]):  # faster than a sum over a short last axis
-        units += cells[:, :, g]
-    groups = np.add.reduceat(cells, starts, axis=1)
-    total = groups.sum(axis=2)
-    f_groups = _xlogx(groups).sum(axis=2)
+    starts = np.r_[segment_starts(part), n_rows]
+    bound = int(values.max(initial=0)) * cells.shape[2]  # at least every unit's total
+    table = _xlogx_table(min(bound.bit_length(), XLOGX_BITS))
+    sums = kernels().information_sums(cells, starts, table)
+    cell_sum, unit_sum, f_groups, total, populated, present = sums
     f_total = _xlogx(total)
-    cell_sum = np.add.reduceat(_xlogx(cells).reshape(n_rep, -1), starts * cells.shape[2], axis=1)
-    info = cell_sum - np.add.reduceat(_xlogx(units), starts, axis=1) - f_groups + f_total
+    info = cell_sum - unit_sum - f_groups + f_total
     entropy = f_total - f_groups
-    populated = np.add.reduceat((units > 0).astype(np.int64), starts, axis=1)
-    undefined = (total <= 0) | (populated < 2) | ((groups > 0).sum(axis=2) < 2)
+    undefined = (total <= 0) | (populated < 2) | (present < 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         columns = {
             "mutual_information": info / total / params.log_base,
@@ -233,7 +243,7 @@ def bootstrap(
     sampler = PeopleResampler(totals, seg_lo, seg_hi, threads)
 
     def draw(size: int, rng: np.random.Generator) -> np.ndarray:
-        # Evaluate each cache-sized piece of replicates as soon as it is drawn.
+        # Evaluate each piece of replicates as soon as it is drawn (bounds the memory).
         parts = [obs.evaluate(c, c.shape[0]) for c in sampler.chunks(size, rng)]
         return np.concatenate(parts, axis=0)
 
