@@ -59,25 +59,34 @@ def _below(ctr: np.uint64, n: np.int64) -> tuple[np.uint64, np.int64]:
             return ctr, np.int64(w % un)
 
 
+@nb.njit(nogil=True)
+def _invert_cell(words, i, first, thresholds, shift, gbase, stored, base, out, col):
+    """``out[r, col]`` = the draw of tabled cell i for ``words[r]``, every r: the first x of
+    its window with r < T[x], r = word >> 16 (the rule of ``PoissonTable``)."""
+    high, low, s16 = np.uint64(0xFFFFFFFFFFFF0000), np.uint64(0xFFFF), np.uint64(16)
+    step, flag = gbase[i], stored[i]
+    for r in range(words.size):
+        w = words[r] & high
+        f = first[(w >> shift[i]) + step]
+        # one step when T[g] ≤ r, without a branch: (T[g] − 1) − r < 0, both below 2⁴⁸
+        v = np.int64(f & low) + ((np.int64(f >> s16) - np.int64(w >> s16)) >> 63 & 1)
+        if v >= 32768:  # flagged (bryta.compute._poisson.FLAG): in the tails, walk on
+            pos = v - 32768 + flag
+            while thresholds[pos] <= w >> s16:
+                pos += 1
+            v = pos - flag
+        out[r, col] = v + base[i]
+
+
 @nb.njit(cache=True, nogil=True)
 def invert_words(words, first, thresholds, shift, gbase, stored, base):
-    """The draws (rows, tabled cells), int64, for given 64-bit words of the same shape: the
-    first x of the cell's window with r < T[x], r = word >> 16 (the rule of ``PoissonTable``;
-    :func:`poisson_draws` applies the same rule to its own words)."""
+    """The draws (rows, tabled cells), int64, for given 64-bit words of the same shape."""
     rows, n = words.shape
     out = np.empty((rows, n), dtype=np.int64)
-    high, low, s16 = np.uint64(0xFFFFFFFFFFFF0000), np.uint64(0xFFFF), np.uint64(16)
+    column = np.empty(rows, dtype=np.uint64)
     for i in range(n):
-        for r in range(rows):
-            w = words[r, i] & high
-            f = first[(w >> shift[i]) + gbase[i]]
-            v = np.int64(f & low) + ((np.int64(f >> s16) - np.int64(w >> s16)) >> 63 & 1)
-            if v >= 32768:
-                pos = v - 32768 + stored[i]
-                while thresholds[pos] <= w >> s16:
-                    pos += 1
-                v = pos - stored[i]
-            out[r, i] = v + base[i]
+        column[:] = words[:, i]
+        _invert_cell(column, i, first, thresholds, shift, gbase, stored, base, out, i)
     return out
 
 
@@ -86,25 +95,15 @@ def poisson_draws(seed, first, thresholds, shift, gbase, stored, base, cells, ou
     """Poisson draws into ``out[r, cells[i]]`` for every tabled cell i and row r of ``out``:
     the cells in the outer loop, so a cell's table stays in the cache for all its rows. The
     word of (cell i, row r) is the (i · rows + r + 1)-th of the SplitMix64 stream from
-    ``seed``. The rule is :func:`invert_words`'s, written out again: numba compiled it three
-    times slower as a shared helper function."""
+    ``seed``."""
     rows = out.shape[0]
+    words = np.empty(rows, dtype=np.uint64)
     ctr = np.uint64(seed)
-    high, low, s16 = np.uint64(0xFFFFFFFFFFFF0000), np.uint64(0xFFFF), np.uint64(16)
     for i in range(shift.size):
-        col = cells[i]
         for r in range(rows):
             ctr += _GAMMA
-            w = _mix(ctr) & high
-            f = first[(w >> shift[i]) + gbase[i]]
-            # one step when T[g] ≤ r, without a branch: (T[g] − 1) − r < 0, both below 2⁴⁸
-            v = np.int64(f & low) + ((np.int64(f >> s16) - np.int64(w >> s16)) >> 63 & 1)
-            if v >= 32768:  # flagged (bryta.compute._poisson.FLAG): in the tails, walk on
-                pos = v - 32768 + stored[i]
-                while thresholds[pos] <= w >> s16:
-                    pos += 1
-                v = pos - stored[i]
-            out[r, col] = v + base[i]
+            words[r] = _mix(ctr)
+        _invert_cell(words, i, first, thresholds, shift, gbase, stored, base, out, cells[i])
 
 
 @nb.njit(cache=True, nogil=True)
