@@ -1,4 +1,4 @@
-"""Compiled loops (numba) for the bootstrap's sampler: the Poisson draws and the fix-up.
+"""Compiled loops (numba) for the bootstrap: Poisson tables and draws, fix-up, M and H sums.
 
 numpy runs each step of the sampler as a pass over all cells; at about ten passes per cell
 the bootstrap is bound by memory traffic (docs/performance.md). These kernels do the same
@@ -8,9 +8,13 @@ steps in one loop per cell, so a cell's count is made while its table is in the 
   :class:`~bryta.compute._poisson.PoissonTable` (one random word and one lookup per draw; a
   short walk in the tails). It runs over the cells in the outer loop and the replicates in the
   inner one, so each mean's table is read from the cache for all the replicates of a cell.
+* :func:`poisson_tables` builds those tables: each mean's log-probabilities
+  (:func:`log_pmf_many`), their exact integer running sums and the guide, in one pass.
 * :func:`fix_totals` makes each replicate's partition totals equal the observed ones, as
   described in :mod:`bryta.compute._sampling`: it adds a multinomial shortfall, or removes a
-  uniform sample, without replacement, of the surplus people.
+  uniform sample, without replacement, of the surplus people (:func:`cell_alias` builds
+  the alias tables the added people are drawn from).
+* :func:`information_sums` gives the sufficient statistics of M and H in one pass.
 
 Random numbers come from SplitMix64 (Steele, Lea & Flood 2014: a Weyl sequence of 64-bit
 counters through a bijective mixer; it passes BigCrush), started from a seed the caller
@@ -292,3 +296,65 @@ def information_sums(cells, starts, xlogx):
             f_cells[r, p], f_units[r, p], f_groups[r, p] = fc, fu, fg
             people[r, p], populated[r, p], present[r, p] = total, busy, seen
     return f_cells, f_units, f_groups, people, populated, present
+
+
+@nb.njit(inline="always")
+def _log_pmf(x, mean, small_err):
+    """log P(X = x), X ~ Poisson(mean): Loader's saddle-point form (see
+    ``bryta.compute._poisson.log_pmf``); ``small_err`` holds Stirling's error below 16."""
+    if mean == 0.0:
+        return 0.0 if x == 0 else -np.inf
+    if x == 0:
+        return -mean
+    if x < small_err.size:
+        err = small_err[x]
+    else:
+        inv2 = 1.0 / (np.float64(x) * x)
+        err = (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680)))) / x
+    diff = x - mean
+    return (-err - 0.5 * np.log(2 * np.pi * x)) - (x * np.log1p(diff / mean) - diff)
+
+
+@nb.njit(cache=True, nogil=True)
+def log_pmf_many(x, mean, small_err):
+    """:func:`_log_pmf` elementwise over equal-length arrays."""
+    out = np.empty(x.size)
+    for i in range(x.size):
+        out[i] = _log_pmf(x[i], mean[i], small_err)
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def poisson_tables(lam, lo, size, start, bits, gbase, stored, small_err, m0, m1, thresholds, words):
+    """The thresholds and guide words of means m0 … m1 − 1, into the whole table's arrays
+    (the rules of ``PoissonTable``'s module docstring; means are independent, so any split of
+    them between threads builds the same table). P(X = x) is rounded to whole units of 2⁻⁶⁰
+    and summed exactly in 64-bit integers; T[x] is that running sum in units of 2⁻⁴⁸ (the
+    window's last T is 2⁴⁸)."""
+    one = np.uint64(1) << np.uint64(48)
+    for m in range(m0, m1):
+        n, at = size[m], start[m]
+        running = np.uint64(0)
+        for k in range(n):
+            lp = _log_pmf(lo[m] + k, lam[m], small_err)
+            running += np.uint64(np.rint(np.exp(lp) * 2.0**60))
+            thresholds[at + k] = min(running >> np.uint64(12), one)
+        thresholds[at + n - 1] = one
+        # guide: bucket b holds g = #{x : T[x] ≤ b · 2^s}, flagged when the next holds ≥ g + 2
+        shift = np.uint64(48 - bits[m])
+        buckets = np.int64(1) << bits[m]
+        g = 0
+        for b in range(buckets):
+            edge = np.uint64(b) << shift
+            while g < n and thresholds[at + g] <= edge:
+                g += 1
+            word = (thresholds[at + g] - np.uint64(1)) << np.uint64(16)
+            words[gbase[m] + b] = word | np.uint64(g + stored[m])
+        for b in range(buckets):  # flags, from each bucket's successor
+            here = np.int64(words[gbase[m] + b] & np.uint64(0x7FFF))
+            if b + 1 < buckets:
+                after = np.int64(words[gbase[m] + b + 1] & np.uint64(0x7FFF))
+            else:
+                after = n + stored[m]
+            if after - here >= 2:
+                words[gbase[m] + b] |= np.uint64(1 << 15)

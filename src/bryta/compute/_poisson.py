@@ -82,71 +82,18 @@ _SMALL_ERR = np.array(
 )
 
 
-def _stirling_error(x: np.ndarray) -> np.ndarray:
-    """ln x! − [(x + ½) ln x − x + ½ ln 2π] for whole x ≥ 1 (the error of Stirling's formula)."""
-    big = np.maximum(x, _STIRLING_SERIES_FROM).astype(np.float64)
-    inv2 = 1.0 / (big * big)
-    series = (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680)))) / big
-    return np.where(
-        x < _STIRLING_SERIES_FROM, _SMALL_ERR[np.minimum(x, _STIRLING_SERIES_FROM - 1)], series
-    )
-
-
 def log_pmf(x: np.ndarray, lam: np.ndarray) -> np.ndarray:
     """log P(X = x) for X ~ Poisson(lam), elementwise (x whole, lam ≥ 0).
 
     Written as Loader's saddle-point form, −stirlerr(x) − bd0(x, λ) − ½ ln 2πx with
     bd0 = x ln(x/λ) + λ − x, so that no two large terms cancel: the error stays near the
-    rounding of x − λ even for means in the millions.
+    rounding of x − λ even for means in the millions. stirlerr(x) = ln x! − [(x + ½) ln x −
+    x + ½ ln 2π] comes from ``math.lgamma`` below 16 and from its series above. (The tables
+    use the same compiled function, :func:`bryta.compute._kernels.log_pmf_many`.)
     """
-    x = np.asarray(x, dtype=np.int64)
-    lam = np.asarray(lam, dtype=np.float64)
-    if not x.size:
-        return np.zeros(0)
-    # The part that depends on x alone, over the range of x when that is the shorter.
-    x_lo, x_hi = int(x.min()), int(x.max())
-    if x_hi - x_lo < x.size:
-        grid = np.arange(x_lo, x_hi + 1)
-        part = _x_part(grid)[x - x_lo]
-    else:
-        part = _x_part(x)
-    xf = x.astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        diff = xf - lam
-        out = xf * np.log1p(diff / lam)
-        out -= diff
-        np.subtract(part, out, out=out)
-    zero = np.flatnonzero(x == 0)
-    out[zero] = -lam[zero]
-    empty = np.flatnonzero(lam == 0)
-    out[empty] = np.where(x[empty] == 0, 0.0, -np.inf)
-    return out
-
-
-def _x_part(x: np.ndarray) -> np.ndarray:
-    """−stirlerr(x) − ½ ln 2πx (0 at x = 0, where it is not used)."""
-    safe = np.maximum(x, 1)
-    return -_stirling_error(safe) - 0.5 * np.log(2 * math.pi * safe)
-
-
-def _thresholds(
-    distinct: np.ndarray, lo: np.ndarray, size: np.ndarray, start: np.ndarray
-) -> np.ndarray:
-    """T[x] = ⌊P(X ≤ x) · 2⁴⁸⌋ over every mean's window, concatenated (uint64); the last
-    entry of each window is 2⁴⁸. The sums run in whole units of 2⁻⁶⁰ with wrapping 64-bit
-    integers, so each window's sums are exact whatever came before it in the array."""
-    total = int(size.sum())
-    if not total:
-        return np.zeros(0, dtype=np.uint64)
-    lam = np.repeat(distinct.astype(np.float64), size)
-    x = np.arange(total, dtype=np.int64) + np.repeat(lo - start, size)
-    units = np.rint(np.exp(log_pmf(x, lam)) * 2.0**60).astype(np.uint64)
-    running = np.cumsum(units, dtype=np.uint64)  # may wrap: only differences are used
-    running -= np.repeat(running[start] - units[start], size)
-    running >>= np.uint64(12)
-    np.minimum(running, ONE, out=running)
-    running[start + size - 1] = ONE
-    return running
+    x, lam = np.broadcast_arrays(np.asarray(x, dtype=np.int64), np.asarray(lam, np.float64))
+    flat = kernels().log_pmf_many(x.ravel(), lam.ravel(), _SMALL_ERR)
+    return flat.reshape(x.shape)
 
 
 def _guide_bits(size: np.ndarray) -> np.ndarray:
@@ -154,71 +101,38 @@ def _guide_bits(size: np.ndarray) -> np.ndarray:
     return np.ceil(np.log2(np.maximum(size * GUIDE, 2))).astype(np.int64)
 
 
-def _guide(
-    thresholds: np.ndarray,
-    size: np.ndarray,
-    start: np.ndarray,
-    bits: np.ndarray,
-    stored: np.ndarray,
-) -> np.ndarray:
-    """One 64-bit word per guide bucket (see the module docstring).
-
-    Bucket k of a mean covers the 48-bit numbers r in [k · 2^s, (k + 1) · 2^s), s = 48 − b.
-    Its first candidate, g = #{x : T[x] ≤ k · 2^s} (a place in the window), is a lower bound
-    of the answer for every r in the bucket; the answer is g or g + 1 unless the next bucket's
-    first candidate is g + 2 or more: such buckets are flagged (conservatively). A word
-    holds g + ``stored`` (the value itself, or its place in the window, by mean).
-    """
-    buckets = np.int64(1) << bits
-    n_buckets = int(buckets.sum())
-    gbase = np.concatenate([[0], np.cumsum(buckets)[:-1]]).astype(np.int64)
-    # q = ⌈T / 2^s⌉: T ≤ k · 2^s exactly when q ≤ k. Entries with q ≥ 2^b (the window's top,
-    # above every bucket's lower edge) count in no bucket: they go to a spare bin at the end.
-    s = np.repeat((48 - bits).astype(np.uint64), size)
-    q = ((thresholds + ((np.uint64(1) << s) - np.uint64(1))) >> s).astype(np.int64)
-    slot = np.repeat(gbase, size) + q
-    slot[q >= np.repeat(buckets, size)] = n_buckets
-    running = np.cumsum(np.bincount(slot, minlength=n_buckets + 1)[:n_buckets])
-    before = np.concatenate([[0], running[gbase[1:] - 1]])  # entries of the earlier means
-    place = running - np.repeat(before, buckets)
-    following = np.empty_like(place)
-    following[:-1] = place[1:]
-    following[gbase + buckets - 1] = size  # after a mean's last bucket: past its window
-    several = following - place >= 2
-    t_first = thresholds[place + np.repeat(start, buckets)]
-    word = (t_first - np.uint64(1)) << np.uint64(16)
-    word |= (place + np.repeat(stored, buckets)).astype(np.uint64)  # x − base
-    word |= several.astype(np.uint64) << np.uint64(15)
-    return word
-
-
 def _build(
     distinct: np.ndarray,
     lo: np.ndarray,
     size: np.ndarray,
+    start: np.ndarray,
     bits: np.ndarray,
+    gbase: np.ndarray,
     stored: np.ndarray,
     threads: int | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Thresholds and guide words of every mean (``stored``: what a word adds to a place in
-    the window). Large tables are built in two halves of the means on two threads (numpy
-    releases the GIL in these passes); the halves are independent, so the result is the same."""
-
-    def part(sl: slice) -> tuple[np.ndarray, np.ndarray]:
-        sz = size[sl]
-        st = np.concatenate([[0], np.cumsum(sz)[:-1]]).astype(np.int64)
-        t = _thresholds(distinct[sl], lo[sl], sz, st)
-        return t, _guide(t, sz, st, bits[sl], stored[sl])
-
+    the window), by the compiled loop :func:`bryta.compute._kernels.poisson_tables`. Large
+    tables are built in two halves of the means on two threads; the means are independent,
+    so the result is the same."""
+    thresholds = np.empty(int(size.sum()), dtype=np.uint64)
+    words = np.empty(int((np.int64(1) << bits).sum()), dtype=np.uint64)
     if not distinct.size:
-        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint64)
+        return thresholds, words
+    args = (distinct.astype(np.float64), lo, size, start, bits, gbase, stored, _SMALL_ERR)
+
+    def part(bounds: tuple[int, int]) -> None:
+        kernels().poisson_tables(*args, *bounds, thresholds, words)
+
     workers = threads or os.cpu_count() or 1
     if workers < 2 or distinct.size < 2 or size.sum() < SPLIT_BUILD:
-        return part(slice(None))
-    half = int(np.clip(np.searchsorted(np.cumsum(size), size.sum() / 2), 1, distinct.size - 1))
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        (t1, w1), (t2, w2) = pool.map(part, [slice(0, half), slice(half, None)])
-    return np.concatenate([t1, t2]), np.concatenate([w1, w2])
+        part((0, distinct.size))
+    else:
+        half = np.searchsorted(np.cumsum(size), size.sum() / 2)
+        half = int(np.clip(half, 1, distinct.size - 1))
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(part, [(0, half), (half, distinct.size)]))
+    return thresholds, words
 
 
 class PoissonTable:
@@ -258,10 +172,9 @@ class PoissonTable:
         # the place in the window otherwise.
         base = np.where(lo + size - 1 < FLAG, 0, lo)
         bits = _guide_bits(size)
-        self.thresholds, self.first = _build(distinct, lo, size, bits, lo - base, threads)
-        buckets = np.int64(1) << bits
-
-        gbase = np.concatenate([[0], np.cumsum(buckets)[:-1]]).astype(np.int64)
+        gbase = np.concatenate([[0], np.cumsum(np.int64(1) << bits)[:-1]]).astype(np.int64)
+        tables = _build(distinct, lo, size, start, bits, gbase, lo - base, threads)
+        self.thresholds, self.first = tables
         self.cell_shift = (64 - bits).astype(np.uint64)[j]
         self.cell_gbase = gbase[j].astype(np.uint64)
         self.cell_lo = lo[j]
