@@ -170,14 +170,18 @@ def cell_alias(counts, seg_start, seg_end):
 @nb.njit(inline="always")
 def _sort_uniform(picks, n, below, scratch, count):
     """Sort picks[:n], whole numbers spread evenly over [0, below): a counting sort into n
-    buckets, then insertion sort (each bucket holds about one)."""
+    buckets, then insertion sort (each bucket holds about one). The bucket is
+    ⌊pick · n / below⌋ in floating point, clamped to n − 1: a non-decreasing function of the
+    pick (rounding is monotone), which is all the sort needs, without an integer division."""
+    scale = n / np.float64(below)
+    top = n - 1
     count[: n + 1] = 0
     for t in range(n):
-        count[picks[t] * n // below + 1] += 1
+        count[min(np.int64(picks[t] * scale), top) + 1] += 1
     for t in range(n):
         count[t + 1] += count[t]
     for t in range(n):
-        bucket = picks[t] * n // below
+        bucket = min(np.int64(picks[t] * scale), top)
         scratch[count[bucket]] = picks[t]
         count[bucket] += 1
     for t in range(1, n):
@@ -190,29 +194,65 @@ def _sort_uniform(picks, n, below, scratch, count):
     picks[:n] = scratch[:n]
 
 
+@nb.njit(nogil=True)
+def _remove(draws, r, a, b, k, got, picks, scratch, count, ctr):
+    """Remove a uniform sample, without replacement, of k of the ``got`` people in
+    ``draws[r, a:b]``, numbered in cell order. The work arrays hold at least k + 1 (else
+    larger ones are made here: a surplus that large is all but impossible). Returns the
+    advanced counter."""
+    if k + 1 > picks.size:
+        picks = np.empty(k + 1, dtype=np.int64)
+        scratch = np.empty(k + 1, dtype=np.int64)
+        count = np.empty(k + 2, dtype=np.int64)
+    # with replacement, keep the distinct, draw again for the duplicates: the rule treats
+    # all people alike, so the set is uniform without replacement
+    n = 0
+    while n < k:
+        while n < k:
+            ctr, picks[n] = _below(ctr, got)
+            n += 1
+        _sort_uniform(picks, n, got, scratch, count)
+        m = 1
+        for j in range(1, n):
+            if picks[j] != picks[m - 1]:
+                picks[m] = picks[j]
+                m += 1
+        n = m
+    picks[k] = got  # a sentinel: no person is numbered got
+    j = 0
+    running = np.int64(0)
+    for c in range(a, b):
+        running += draws[r, c]
+        if picks[j] < running:  # rare: a cell is written only when it loses people
+            taken = 0
+            while picks[j] < running:
+                taken += 1
+                j += 1
+            draws[r, c] -= taken
+    return ctr
+
+
 @nb.njit(cache=True, nogil=True)
 def fix_totals(draws, seg_start, seg_end, want, bits, first, share, alias, seed):
     """Make each row's segment totals equal ``want``, in place (see the module docstring).
     A person added to segment s falls in a cell drawn from the segment's alias table
     (:func:`cell_alias`); the people removed are a uniform sample, without replacement, of
-    the people drawn, numbered in cell order."""
+    the people drawn, numbered in cell order (:func:`_remove`). Each segment of a row is
+    summed and fixed at once, while its cells are in the CPU cache."""
     rows, n_seg = draws.shape[0], seg_start.size
-    diff = np.empty((rows, n_seg), dtype=np.int64)
-    for r in range(rows):
-        for s in range(n_seg):
-            got = np.int64(0)
-            for c in range(seg_start[s], seg_end[s]):
-                got += draws[r, c]
-            diff[r, s] = got - want[s]
-    # allocated once: an array re-bound inside the loops costs numba reference counting
-    size = max(1, diff.max())
+    # room for a surplus of 8 standard deviations; a larger one gets its own arrays
+    size = np.int64(8 * np.sqrt(max(1, want.max()))) + 64 if n_seg else 64
     picks = np.empty(size, dtype=np.int64)
     scratch = np.empty(size, dtype=np.int64)
     count = np.empty(size + 1, dtype=np.int64)
     ctr = np.uint64(seed)
     for r in range(rows):
         for s in range(n_seg):
-            a, b, k = seg_start[s], seg_end[s], diff[r, s]
+            a, b = seg_start[s], seg_end[s]
+            got = np.int64(0)
+            for c in range(a, b):
+                got += draws[r, c]
+            k = got - want[s]
             if k < 0:  # add -k people, each in cell c with probability counts_c / N_s
                 shift = np.uint64(64 - bits[s])
                 for _ in range(-k):
@@ -220,31 +260,8 @@ def fix_totals(draws, seg_start, seg_end, want, bits, first, share, alias, seed)
                     col = first[s] + np.int64(_mix(ctr) >> shift) if bits[s] else first[s]
                     ctr, u = _below(ctr, want[s])
                     draws[r, a + col - first[s] if u < share[col] else alias[col]] += 1
-            elif k > 0:  # remove a uniform sample of k of the k + want people drawn
-                got = k + want[s]
-                # with replacement, keep the distinct, draw again for the duplicates: the
-                # rule treats all people alike, so the set is uniform without replacement
-                n = 0
-                while n < k:
-                    while n < k:
-                        ctr, picks[n] = _below(ctr, got)
-                        n += 1
-                    _sort_uniform(picks, n, got, scratch, count)
-                    m = 1
-                    for j in range(1, n):
-                        if picks[j] != picks[m - 1]:
-                            picks[m] = picks[j]
-                            m += 1
-                    n = m
-                j = 0
-                running = np.int64(0)
-                for c in range(a, b):  # people are numbered in cell order
-                    running += draws[r, c]
-                    taken = 0
-                    while j < k and picks[j] < running:
-                        taken += 1
-                        j += 1
-                    draws[r, c] -= taken
+            elif k > 0:  # remove a uniform sample of k of the got people drawn
+                ctr = _remove(draws, r, a, b, k, got, picks, scratch, count, ctr)
     return ctr
 
 
