@@ -5,6 +5,8 @@
 * the Poisson kernel against the inversion rule that ``test_poisson.py`` checks by brute force;
 * the per-partition alias tables: shares that add up to every cell's count exactly (whole
   numbers, no tolerance);
+* the fix-up: exact totals, removal without replacement (hypergeometric means and spread)
+  beyond the kernel's work arrays, additions by the counts;
 * uniform whole numbers: chi-square against the uniform distribution on both paths (below and
   above 2³²);
 * the M and H sufficient statistics where x ln x is beyond the lookup table.
@@ -117,6 +119,30 @@ def test_uniform_numbers_below_n_are_uniform():
     obs = np.r_[observed[keep], observed[~keep].sum()]
     exp = np.r_[p[keep], p[~keep].sum()] * draws.size
     assert float(((obs - exp) ** 2 / exp).sum()) < stats.chi2.ppf(0.999, obs.size - 1)
+
+
+def test_fix_totals_removes_without_replacement_and_adds_by_the_counts():
+    """A surplus far beyond the kernel's work arrays (400 of 500 people drawn, arrays sized
+    for about 144) and a shortfall from nothing. The people kept are a uniform sample without
+    replacement of those drawn, so cell c keeps want · d_c / got on average (hypergeometric);
+    the people added fall in cell c with probability counts_c / want."""
+    rows = 4_000
+    counts = np.array([10, 0, 30, 60, 5, 15], dtype=np.int64)
+    seg_start, seg_end = np.array([0, 4]), np.array([4, 6])
+    want = np.array([100, 20], dtype=np.int64)
+    drawn = np.array([50, 0, 150, 300, 0, 0], dtype=np.int64)
+    draws = np.tile(drawn, (rows, 1))
+    alias = _kernels.cell_alias(counts, seg_start, seg_end)
+    _kernels.fix_totals(draws, seg_start, seg_end, want, *alias, np.uint64(5))
+    np.testing.assert_array_equal(draws[:, :4].sum(axis=1), 100)
+    np.testing.assert_array_equal(draws[:, 4:].sum(axis=1), 20)
+    assert (draws[:, :4] <= drawn[:4]).all() and (draws >= 0).all()
+    # cell 2: hypergeometric variance 100 · 0.3 · 0.7 · 400/499 ≈ 16.8, se of the mean ≈ 0.065
+    np.testing.assert_allclose(draws[:, :4].mean(axis=0), [10, 0, 30, 60], atol=0.3)
+    np.testing.assert_allclose(draws[:, 4:].mean(axis=0), [5, 15], atol=0.3)
+    # without replacement: no cell loses more people than it had, and the spread is the
+    # hypergeometric one, below the binomial (with replacement) one
+    assert draws[:, 2].var() < 100 * 0.3 * 0.7
 
 
 def test_information_sums_beyond_the_lookup_table(monkeypatch):
