@@ -74,7 +74,7 @@ def _child(which: str, cells: int, people: int, seed: int, out: str) -> None:
     if which == "bryta":
         import polars as pl
 
-        from bryta.compute.neighbourhoods import knn_contexts
+        from bryta.compute.spatial.neighbourhoods import knn_contexts
 
         frame = pl.DataFrame({"x": x, "y": y, **{g: counts[:, i] for i, g in enumerate(GROUPS)}})
         t0 = time.perf_counter()

@@ -54,7 +54,7 @@ import polars as pl
 from _measure import maxrss_mib, vmhwm_mib
 
 import bryta
-from bryta.compute.inference import bootstrap
+from bryta.compute.segregation.inference import bootstrap
 
 SEED = 20240611
 N_UNITS = 6_000
@@ -293,7 +293,7 @@ def verdict(ok: bool) -> str:
 def blocks(n_rep: int, cells: int) -> str:
     """How bryta splits the replicates into blocks (private API: best effort)."""
     try:
-        from bryta.compute._sampling import block_sizes
+        from bryta.compute.segregation._sampling import block_sizes
 
         sizes = block_sizes(n_rep, cells)
     except (ImportError, AttributeError, TypeError):
@@ -471,7 +471,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
 
     # (2)
-    from bryta.ingest import load_demo_panel
+    from bryta.datasets import load_demo_panel
 
     panel = load_demo_panel()
     n_parts = panel.select(PANEL_BY).n_unique()

@@ -435,7 +435,7 @@ def values_per_partition(n_groups: int) -> tuple[int, int]:
 
 
 def bench_regso(pysal: Pysal, sample_n: int, seed: int) -> tuple[list[dict], list[Parity]]:
-    from bryta.ingest import load_demo_panel
+    from bryta.datasets import load_demo_panel
 
     panel = load_demo_panel()
     by = ["kommun", "year"]

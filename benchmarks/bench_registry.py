@@ -60,11 +60,11 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 import bryta
-from bryta.store.registry import db
-from bryta.store.registry.enums import AuditAction, Role, UserRole
-from bryta.store.registry.exchange import load_into, synthetic_portfolio
-from bryta.store.registry.models import AuditEntry, Intervention, Organisation, Participation
-from bryta.store.registry.service import SYSTEM, RegistryService, StaleVersion
+from bryta.registry import db
+from bryta.registry.enums import AuditAction, Role, UserRole
+from bryta.registry.exchange import load_into, synthetic_portfolio
+from bryta.registry.models import AuditEntry, Intervention, Organisation, Participation
+from bryta.registry.service import SYSTEM, RegistryService, StaleVersion
 
 SEED = 20240611
 N_INTERVENTIONS = 10_000

@@ -145,7 +145,7 @@ def _cluster(workers: int, memory_limit: str):
 
 
 def _tiled(frame, ks, address: str, tile_size: float):
-    from bryta.compute.tiles import tiled_knn_contexts
+    from bryta.compute.spatial.tiles import tiled_knn_contexts
 
     return tiled_knn_contexts(
         frame, x="x", y="y", groups=GROUPS, k=ks, tile_size=tile_size, scheduler=address
@@ -181,7 +181,7 @@ def _child_dask(args, out: str) -> None:
 
 
 def _child_single(args, out: str) -> None:
-    from bryta.compute.neighbourhoods import knn_contexts
+    from bryta.compute.spatial.neighbourhoods import knn_contexts
 
     frame = _frame(args.cells, args.people, args.seed)
     t0 = time.perf_counter()
@@ -230,7 +230,7 @@ def _check(args) -> None:
     import polars as pl
     from polars.testing import assert_frame_equal
 
-    from bryta.compute.neighbourhoods import knn_contexts
+    from bryta.compute.spatial.neighbourhoods import knn_contexts
 
     cells = args.check_cells
     people = 40 * cells

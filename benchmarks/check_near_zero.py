@@ -66,7 +66,7 @@ def exact_values(x: list[int], y: list[int]) -> dict[tuple[str, str], Decimal]:
 
 def main() -> None:
     warnings.simplefilter("ignore")
-    from bryta.ingest import load_demo_panel
+    from bryta.datasets import load_demo_panel
 
     panel = load_demo_panel()
     pysal = Pysal()

@@ -16,9 +16,9 @@ import shapely
 from libpysal.weights import Queen
 from segregation.singlegroup import SpatialDissim
 
-from bryta.compute.spatial import spatial_dissimilarity
-from bryta.geo.boundaries import bundled_boundaries
-from bryta.ingest import load_demo_panel
+from bryta.compute.spatial.dissimilarity import spatial_dissimilarity
+from bryta.datasets import load_demo_panel
+from bryta.geography.boundaries import bundled_boundaries
 
 
 def main() -> None:

@@ -76,8 +76,8 @@ if os.environ.get("CI") == "true" and not POSTGRES_URL:
 
 
 def _drop_everything(url: str) -> None:
-    from bryta.store.registry import db
-    from bryta.store.registry.models import Base
+    from bryta.registry import db
+    from bryta.registry.models import Base
 
     engine = db.connect(url)
     with engine.begin() as connection:
@@ -105,7 +105,7 @@ def registry_url(request, tmp_path):
 @pytest.fixture
 def registry_engine(registry_url):
     """An engine on a registry migrated to head."""
-    from bryta.store.registry import db
+    from bryta.registry import db
 
     db.init(registry_url)
     engine = db.connect(registry_url)

@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bryta.cli import app
-from bryta.compute.area_types import AreaTypeError, area_types
+from bryta.compute.conditions.area_types import AreaTypeError, area_types
+from bryta.datasets import load_demo_shares, official_area_types
 from bryta.errors import ImportFormatError
-from bryta.ingest.area_types import load_demo_shares, read_area_types
+from bryta.ingest.official_types import read_area_types
 
 SHARES = ["low_income", "low_education", "assistance"]
 
@@ -204,7 +205,7 @@ def test_text_input_with_scb_missing_markers():
 
 
 def test_bundled_official_types_2022():
-    types = read_area_types()
+    types = official_area_types()
     assert types.columns == ["regso", "kommun", "lan", "year", "area_type"]
     assert types.height == 3363 and types["regso"].n_unique() == 3363
     assert types["year"].unique().to_list() == [2022]

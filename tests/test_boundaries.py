@@ -22,7 +22,8 @@ from typer.testing import CliRunner
 
 from bryta.cli import import_boundaries
 from bryta.errors import ImportFormatError
-from bryta.geo import (
+from bryta.geography.areas import areas
+from bryta.geography.boundaries import (
     BoundaryWarning,
     bundled_boundaries,
     read_boundaries,
@@ -30,8 +31,8 @@ from bryta.geo import (
     store_boundaries,
     write_geoparquet,
 )
-from bryta.geography import areas, validate_codes
-from bryta.store import Provenance, Warehouse
+from bryta.geography.codes import validate_codes
+from bryta.warehouse import Provenance, Warehouse
 
 runner = CliRunner()
 CODES = ["1280", "0180", "2584"]

@@ -18,8 +18,14 @@ import polars as pl
 import pytest
 
 import bryta
-from bryta.compute import change
-from bryta.compute.change import COMPONENTS, METHODS, IPFConvergenceError, ipf, mutual_difference
+from bryta.compute.segregation import change
+from bryta.compute.segregation.change import (
+    COMPONENTS,
+    METHODS,
+    IPFConvergenceError,
+    ipf,
+    mutual_difference,
+)
 from bryta.errors import CountsError
 
 RACE = {"unit": "school", "group_col": "race", "count_col": "n"}

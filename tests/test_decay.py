@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from bryta.compute.decay import Decay
-from bryta.compute.neighbourhoods import knn_contexts
-from bryta.compute.tiles import tiled_knn_contexts
+from bryta.compute.spatial.decay import Decay
+from bryta.compute.spatial.neighbourhoods import knn_contexts
+from bryta.compute.spatial.tiles import tiled_knn_contexts
 from tests.test_neighbourhoods import _equipop_run
 
 

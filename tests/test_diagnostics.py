@@ -745,8 +745,8 @@ def test_diagnose_passes_fundings_and_area_types(portfolio):
 
 
 def test_portfolio_frames_from_the_registry(tmp_path):
-    from bryta.store.registry import db
-    from bryta.store.registry.enums import (
+    from bryta.registry import db
+    from bryta.registry.enums import (
         AreaLevel,
         Form,
         Instrument,
@@ -755,14 +755,14 @@ def test_portfolio_frames_from_the_registry(tmp_path):
         Sector,
         Status,
     )
-    from bryta.store.registry.models import (
+    from bryta.registry.models import (
         AreaLink,
         Funding,
         Intervention,
         Organisation,
         Participation,
     )
-    from bryta.store.registry.portfolio import portfolio_frames
+    from bryta.registry.portfolio import portfolio_frames
 
     url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
     db.init(url)

@@ -6,7 +6,9 @@ import polars as pl
 import pytest
 
 from bryta.errors import ImportFormatError
-from bryta.geography import aggregate, areas, crosswalk, validate_codes
+from bryta.geography.areas import areas
+from bryta.geography.codes import validate_codes
+from bryta.geography.hierarchy import aggregate, crosswalk
 
 
 @pytest.mark.parametrize(
@@ -36,7 +38,7 @@ def test_bundled_areas():
 
 
 def test_aggregate_up_the_hierarchy_keeps_totals():
-    from bryta.ingest import load_demo_panel
+    from bryta.datasets import load_demo_panel
 
     panel = load_demo_panel().select("regso", "year", "born_sweden", "born_abroad")
     kommun = aggregate(

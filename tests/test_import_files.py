@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from bryta.cli import import_files
-from bryta.store import Warehouse
+from bryta.warehouse import Warehouse
 
 runner = CliRunner()
 

@@ -37,7 +37,7 @@ from bryta.indicators import (
 )
 from bryta.ingest.jsonstat import read_jsonstat
 from bryta.ingest.pxweb import PxWebClient, ScbApiError, TableMetadata
-from bryta.store import Warehouse, WarehouseError
+from bryta.warehouse import Warehouse, WarehouseError
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "pxweb"

@@ -13,8 +13,8 @@ from hypothesis.extra.numpy import arrays
 from typer.testing import CliRunner
 
 from bryta.cli.conditions import register
-from bryta.compute.engine import measure
-from bryta.compute.inequality import group_segregation, inequality_index
+from bryta.compute.segregation.engine import measure
+from bryta.compute.segregation.inequality import group_segregation, inequality_index
 from bryta.errors import CountsError
 
 FIFTHS = ["q1", "q2", "q3", "q4", "q5"]

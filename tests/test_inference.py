@@ -6,9 +6,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from bryta.compute import _sampling
-from bryta.compute._sampling import hypergeometric_allocation, multinomial_cells
-from bryta.compute.inference import bootstrap, compare, expected
+from bryta.compute.segregation import _sampling
+from bryta.compute.segregation._sampling import hypergeometric_allocation, multinomial_cells
+from bryta.compute.segregation.inference import bootstrap, compare, expected
 from bryta.errors import CountsError
 
 RACE = {"unit": "school", "group_col": "race", "count_col": "n"}

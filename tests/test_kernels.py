@@ -1,4 +1,4 @@
-"""The compiled sampler loops (bryta.compute._kernels) against independent references.
+"""The compiled sampler loops (bryta.compute.segregation._kernels) against independent references.
 
 * SplitMix64 against its published first output for seed 0, and the Poisson kernel's words
   against SplitMix64 written out in numpy;
@@ -24,8 +24,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from bryta.compute import _kernels, inference
-from bryta.compute._poisson import PoissonTable
+from bryta.compute.segregation import _kernels, inference
+from bryta.compute.segregation._poisson import PoissonTable
 
 GAMMA = 0x9E3779B97F4A7C15
 MASK = (1 << 64) - 1

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from bryta.cli import app
-from bryta.compute.engine import measure
-from bryta.compute.multiscalar import multiscalar_profile, profile_figure
+from bryta.compute.segregation.engine import measure
+from bryta.compute.spatial.multiscalar import multiscalar_profile, profile_figure
 from bryta.errors import BrytaError
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bryta.cli.neighbourhoods import register
-from bryta.compute.neighbourhoods import knn_contexts, radius_contexts
+from bryta.compute.spatial.neighbourhoods import knn_contexts, radius_contexts
 from bryta.errors import CountsError
 
 ENGINES = ["grid", "tree"]
@@ -305,7 +305,7 @@ def test_sparse_cells_on_a_lattice_find_its_spacing():
     """Cells 750 m and 1,000 m apart lie on a 250 m lattice (the gcd of the gaps, not the
     smallest gap: hypothesis found this case); a lattice finer than an eighth of the smallest
     gap is left to the tree."""
-    from bryta.compute._knn import lattice_step
+    from bryta.compute.spatial._knn import lattice_step
 
     assert lattice_step(np.array([1_000.0, 1_750.0]), np.array([6.5e6, 6.501e6])) == 250.0
     assert lattice_step(np.array([0.0, 100.5]), np.array([0.0, 300.0])) is None

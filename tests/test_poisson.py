@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from bryta.compute import _poisson
-from bryta.compute._poisson import PoissonTable, log_pmf, window
+from bryta.compute.segregation import _poisson
+from bryta.compute.segregation._poisson import PoissonTable, log_pmf, window
 
 MEANS = [0, 1, 2, 7, 10, 17, 63, 250, 900, 3_439, 20_000, 250_000, 3_000_000]
 

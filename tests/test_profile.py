@@ -10,11 +10,10 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from bryta.app.profiles import area_profile
 from bryta.cli import app
+from bryta.datasets import load_demo_panel, official_area_types
 from bryta.errors import BrytaError
-from bryta.ingest.area_types import read_area_types
-from bryta.ingest.scb_csv import load_demo_panel
-from bryta.profile import area_profile
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +68,14 @@ def test_population_in_challenged_areas_nationally():
 def test_regso_profile(panel):
     p = area_profile("1280R020")
     assert p.parents == [("kommun", "1280", "Malmö"), ("lan", "12", "Skåne")]
-    official = read_area_types().filter(regso="1280R020")["area_type"].item()
+    official = official_area_types().filter(regso="1280R020")["area_type"].item()
     types = p.area_types
     assert types.filter(source="official").select("year", "area_type").row(0) == (2022, official)
     assert sorted(types.filter(source="proxy")["year"].to_list()) == [2020, 2021, 2022, 2023]
     # compared with the RegSO of the same official type nationally
     assert (
         _value(p, "population", 2022, "n_area_type")
-        == read_area_types().filter(area_type=official).height
+        == official_area_types().filter(area_type=official).height
     )
     assert _value(p, "population", 2022, "n_kommun") == 91
     rows = panel.filter(kommun="1280", year=2022)
@@ -161,7 +160,7 @@ def test_cli(tmp_path):
 
 
 def test_cli_adds_indicators_loaded_into_the_warehouse(tmp_path):
-    from bryta.store import Provenance, Warehouse
+    from bryta.warehouse import Provenance, Warehouse
 
     stored = pl.DataFrame(
         {

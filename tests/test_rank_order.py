@@ -10,8 +10,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from bryta.compute.engine import UnknownIndexError, measure
-from bryta.compute.rank_order import _delta_h, _delta_r, _delta_s, _moments, rank_order
+from bryta.compute.segregation.engine import UnknownIndexError, measure
+from bryta.compute.segregation.rank_order import _delta_h, _delta_r, _delta_s, _moments, rank_order
 from bryta.errors import CountsError
 from tests.naive import two_group
 

@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from bryta.cli import app
-from bryta.store.registry import db
-from bryta.store.registry.enums import AreaLevel, Form, OrgLevel, Role, Sector, Status
-from bryta.store.registry.models import AreaLink, Intervention, Organisation, Participation
+from bryta.registry import db
+from bryta.registry.enums import AreaLevel, Form, OrgLevel, Role, Sector, Status
+from bryta.registry.models import AreaLink, Intervention, Organisation, Participation
 
 runner = CliRunner()
 

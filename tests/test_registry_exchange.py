@@ -15,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 
 from bryta.errors import ImportFormatError
-from bryta.geography import validate_codes
-from bryta.store.registry import db
-from bryta.store.registry.enums import (
+from bryta.geography.codes import validate_codes
+from bryta.registry import db
+from bryta.registry.enums import (
     AgeBand,
     AreaLevel,
     EvaluationType,
@@ -32,7 +32,7 @@ from bryta.store.registry.enums import (
     Status,
     SuccessionKind,
 )
-from bryta.store.registry.exchange import (
+from bryta.registry.exchange import (
     CSV_COLUMNS,
     STATE_AGENCIES,
     AreaRecord,
@@ -48,7 +48,7 @@ from bryta.store.registry.exchange import (
     write_registry_csv,
     write_registry_json,
 )
-from bryta.store.registry.models import Intervention, Organisation, Succession
+from bryta.registry.models import Intervention, Organisation, Succession
 
 SHARED_PROGRAMMES = Path("/work/shared/data/programmes/programmes.csv")
 

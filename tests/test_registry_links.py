@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from bryta.cli import app
-from bryta.store.registry import db
-from bryta.store.registry.enums import AuditAction, UserRole
-from bryta.store.registry.models import Funding, RegistryError, Succession
-from bryta.store.registry.service import (
+from bryta.registry import db
+from bryta.registry.enums import AuditAction, UserRole
+from bryta.registry.models import Funding, RegistryError, Succession
+from bryta.registry.service import (
     SYSTEM,
     AccessDenied,
     NotFound,
@@ -199,8 +199,8 @@ def test_people(registry):
 
 
 def test_import_audits_fundings_and_successions(registry_engine):
-    from bryta.store.registry.enums import SuccessionKind
-    from bryta.store.registry.exchange import (
+    from bryta.registry.enums import SuccessionKind
+    from bryta.registry.exchange import (
         SuccessionRecord,
         import_records,
         synthetic_portfolio,

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from bryta.errors import BrytaError
-from bryta.store.registry import db
-from bryta.store.registry.enums import (
+from bryta.registry import db
+from bryta.registry.enums import (
     AgeBand,
     AreaLevel,
     EvaluationType,
@@ -30,7 +30,7 @@ from bryta.store.registry.enums import (
     SuccessionKind,
     UserRole,
 )
-from bryta.store.registry.models import (
+from bryta.registry.models import (
     AreaLink,
     Base,
     Funding,

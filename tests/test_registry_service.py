@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bryta.errors import BrytaError
-from bryta.store.registry import db
-from bryta.store.registry.enums import AuditAction, Form, Role, Status, UserRole
-from bryta.store.registry.models import AuditEntry, Intervention, RegistryError
-from bryta.store.registry.service import (
+from bryta.registry import db
+from bryta.registry.enums import AuditAction, Form, Role, Status, UserRole
+from bryta.registry.models import AuditEntry, Intervention, RegistryError
+from bryta.registry.service import (
     SYSTEM,
     AccessDenied,
     InterventionIn,

@@ -13,12 +13,12 @@ import math
 import numpy as np
 import pytest
 
-from bryta.compute import _poisson, _sampling
-from bryta.compute._margins import Margins
-from bryta.compute._sampling import resample_people
-from bryta.compute.engine import compute_blocks, resolve_indices
-from bryta.compute.indices import Params
-from bryta.compute.inference import _evaluate
+from bryta.compute.segregation import _poisson, _sampling
+from bryta.compute.segregation._margins import Margins
+from bryta.compute.segregation._sampling import resample_people
+from bryta.compute.segregation.engine import compute_blocks, resolve_indices
+from bryta.compute.segregation.indices import Params
+from bryta.compute.segregation.inference import _evaluate
 
 #: FIXUP_RATIO 0: every partition by Poisson + fix-up; inf: every one by the binomial tree.
 ROUTES = [0.0, math.inf]

@@ -10,17 +10,17 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from bryta._files import bundled_file
+from bryta.datasets import load_demo_panel
 from bryta.errors import ImportFormatError
-from bryta.ingest import (
-    bundled_file,
+from bryta.geography.areas import (
     kommun_names,
     lan_names,
-    load_demo_panel,
     load_regso_key,
     normalise_label,
-    read_scb_export,
     regso_table,
 )
+from bryta.ingest.statdb_csv import read_scb_export
 
 FOOTNOTES = [
     ",",

@@ -10,8 +10,8 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bryta.compute.engine import measure
-from bryta.compute.spatial import contiguity_pairs, spatial_dissimilarity
+from bryta.compute.segregation.engine import measure
+from bryta.compute.spatial.dissimilarity import contiguity_pairs, spatial_dissimilarity
 from bryta.errors import BrytaError
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from bryta.compute.engine import measure
-from bryta.compute.spatial_information import KERNELS, spatial_information
+from bryta.compute.segregation.engine import measure
+from bryta.compute.spatial.information import KERNELS, spatial_information
 from bryta.errors import BrytaError
 
 

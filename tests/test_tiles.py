@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from bryta.compute.neighbourhoods import knn_contexts
-from bryta.compute.tiles import tiled_knn_contexts
+from bryta.compute.spatial.neighbourhoods import knn_contexts
+from bryta.compute.spatial.tiles import tiled_knn_contexts
 from bryta.errors import BrytaError
 
 
@@ -119,7 +119,7 @@ def test_cli_tiles_write_the_same_file(tmp_path):
 def test_reach_bound_holds_the_largest_k(seed, block):
     """The first halo of a tile is an upper bound of its cells' largest radius, so one pass
     suffices: checked against the radii knn_contexts finds."""
-    from bryta.compute.tiles import _reach_bound
+    from bryta.compute.spatial.tiles import _reach_bound
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(5, 200))

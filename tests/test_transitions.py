@@ -13,15 +13,15 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bryta.cli.conditions import register
-from bryta.compute.area_types import area_types
-from bryta.compute.transitions import (
+from bryta.compute.conditions.area_types import area_types
+from bryta.compute.conditions.transitions import (
     TransitionError,
     changed_areas,
     persistence,
     population_by_type,
     transition_matrix,
 )
-from bryta.ingest.area_types import load_demo_shares
+from bryta.datasets import load_demo_shares
 
 # Seven areas in two kommuner over two years (type, population, index):
 #

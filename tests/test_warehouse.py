@@ -8,7 +8,7 @@ import typer
 from typer.testing import CliRunner
 
 from bryta.cli import data as data_cli
-from bryta.store import Provenance, Warehouse, WarehouseError, default_data_dir
+from bryta.warehouse import Provenance, Warehouse, WarehouseError, default_data_dir
 
 PROV = Provenance(
     source="SCB Statistikdatabasen",

@@ -12,7 +12,7 @@ from rich.table import Table
 from bryta.cli._common import err_console, split_list, user_errors
 from bryta.cli._io import check_writable, read_table, write_table
 from bryta.cli.mutual import Output, Unit
-from bryta.compute.area_types import OFFICIAL_CUTOFFS, AreaTypeError, area_types
+from bryta.compute.conditions.area_types import OFFICIAL_CUTOFFS, AreaTypeError, area_types
 
 
 def _floats(text: str | None, what: str) -> list[float] | None:

@@ -12,7 +12,7 @@ import typer
 from bryta.cli._common import err_console, split_list, user_errors
 from bryta.cli._io import check_writable, read_table, write_table
 from bryta.cli.mutual import Base, By, CountCol, GroupCol, Groups, Output, Unit
-from bryta.compute.change import mutual_difference
+from bryta.compute.segregation.change import mutual_difference
 from bryta.errors import BrytaError
 
 

@@ -12,8 +12,8 @@ import typer
 from bryta.cli._common import err_console, split_list, user_errors
 from bryta.cli._io import check_writable, read_table, write_table
 from bryta.cli.mutual import By, CountCol, GroupCol, Input, Output, Unit
-from bryta.compute.inequality import group_segregation, inequality_index
-from bryta.compute.transitions import changed_areas, persistence, transition_matrix
+from bryta.compute.conditions.transitions import changed_areas, persistence, transition_matrix
+from bryta.compute.segregation.inequality import group_segregation, inequality_index
 
 Period = Annotated[str, typer.Option(help="Column naming the period (e.g. year).")]
 

@@ -13,7 +13,7 @@ from rich.table import Table
 from bryta.cli._common import err_console, split_list, user_errors
 from bryta.cli._io import check_writable, write_table
 from bryta.compute.disclosure import DEFAULT_THRESHOLD, suppress_small
-from bryta.store import Provenance, Warehouse
+from bryta.warehouse import Provenance, Warehouse
 
 DataDir = Annotated[
     Path | None,

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from bryta.cli._common import user_errors
 from bryta.cli._io import write_table
-from bryta.compute.engine import measure
+from bryta.compute.segregation.engine import measure
 
 BIRTH = ["born_sweden", "born_abroad"]
 TENURE = ["rental", "tenant_owned", "owner_occupied"]
@@ -22,7 +22,8 @@ MIN_UNITS = 5  # kommuner with fewer RegSO are left out of the ranking (small-un
 
 def run_demo(out_dir: Path) -> dict[str, pl.DataFrame]:
     """Measure the bundled panel per kommun × year and nationally; write the results."""
-    from bryta.ingest import kommun_names, load_demo_panel
+    from bryta.datasets import load_demo_panel
+    from bryta.geography.areas import kommun_names
 
     panel = load_demo_panel()
     results = []
@@ -77,12 +78,12 @@ def _trend_table(d: pl.DataFrame, title: str) -> Table:
 
 def _area_type_table(largest: list[str], out_dir: Path) -> Table:
     """Population in the official area types 2022, for Sweden and the largest kommuner."""
-    from bryta.compute.transitions import population_by_type
-    from bryta.ingest import kommun_names
-    from bryta.ingest.area_types import load_demo_shares, read_area_types
+    from bryta.compute.conditions.transitions import population_by_type
+    from bryta.datasets import load_demo_shares, official_area_types
+    from bryta.geography.areas import kommun_names
 
     population = load_demo_shares().filter(year=2022).select("regso", "population")
-    types = read_area_types().join(population, on="regso", how="left")
+    types = official_area_types().join(population, on="regso", how="left")
     per_kommun = population_by_type(types, "population", "kommun")
     national = population_by_type(types, "population", "riket").rename({"riket": "kommun"})
     both = pl.concat([national, per_kommun])

@@ -65,13 +65,13 @@ def boundaries_command(
     Example: bryta import boundaries RegSO_2025.gpkg --code regsokod --name-col regso
     --level regso --name regso_polygons -o regso.geojson
     """
-    from bryta.geo.boundaries import (
+    from bryta.geography.boundaries import (
         read_boundaries,
         simplified_geojson,
         store_boundaries,
         write_geoparquet,
     )
-    from bryta.store import Warehouse
+    from bryta.warehouse import Warehouse
 
     with user_errors(str(file)):
         if name is None and output is None:
@@ -114,7 +114,7 @@ def boundaries_command(
 
 def _check_level(codes: pl.Series, level: str, source: str) -> None:
     """Codes of ``level`` in any of its versions (RegSO 2025 carries SCB's suffix)."""
-    from bryta.geography import VERSIONS, code_pattern, validate_codes
+    from bryta.geography.codes import VERSIONS, code_pattern, validate_codes
 
     for version in VERSIONS.get(level, ()):
         if codes.str.contains(code_pattern(level, version)).all():

@@ -12,8 +12,8 @@ import typer
 
 from bryta.cli._common import user_errors
 from bryta.cli.data import DataDir, save
-from bryta.geography import add_parents
-from bryta.store import Provenance
+from bryta.geography.codes import add_parents
+from bryta.warehouse import Provenance
 
 Name = Annotated[str | None, typer.Option("--name", help="Store in the warehouse under this name.")]
 Output = Annotated[
@@ -40,7 +40,7 @@ def scb_csv(
 
     Example: bryta import scb-csv befolkning.csv --level regso --name population
     """
-    from bryta.ingest.scb_csv import read_scb_export
+    from bryta.ingest.statdb_csv import read_scb_export
 
     with user_errors(str(file)):
         if not file.exists():

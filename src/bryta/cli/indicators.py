@@ -27,7 +27,7 @@ from bryta.indicators import (
     load_indicator,
 )
 from bryta.ingest.pxweb import PxWebClient
-from bryta.store import Warehouse
+from bryta.warehouse import Warehouse
 
 indicators_app = typer.Typer(
     name="indicators",

@@ -13,11 +13,11 @@ from rich.table import Table
 from bryta.cli._common import err_console, index_names, split_list, user_errors
 from bryta.cli._io import check_writable, read_table, write_table
 from bryta.cli._progress import delayed_progress
-from bryta.compute.engine import measure as run_measure
-from bryta.compute.engine import resolve_indices
-from bryta.compute.indices import REGISTRY
-from bryta.compute.inference import bootstrap as run_bootstrap
-from bryta.compute.inference import expected as run_expected
+from bryta.compute.segregation.engine import measure as run_measure
+from bryta.compute.segregation.engine import resolve_indices
+from bryta.compute.segregation.indices import REGISTRY
+from bryta.compute.segregation.inference import bootstrap as run_bootstrap
+from bryta.compute.segregation.inference import expected as run_expected
 
 _EXPECTED = ("expected", "expected_se", "adjusted")
 

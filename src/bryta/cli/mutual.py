@@ -10,7 +10,12 @@ import typer
 
 from bryta.cli._common import err_console, split_list, user_errors
 from bryta.cli._io import check_writable, read_table, write_table
-from bryta.compute.mutual import mutual_local, mutual_nested, mutual_total, mutual_within
+from bryta.compute.segregation.mutual import (
+    mutual_local,
+    mutual_nested,
+    mutual_total,
+    mutual_within,
+)
 
 Input = Annotated[Path, typer.Argument(help="Counts table (.csv or .parquet).")]
 Unit = Annotated[str, typer.Option(help="Column naming the unit (area).")]

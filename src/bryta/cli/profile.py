@@ -11,10 +11,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bryta.app.profiles import AreaProfile, area_profile
 from bryta.cli._common import user_errors
 from bryta.indicators import stored_indicators
-from bryta.profile import AreaProfile, area_profile
-from bryta.store import Warehouse
+from bryta.warehouse import Warehouse
 
 
 def profile(

@@ -28,7 +28,7 @@ registry_app = typer.Typer(
 @registry_app.command("init")
 def init(database: Database = None) -> None:
     """Create the registry database, or bring it up to the newest schema."""
-    from bryta.store.registry import db
+    from bryta.registry import db
 
     url = database or db.default_url()
     with user_errors("registry"):
@@ -61,8 +61,8 @@ def diagnose(
     Formulas: docs/diagnostics.md.
     """
     from bryta.compute.diagnostics import diagnose as run_diagnose
-    from bryta.store.registry import db
-    from bryta.store.registry.portfolio import portfolio_frames
+    from bryta.registry import db
+    from bryta.registry.portfolio import portfolio_frames
 
     with user_errors("registry"):
         check_writable(output)
@@ -96,10 +96,10 @@ def _with_area_types(area_links):
     and the bundled RegSO population 2022 with its type, for need coverage."""
     import polars as pl
 
-    from bryta.ingest.area_types import load_demo_shares, read_area_types
-    from bryta.ingest.scb_csv import load_regso_key
+    from bryta.datasets import load_demo_shares, official_area_types
+    from bryta.geography.areas import load_regso_key
 
-    types = read_area_types().select("regso", "area_type")
+    types = official_area_types().select("regso", "area_type")
     deso = load_regso_key().select("deso", "regso")
     links = (
         area_links.join(deso, left_on="area", right_on="deso", how="left")
@@ -151,7 +151,7 @@ def _type_history(path: Path, population):
 
 def _read_records(file: Path):
     """The registry's CSV or JSON, or the programmes layout (recognised by its header)."""
-    from bryta.store.registry import exchange
+    from bryta.registry import exchange
 
     suffix = file.suffix.lower()
     if suffix == ".json":
@@ -167,8 +167,8 @@ def _read_records(file: Path):
 
 def _load(records, database: str | None) -> int:
     """Add ``records`` through the registry service as ``system``, in one transaction."""
-    from bryta.store.registry import db
-    from bryta.store.registry.exchange import import_records
+    from bryta.registry import db
+    from bryta.registry.exchange import import_records
 
     engine = db.connect(database or db.default_url())
     try:
@@ -207,7 +207,7 @@ def export(
     Keys are the database ids; ``registry import`` reads the file back (docs/registry_exchange.md).
     """
     from bryta.errors import BrytaError
-    from bryta.store.registry import db, exchange
+    from bryta.registry import db, exchange
 
     with user_errors("registry"):
         suffix = output.suffix.lower()
@@ -238,7 +238,7 @@ def seed(
     seed_value: Annotated[int, typer.Option("--seed", help="Seed of the synthetic ones.")] = 0,
 ) -> None:
     """Add the real Swedish programmes 1975–2024 (and optionally a synthetic portfolio)."""
-    from bryta.store.registry.exchange import read_programmes_csv, synthetic_portfolio
+    from bryta.registry.exchange import read_programmes_csv, synthetic_portfolio
 
     with user_errors("registry"):
         records = read_programmes_csv()

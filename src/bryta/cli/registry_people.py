@@ -36,9 +36,9 @@ def _service(database: str | None, act_as: int | None) -> Any:
     """A service on the database, acting as ``act_as`` (a user id) or as ``system``."""
     from sqlalchemy.orm import Session
 
-    from bryta.store.registry import db
-    from bryta.store.registry.models import RegistryError, User
-    from bryta.store.registry.service import SYSTEM, RegistryService
+    from bryta.registry import db
+    from bryta.registry.models import RegistryError, User
+    from bryta.registry.service import SYSTEM, RegistryService
 
     engine = db.connect(database or db.default_url())
     actor: Any = SYSTEM

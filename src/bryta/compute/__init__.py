@@ -1,1 +1,1 @@
-"""Pure computations: frames in, frames out. Never imports the storage layer."""
+"""Pure computation: frames in, frames out. Never imports ingest, warehouse, registry or app."""

@@ -13,7 +13,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from bryta.geography import LEVELS
+from bryta.geography.codes import LEVELS
 from bryta.indicators.model import (
     BREAKDOWNS,
     DOMAINS,

@@ -16,7 +16,7 @@ JSON-stat 2.0 file downloaded from Statistikdatabasen, with no network.
 
 The result is long: ``area, level, year, [breakdown columns], numerator, denominator, value``.
 Area codes are SCB's, kept as they are: 2025 RegSO and DeSO codes keep their
-``_RegSO2025``/``_DeSO2025`` suffix, as :mod:`bryta.geography` reads them, so they are never
+``_RegSO2025``/``_DeSO2025`` suffix, as :mod:`bryta.geography.codes` reads them, so they are never
 mistaken for the 2020/2018 areas of the same code. With a warehouse the frame is stored as
 dataset ``indicator_<id>`` (kind ``indicator``) with its provenance, in one transaction and only
 after everything was fetched and computed: a failure stores nothing.
@@ -33,7 +33,7 @@ from typing import Any
 
 import polars as pl
 
-from bryta.geography import LEVELS, VERSIONS, code_pattern
+from bryta.geography.codes import LEVELS, VERSIONS, code_pattern
 from bryta.indicators.catalogue import (
     Breakdown,
     Indicator,
@@ -44,7 +44,7 @@ from bryta.indicators.catalogue import (
 from bryta.ingest._pxweb_tables import TableMetadata
 from bryta.ingest.jsonstat import read_jsonstat
 from bryta.ingest.pxweb import LICENCE, PxWebClient
-from bryta.store import Provenance, Warehouse
+from bryta.warehouse import Provenance, Warehouse
 
 __all__ = ["FILE_SOURCE", "indicator_from_jsonstat", "load_indicator", "stored_indicators"]
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bryta.errors import BrytaError
+from bryta.errors import InputError
 
 DOMAINS = (
     "work",
@@ -30,11 +30,11 @@ BREAKDOWNS = ("sex", "birth_region", "background", "age")
 STATUSES = ("verified", "partly verified", "unverified")
 
 
-class CatalogueError(BrytaError, ValueError):
+class CatalogueError(InputError):
     """An indicator entry that does not follow the catalogue format (names entry and field)."""
 
 
-class IndicatorError(BrytaError, ValueError):
+class IndicatorError(InputError):
     """An indicator that cannot be loaded as asked, or does not fit its table."""
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bryta.errors import BrytaError
+from bryta.errors import InputError, SourceError
 
 _TABLE_ID = re.compile(r"^[A-Za-z0-9_\-]+$")
 _COUNT = re.compile(r"^(TOP|BOTTOM)\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$", re.IGNORECASE)
@@ -23,7 +23,7 @@ _RANGE = re.compile(r"^RANGE\(([^,]+),([^,)]+)\)$", re.IGNORECASE)
 
 
 # ---- errors ----------------------------------------------------------------------------------
-class ScbApiError(BrytaError):
+class ScbApiError(SourceError):
     """SCB's API refused a request, or could not be reached after the retries.
 
     ``table_id``, ``status`` (HTTP status, ``None`` when no answer came) and ``detail`` (SCB's
@@ -46,7 +46,7 @@ class ScbApiError(BrytaError):
         self.url = url
 
 
-class ScbSelectionError(ScbApiError, ValueError):
+class ScbSelectionError(InputError, ScbApiError):
     """A selection that does not fit the table's metadata (found before any data call)."""
 
 

@@ -48,7 +48,7 @@ from typing import Any
 import httpx
 import polars as pl
 
-from bryta.errors import BrytaError
+from bryta.errors import InputError, SourceError
 from bryta.ingest._http import retry_after
 
 __all__ = [
@@ -123,7 +123,7 @@ _OU_SCHEMA: dict[str, pl.DataType] = {
 _ID = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-class KoladaError(BrytaError):
+class KoladaError(SourceError):
     """A Kolada request failed; the message names the URL path and the HTTP status."""
 
     def __init__(self, message: str, *, path: str | None = None, status: int | None = None):
@@ -132,7 +132,7 @@ class KoladaError(BrytaError):
         self.status = status
 
 
-class KoladaQueryError(KoladaError, ValueError):
+class KoladaQueryError(InputError, KoladaError):
     """The arguments cannot make a valid Kolada request (bad id, too few dimensions, ...)."""
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 import polars as pl
 
-from bryta.errors import BrytaError
+from bryta.errors import InputError
 
 AGE_BANDS = ("prenatal", "0-5", "6-15", "16-19", "20-64", "65+")
 EARLY_BANDS = ("prenatal", "0-5")
@@ -108,7 +108,7 @@ OPTIONAL = {
 }
 
 
-class DiagnosticsInputError(BrytaError, ValueError):
+class DiagnosticsInputError(InputError):
     """A portfolio frame lacks a column the diagnostics need, or ``by`` is unknown."""
 
 

@@ -122,7 +122,7 @@ def need_coverage(
 
     ``population`` has one row per area: ``area``, ``population``, ``area_type`` (1–5), for
     ``by="kommun"`` ``kommun``, and optionally ``index``, the socioeconomic index of
-    :func:`bryta.compute.area_types.area_types` (higher = more deprived). Intervention effort in
+    :func:`bryta.area_types` (higher = more deprived). Intervention effort in
     an area is n_a = the number of interventions linked to the area (an intervention in three
     areas counts in each; links to codes that are not in ``population``, such as whole-kommun
     links, are not counted), or in SEK s_a = Σ amount_sek × w over the interventions with a

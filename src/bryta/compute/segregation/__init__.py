@@ -1,0 +1,2 @@
+"""Segregation indices: counts, margins, the index registry and engine, M/H decompositions,
+local and pairwise measures, inference, change and rank-order measures."""

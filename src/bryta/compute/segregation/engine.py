@@ -1,0 +1,237 @@
+"""The measurement engine: any set of indices, for every partition, in one pass.
+
+``measure`` validates the counts once, computes the shared margins once, and asks each
+requested index of the registry for its values over all partitions at once. The loop is over
+the (few) requested index *functions*, each a handful of numpy calls over every partition; there
+is no loop over partitions and no object per number.
+
+Degenerate partitions give NaN, never an exception and never a wrong number. The reasons
+(``reasons=True`` adds them as a ``reason`` column):
+
+* ``zero total``: the partition has no people in the listed groups;
+* ``fewer than two populated units``: segregation over one area is undefined (the diversity
+  measures ``diversity`` and ``simpson_*`` describe the partition and are still given);
+* ``focal group absent`` / ``no one outside the focal group``: a two-group index compares the
+  focal group with the rest, so both must be present;
+* ``fewer than two groups present``: a multigroup segregation index needs two groups.
+  Multigroup indices are otherwise computed over the groups present in the partition.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from bryta.compute.segregation._margins import Margins
+from bryta.compute.segregation.counts import Counts, prepare_counts, take_rows
+from bryta.compute.segregation.indices import REGISTRY, IndexSpec, Params
+from bryta.errors import InputError
+
+REASONS = (
+    None,
+    "zero total",
+    "fewer than two populated units",
+    "focal group absent",
+    "no one outside the focal group",
+    "fewer than two groups present",
+)
+_ZERO, _UNITS, _ABSENT, _EVERYONE, _GROUPS = 1, 2, 3, 4, 5
+
+
+class UnknownIndexError(InputError):
+    """An index or focal group name that bryta does not know."""
+
+
+def resolve_indices(indices: Sequence[str] | str | None) -> list[IndexSpec]:
+    """Index specs in registry order; ``None`` means all."""
+    if indices is None:
+        return list(REGISTRY.values())
+    names = [indices] if isinstance(indices, str) else list(indices)
+    unknown = [n for n in names if n not in REGISTRY]
+    if unknown:
+        raise UnknownIndexError(
+            f"unknown index {', '.join(map(repr, unknown))}; known: {', '.join(REGISTRY)}"
+        )
+    return [spec for name, spec in REGISTRY.items() if name in names]
+
+
+def _focal_positions(counts: Counts, focal: Sequence[str] | str | None) -> np.ndarray:
+    if focal is None:
+        return np.arange(len(counts.groups))
+    names = [str(focal)] if isinstance(focal, str | int) else [str(g) for g in focal]
+    unknown = [g for g in names if g not in counts.groups]
+    if unknown:
+        raise UnknownIndexError(
+            f"focal group {', '.join(map(repr, unknown))} is not among the groups "
+            f"{', '.join(counts.groups)}"
+        )
+    return np.array([counts.groups.index(g) for g in names], dtype=np.int64)
+
+
+def compute_blocks(
+    m: Margins,
+    specs: Sequence[IndexSpec],
+    focal: np.ndarray,
+    params: Params,
+    on_index: Callable[[str], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[tuple[str, int]]]:
+    """Values and NaN reasons for ``specs`` over all partitions.
+
+    Returns ``values`` and ``reason`` codes (partitions × columns) and, per column, the index
+    name and the focal group position (−1 for a multigroup index). Bootstrap and other
+    callers that stack many replicates as partitions use this directly.
+    """
+    zero = m.T <= 0
+    few_units = m.populated_units < 2
+    base_reason = np.where(zero, _ZERO, np.where(few_units, _UNITS, 0))
+    blocks, reasons, columns = [], [], []
+    for spec in specs:
+        raw = np.asarray(spec.func(m, params), dtype=np.float64)
+        if spec.kind == "two_group":
+            raw = raw[:, focal]
+            N = m.N[:, focal]
+            reason = np.where(N <= 0, _ABSENT, np.where(m.T[:, None] <= N, _EVERYONE, 0))
+            general = base_reason if spec.needs_units else np.where(zero, _ZERO, 0)
+            reason = np.where(general[:, None] > 0, general[:, None], reason)
+            columns += [(spec.name, int(g)) for g in focal]
+        else:
+            raw = raw[:, None]
+            if spec.needs_units:
+                reason = np.where(
+                    base_reason > 0, base_reason, np.where(m.groups_present < 2, _GROUPS, 0)
+                )
+            else:
+                reason = np.where(zero, _ZERO, 0)
+            reason = reason[:, None]
+            columns.append((spec.name, -1))
+        blocks.append(np.where(reason > 0, np.nan, raw))
+        reasons.append(reason)
+        if on_index is not None:
+            on_index(spec.name)
+    n_parts = m.n_partitions
+    if not blocks:
+        return np.zeros((n_parts, 0)), np.zeros((n_parts, 0), dtype=np.int64), []
+    return np.hstack(blocks), np.hstack(reasons).astype(np.int64), columns
+
+
+def index_meta(groups: Sequence[str], columns: Sequence[tuple[str, int]]) -> pl.DataFrame:
+    """One row per result column: ``index`` and ``group`` (null for a multigroup index)."""
+    return pl.DataFrame(
+        {
+            "index": [name for name, _ in columns],
+            "group": [groups[g] if g >= 0 else None for _, g in columns],
+        },
+        schema={"index": pl.String, "group": pl.String},
+    )
+
+
+def long_result(
+    keys: pl.DataFrame,
+    meta: pl.DataFrame,
+    values: np.ndarray,
+    reason: np.ndarray | None = None,
+    value_name: str = "value",
+) -> pl.DataFrame:
+    """Assemble partitions × columns into a long result: the partition keys, the column's
+    ``meta`` (one row per column of ``values``) and the value."""
+    n_parts, n_cols = values.shape
+    part_idx = np.repeat(np.arange(n_parts), n_cols)
+    col_idx = np.tile(np.arange(n_cols), n_parts)
+    parts = [take_rows(keys, part_idx), meta[col_idx], pl.DataFrame({value_name: values.ravel()})]
+    if reason is not None:
+        parts.append(pl.DataFrame({"reason": pl.Series(REASONS, dtype=pl.String)[reason.ravel()]}))
+    return pl.concat(parts, how="horizontal")
+
+
+def plan(
+    counts: Any,
+    *,
+    unit: str,
+    groups: Sequence[str] | None,
+    by: Sequence[str] | str | None,
+    indices: Sequence[str] | str | None,
+    focal: Sequence[str] | str | None,
+    group_col: str | None,
+    count_col: str | None,
+    b: float,
+    base: float,
+) -> tuple[Counts, list[IndexSpec], np.ndarray, Params]:
+    """Validate everything a measurement needs before any work is done."""
+    specs = resolve_indices(indices)
+    params = Params(b=b, base=base)
+    prepared = prepare_counts(
+        counts, unit=unit, groups=groups, by=by, group_col=group_col, count_col=count_col
+    )
+    return prepared, specs, _focal_positions(prepared, focal), params
+
+
+def measure(
+    counts: Any,
+    *,
+    unit: str,
+    groups: Sequence[str] | None = None,
+    by: Sequence[str] | str | None = None,
+    indices: Sequence[str] | str | None = None,
+    focal: Sequence[str] | str | None = None,
+    group_col: str | None = None,
+    count_col: str | None = None,
+    b: float = 0.5,
+    base: float = math.e,
+    reasons: bool = False,
+    on_index: Callable[[str], None] | None = None,
+) -> pl.DataFrame:
+    """Compute segregation indices for every partition of a counts table in one pass.
+
+    Args:
+        counts: polars, pandas or Arrow table, wide (``groups`` are count columns) or long
+            (``group_col`` and ``count_col``).
+        unit: the column naming the unit (area).
+        groups: the group count columns (wide), or a selection of groups (long).
+        by: partition key columns; every distinct combination is measured on its own.
+        indices: names from :data:`bryta.INDICES`; all when omitted.
+        focal: focal group(s) for the two-group indices; every group in turn when omitted.
+        b: Atkinson's shape parameter.
+        base: base of the logarithm for ``mutual_information`` and ``diversity``.
+        reasons: add a ``reason`` column saying why a value is NaN.
+        on_index: called with each index name once it is computed (progress reporting).
+
+    Returns:
+        One row per partition × index (× focal group for two-group indices): the ``by``
+        columns in their input types, ``index``, ``group`` (null for multigroup indices) and
+        ``value``.
+
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"kommun": ["0114"] * 3, "area": ["u1", "u2", "u3"],
+    ...                    "a": [30, 10, 20], "b": [10, 30, 20]})
+    >>> measure(df, unit="area", groups=["a", "b"], by="kommun",
+    ...         indices=["dissimilarity", "theil_h"], focal="a")
+    shape: (2, 4)
+    ┌────────┬───────────────┬───────┬──────────┐
+    │ kommun ┆ index         ┆ group ┆ value    │
+    │ ---    ┆ ---           ┆ ---   ┆ ---      │
+    │ str    ┆ str           ┆ str   ┆ f64      │
+    ╞════════╪═══════════════╪═══════╪══════════╡
+    │ 0114   ┆ dissimilarity ┆ a     ┆ 0.333333 │
+    │ 0114   ┆ theil_h       ┆ null  ┆ 0.125815 │
+    └────────┴───────────────┴───────┴──────────┘
+    """
+    prepared, specs, focal_pos, params = plan(
+        counts,
+        unit=unit,
+        groups=groups,
+        by=by,
+        indices=indices,
+        focal=focal,
+        group_col=group_col,
+        count_col=count_col,
+        b=b,
+        base=base,
+    )
+    m = Margins(prepared.values, prepared.part)
+    values, reason, columns = compute_blocks(m, specs, focal_pos, params, on_index)
+    meta = index_meta(prepared.groups, columns)
+    return long_result(prepared.keys, meta, values, reason if reasons else None)

@@ -1,0 +1,2 @@
+"""Spatial scale: bespoke k-nearest-neighbour neighbourhoods, tiles, distance decay,
+multiscalar profiles, spatial dissimilarity and the spatial information theory index."""

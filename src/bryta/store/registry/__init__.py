@@ -1,9 +1,0 @@
-"""The intervention and collaboration registry (docs/registry.md): models, database, migrations.
-
-Build an engine with :func:`connect`, create or update the schema with :func:`init`.
-"""
-
-from bryta.store.registry.db import connect, default_url, init, session, upgrade
-from bryta.store.registry.models import RegistryError
-
-__all__ = ["RegistryError", "connect", "default_url", "init", "session", "upgrade"]
