@@ -9,8 +9,8 @@ import polars as pl
 import typer
 from rich.table import Table
 
+from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, split_list, user_errors
-from bryta.cli._io import check_writable, read_table, write_table
 from bryta.cli.mutual import Output, Unit
 from bryta.compute.conditions.area_types import OFFICIAL_CUTOFFS, AreaTypeError, area_types
 

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
+from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, index_names, split_list, user_errors
-from bryta.cli._io import check_writable, read_table, write_table
 from bryta.cli.mutual import By, CountCol, GroupCol, Groups, Output, Unit
 from bryta.compute.segregation.engine import resolve_indices
 from bryta.compute.segregation.inference import compare as run_compare

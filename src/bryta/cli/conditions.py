@@ -9,8 +9,8 @@ from typing import Annotated
 import polars as pl
 import typer
 
+from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, split_list, user_errors
-from bryta.cli._io import check_writable, read_table, write_table
 from bryta.cli.mutual import By, CountCol, GroupCol, Input, Output, Unit
 from bryta.compute.conditions.transitions import changed_areas, persistence, transition_matrix
 from bryta.compute.segregation.inequality import group_segregation, inequality_index

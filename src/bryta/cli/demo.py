@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bryta.app.tables import write_table
 from bryta.cli._common import user_errors
-from bryta.cli._io import write_table
 from bryta.compute.segregation.engine import measure
 
 BIRTH = ["born_sweden", "born_abroad"]

@@ -2,7 +2,7 @@
 
 One command per source format, all in the ``import_app`` sub-app. Each command reads its
 input with an importer from :mod:`bryta.ingest`, writes the table with
-:func:`~bryta.cli._io.write_table` (CSV, Parquet or JSON, atomically) and reports what it
+:func:`~bryta.app.tables.write_table` (CSV, Parquet or JSON, atomically) and reports what it
 wrote on stderr. To add an importer (``scb``, ``scb-csv``, ``kolada``, ...), write a function
 like :func:`jsonstat` and decorate it with ``@import_app.command("name")``.
 """
@@ -15,8 +15,8 @@ from typing import Annotated
 import polars as pl
 import typer
 
+from bryta.app.tables import check_writable, write_table
 from bryta.cli._common import err_console, user_errors
-from bryta.cli._io import check_writable, write_table
 from bryta.errors import BrytaError
 from bryta.ingest.jsonstat import read_jsonstat
 

@@ -15,8 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bryta.app.tables import check_writable, write_table
 from bryta.cli._common import err_console, split_list, user_errors
-from bryta.cli._io import check_writable, write_table
 from bryta.errors import BrytaError
 from bryta.indicators import (
     DOMAINS,

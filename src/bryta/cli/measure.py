@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, index_names, split_list, user_errors
-from bryta.cli._io import check_writable, read_table, write_table
 from bryta.cli._progress import delayed_progress
 from bryta.compute.segregation.engine import measure as run_measure
 from bryta.compute.segregation.engine import resolve_indices

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, index_names, split_list, user_errors
-from bryta.cli._io import check_writable, read_table, write_table
 from bryta.compute.spatial.multiscalar import multiscalar_profile, profile_figure
 from bryta.errors import BrytaError
 

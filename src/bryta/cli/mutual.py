@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
+from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, split_list, user_errors
-from bryta.cli._io import check_writable, read_table, write_table
 from bryta.compute.segregation.mutual import (
     mutual_local,
     mutual_nested,

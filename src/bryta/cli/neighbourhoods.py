@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, split_list, user_errors
-from bryta.cli._io import check_writable, read_table, write_table
 from bryta.cli._progress import delayed_progress
 from bryta.compute.spatial.neighbourhoods import knn_contexts
 from bryta.compute.spatial.tiles import tiled_knn_contexts

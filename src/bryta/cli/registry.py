@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
+from bryta.app.tables import check_writable, write_table
 from bryta.cli._common import err_console, user_errors
-from bryta.cli._io import check_writable, write_table
 
 Database = Annotated[
     str | None,
@@ -121,7 +121,7 @@ def _type_history(path: Path, population):
     the population (concentration index)."""
     import polars as pl
 
-    from bryta.cli._io import read_table
+    from bryta.app.tables import read_table
     from bryta.errors import BrytaError
 
     frame = read_table(path)

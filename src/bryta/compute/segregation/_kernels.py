@@ -6,7 +6,8 @@ steps in one loop per cell, so a cell's count is made while its table is in the 
 
 * :func:`poisson_draws` draws Poisson counts by the guide-table inversion of
   :class:`~._poisson.PoissonTable` (one random word and one lookup per draw; a short walk
-  in the tails). It runs over the cells in the outer loop and the replicates in the inner one, so each mean's table is read from the cache for all the replicates of a cell.
+  in the tails). It runs over the cells in the outer loop and the replicates in the inner one,
+  so each mean's table is read from the cache for all the replicates of a cell.
 * :func:`poisson_tables` builds those tables: each mean's log-probabilities
   (:func:`log_pmf_many`), their exact integer running sums and the guide, in one pass.
 * :func:`fix_totals` makes each replicate's partition totals equal the observed ones, as

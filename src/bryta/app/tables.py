@@ -1,4 +1,4 @@
-"""Reading and writing tables for the command line: CSV, Parquet (and JSON output)."""
+"""Reading and writing the analyst's tables: CSV, Parquet (and JSON output); writes are atomic."""
 
 from __future__ import annotations
 
