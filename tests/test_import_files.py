@@ -10,6 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from bryta.app.context import Context
 from bryta.cli import import_files
 from bryta.warehouse import Warehouse
 
@@ -98,12 +99,10 @@ def test_needs_a_destination(app, export):
     assert res.exit_code == 2 and "--name" in res.output
 
 
-def test_import_kolada_from_a_recorded_answer(app, tmp_path, monkeypatch):
+def test_import_kolada_from_a_recorded_answer(app, tmp_path):
     """The command wires the client to the warehouse; the client is tested offline in
-    test_kolada.py, here it answers from its cache so nothing reaches the network."""
+    test_kolada.py, here the context hands it a recorded transport (no network)."""
     import httpx
-
-    from bryta.ingest import kolada
 
     page = {
         "count": 1,
@@ -118,12 +117,6 @@ def test_import_kolada_from_a_recorded_answer(app, tmp_path, monkeypatch):
         "next_url": None,
     }
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=page))
-    real = kolada.KoladaClient
-
-    def offline(**kw):
-        return real(transport=transport, **kw)
-
-    monkeypatch.setattr(kolada, "KoladaClient", offline)
     res = runner.invoke(
         app,
         [
@@ -139,6 +132,7 @@ def test_import_kolada_from_a_recorded_answer(app, tmp_path, monkeypatch):
             "--data-dir",
             str(tmp_path),
         ],
+        obj=Context(transport=transport),
     )
     assert res.exit_code == 0, res.output
     with Warehouse.open(tmp_path) as wh:
@@ -152,17 +146,13 @@ def test_import_kolada_from_a_recorded_answer(app, tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def offline_scb(monkeypatch):
-    """PxWebClient talks to the recorded PxWebApi server of test_pxweb (no network)."""
+def offline_scb():
+    """A context whose SCB client talks to the recorded PxWebApi server of test_pxweb."""
     import httpx
 
-    from bryta.ingest import pxweb
     from tests.test_pxweb import ScbServer
 
-    real = pxweb.PxWebClient
-    monkeypatch.setattr(
-        pxweb, "PxWebClient", lambda **kw: real(transport=httpx.MockTransport(ScbServer()), **kw)
-    )
+    return Context(transport=httpx.MockTransport(ScbServer()))
 
 
 def test_import_scb_table_from_the_recorded_server(app, tmp_path, offline_scb):
@@ -188,6 +178,7 @@ def test_import_scb_table_from_the_recorded_server(app, tmp_path, offline_scb):
             "--data-dir",
             str(tmp_path),
         ],
+        obj=offline_scb,
     )
     assert res.exit_code == 0, res.output
     with Warehouse.open(tmp_path) as wh:
@@ -209,6 +200,7 @@ def test_import_scb_table_from_the_recorded_server(app, tmp_path, offline_scb):
             "--data-dir",
             str(tmp_path),
         ],
+        obj=offline_scb,
     )
     assert bad.exit_code == 2 and "VARIABLE=VALUES" in bad.output
 
@@ -237,6 +229,7 @@ def test_two_commands_from_table_id_to_indices_per_kommun_and_year(tmp_path, off
             "-o",
             str(table),
         ],
+        obj=offline_scb,
     )
     assert res.exit_code == 0, res.output
     out = tmp_path / "indices.csv"
@@ -260,6 +253,7 @@ def test_two_commands_from_table_id_to_indices_per_kommun_and_year(tmp_path, off
             "-o",
             str(out),
         ],
+        obj=offline_scb,
     )
     assert res.exit_code == 0, res.output
     got = pl.read_csv(out, schema_overrides={"kommun": pl.String, "Tid": pl.String})

@@ -8,9 +8,26 @@ from contextlib import contextmanager
 import typer
 from rich.console import Console
 
+from bryta.app.context import Context, Settings
 from bryta.errors import BrytaError
 
 err_console = Console(stderr=True)
+
+
+def make_context(ctx: typer.Context | None = None, **settings: object) -> Context:
+    """The use cases' context for this call: the options given (``data_dir``, ``database``,
+    ``cache_dir``, ``scheduler``) over the context a caller passed as ``obj`` (tests pass one
+    with fake HTTP transports), else over the defaults."""
+    base = ctx.find_root().obj if ctx is not None else None
+    if not isinstance(base, Context):
+        base = Context(Settings())
+    return Context(base.settings.with_(**settings), transport=base.transport, sleep=base.sleep)
+
+
+def say(lines: list[str]) -> None:
+    """Print what a use case reports, one line each, on stderr."""
+    for line in lines:
+        err_console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def split_list(text: str | None) -> list[str] | None:

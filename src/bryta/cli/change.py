@@ -6,23 +6,12 @@ import math
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 
+from bryta.app.comparisons import change as run_change
 from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, split_list, user_errors
 from bryta.cli.mutual import Base, By, CountCol, GroupCol, Groups, Output, Unit
-from bryta.compute.segregation.change import mutual_difference
-from bryta.errors import BrytaError
-
-
-def _split(frame: pl.DataFrame, between: str, value: str) -> pl.DataFrame:
-    if between not in frame.columns:
-        raise BrytaError(f"--between column {between!r} not found")
-    part = frame.filter(pl.col(between).cast(pl.String) == value).drop(between)
-    if part.height == 0:
-        raise BrytaError(f"no rows with {between} = {value!r}")
-    return part
 
 
 def change(
@@ -57,16 +46,12 @@ def change(
     """
     with user_errors(str(input)):
         check_writable(output)
-        data1 = read_table(input)
-        if second is not None:
-            data2 = read_table(second)
-        elif between and first_value is not None and second_value is not None:
-            data1, data2 = _split(data1, between, first_value), _split(data1, between, second_value)
-        else:
-            raise BrytaError("give a second input file, or --between with --first and --second")
-        result = mutual_difference(
-            data1,
-            data2,
+        result = run_change(
+            read_table(input),
+            read_table(second) if second is not None else None,
+            between=between,
+            first_value=first_value,
+            second_value=second_value,
             unit=unit,
             groups=split_list(groups),
             by=split_list(by),

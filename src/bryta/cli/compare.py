@@ -8,11 +8,11 @@ from typing import Annotated
 
 import typer
 
+from bryta.app.comparisons import compare as run_compare
 from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, index_names, split_list, user_errors
 from bryta.cli.mutual import By, CountCol, GroupCol, Groups, Output, Unit
 from bryta.compute.segregation.engine import resolve_indices
-from bryta.compute.segregation.inference import compare as run_compare
 
 
 def compare(
@@ -48,12 +48,8 @@ def compare(
         check_writable(output)
         names = index_names(index)
         specs = resolve_indices(names)
-        frame = read_table(input)
-        # CSV columns are text: compare the between column as text too
-        if between in frame.columns:  # --first/--second are text; so is every CSV column
-            frame = frame.with_columns(frame.get_column(between).cast(str))
         result = run_compare(
-            frame,
+            read_table(input),
             unit=unit,
             between=between,
             first=first,

@@ -10,46 +10,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bryta.app.tables import check_writable, write_table
-from bryta.cli._common import err_console, split_list, user_errors
-from bryta.compute.disclosure import DEFAULT_THRESHOLD, suppress_small
-from bryta.warehouse import Provenance, Warehouse
+from bryta.app.data import Protection, export_dataset, list_datasets, show_dataset
+from bryta.app.imports import Destination, store
+from bryta.cli._common import make_context, say, split_list, user_errors
+from bryta.cli.options import DataDir
+from bryta.compute.disclosure import DEFAULT_THRESHOLD
+from bryta.warehouse import Provenance
 
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help="Folder of the warehouse (default: $BRYTA_DATA_DIR or ~/.local/share/bryta).",
-    ),
-]
 Threshold = Annotated[
     int, typer.Option(help="Counts below this are suppressed in exports of counts.")
 ]
-_KEYS = {"year", "år", "tid", "period"}
-
-
-def protect(
-    frame: pl.DataFrame,
-    kind: str,
-    *,
-    threshold: int = DEFAULT_THRESHOLD,
-    columns: list[str] | None = None,
-    within: list[str] | None = None,
-    enabled: bool = True,
-) -> pl.DataFrame:
-    """Small-count protection on an export of counts; says on stderr what it did."""
-    if kind != "counts":
-        return frame
-    if not enabled:
-        err_console.print("[yellow]small-count protection is off for this export[/]")
-        return frame
-    if columns is None:
-        columns = [c for c, t in frame.schema.items() if t.is_numeric() and c not in _KEYS]
-    out, report = suppress_small(frame, values=columns, threshold=threshold, within=within)
-    note = "" if within else " (no --within totals given: primary suppression only)"
-    err_console.print(report.describe() + (note if report.total else ""), highlight=False)
-    return out
-
 
 data_app = typer.Typer(name="data", help="The datasets in the warehouse.", no_args_is_help=True)
 
@@ -65,26 +35,16 @@ def save(
     replace: bool = False,
 ) -> None:
     """Store an imported frame in the warehouse (``name``) and/or write it to ``output``."""
-    if name is None and output is None:
-        raise typer.BadParameter("give --name (store in the warehouse) and/or -o FILE")
-    if output is not None:
-        check_writable(output)
-    if name is not None:
-        with Warehouse.open(data_dir) as wh:
-            wh.put(name, frame, kind=kind, provenance=provenance, replace=replace)
-            where = wh.path
-        err_console.print(f"stored {frame.height} rows as {name!r} in {where}", highlight=False)
-    if output is not None:  # a table as its publisher released it: nothing new to protect
-        write_table(frame, output)
-        err_console.print(f"wrote {frame.height} rows to {output}", highlight=False)
+    ctx = make_context(data_dir=data_dir)
+    report = store(ctx, frame, Destination(name, output, replace), kind=kind, provenance=provenance)
+    say(report.lines())
 
 
 @data_app.command("list")
-def list_datasets(data_dir: DataDir = None) -> None:
+def list_command(ctx: typer.Context, data_dir: DataDir = None) -> None:
     """List the datasets with their source and retrieval time."""
-    with user_errors(), Warehouse.open(data_dir) as wh:
-        frame = wh.list()
-        path = wh.path
+    with user_errors():
+        path, frame = list_datasets(make_context(ctx, data_dir=data_dir))
     table = Table(title=f"datasets in {path}", title_justify="left")
     for col in frame.columns:
         table.add_column(col)
@@ -95,14 +55,14 @@ def list_datasets(data_dir: DataDir = None) -> None:
 
 @data_app.command("show")
 def show(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Dataset name.")],
     rows: Annotated[int, typer.Option(help="Rows to show.")] = 10,
     data_dir: DataDir = None,
 ) -> None:
     """Show a dataset's provenance, columns and first rows."""
-    with user_errors(), Warehouse.open(data_dir) as wh:
-        info = wh.info(name)
-        head = wh.get(name).head(rows)
+    with user_errors():
+        info, head = show_dataset(make_context(ctx, data_dir=data_dir), name, rows)
     console = Console()
     for key in (
         "name",
@@ -128,6 +88,7 @@ def show(
 
 @data_app.command("export")
 def export(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Dataset name.")],
     output: Annotated[Path, typer.Option("-o", "--output", help=".csv, .parquet or .json")],
     data_dir: DataDir = None,
@@ -146,21 +107,15 @@ def export(
     ] = False,
 ) -> None:
     """Write a dataset to CSV, Parquet or JSON; small counts are suppressed in counts."""
+    protection = Protection(
+        threshold=threshold,
+        columns=split_list(suppress),
+        within=split_list(within),
+        enabled=not no_protect,
+    )
     with user_errors(name):
-        check_writable(output)
-        with Warehouse.open(data_dir) as wh:
-            frame = wh.get(name)
-            kind = wh.info(name)["kind"]
-        frame = protect(
-            frame,
-            kind,
-            threshold=threshold,
-            columns=split_list(suppress),
-            within=split_list(within),
-            enabled=not no_protect,
-        )
-        write_table(frame, output)
-    err_console.print(f"wrote {frame.height} rows to {output}", highlight=False)
+        report = export_dataset(make_context(ctx, data_dir=data_dir), name, output, protection)
+    say([*report.notes, f"wrote {report.frame.height} rows to {output}"])
 
 
 def register(app: typer.Typer) -> None:

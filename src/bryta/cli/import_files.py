@@ -3,29 +3,17 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 
-from bryta.cli._common import user_errors
-from bryta.cli.data import DataDir, save
-from bryta.geography.codes import add_parents
-from bryta.warehouse import Provenance
+from bryta.app.imports import Destination, file_provenance, import_kolada, import_scb
+from bryta.cli._common import make_context, say, split_list, user_errors
+from bryta.cli.data import save
+from bryta.cli.options import CacheDir, DataDir, Name, Output, Replace
 
-Name = Annotated[str | None, typer.Option("--name", help="Store in the warehouse under this name.")]
-Output = Annotated[
-    Path | None, typer.Option("-o", "--output", help="Also write to .csv, .parquet or .json.")
-]
-Replace = Annotated[bool, typer.Option("--replace", help="Replace a dataset of that name.")]
-
-
-def file_provenance(path: Path, source: str, licence: str) -> Provenance:
-    """Provenance of an imported file: its name and SHA-256."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return Provenance(source=source, licence=licence, file=path.name, sha256=digest)
+__all__ = ["Name", "Output", "Replace", "file_provenance", "register"]
 
 
 def scb_csv(
@@ -59,6 +47,7 @@ def scb_csv(
 
 
 def kolada(
+    ctx: typer.Context,
     kpi: Annotated[list[str], typer.Argument(help="Kolada KPI ids, e.g. N00945.")],
     municipality: Annotated[
         str | None, typer.Option(help="Kommun or region ids, comma-separated (e.g. 0180).")
@@ -68,34 +57,26 @@ def kolada(
     output: Output = None,
     replace: Replace = False,
     data_dir: DataDir = None,
-    cache_dir: Annotated[
-        Path | None, typer.Option(help="Keep answers here and reuse them (no network).")
-    ] = None,
+    cache_dir: CacheDir = None,
 ) -> None:
     """Fetch key figures from Kolada (v3) per kommun and year. Needs the network.
 
     Example: bryta import kolada N00945 --municipality 0180,1480 --years 2022,2023 --name k
     """
-    from bryta.cli._common import split_list
-    from bryta.ingest.kolada import KoladaClient
-
+    year_list = []
+    for item in split_list(years) or []:
+        if not item.isdigit():
+            raise typer.BadParameter(f"--years takes years such as 2023, not {item!r}")
+        year_list.append(int(item))
     with user_errors("kolada"):
-        ids = split_list(municipality)
-        year_list = [int(y) for y in split_list(years) or []] or None
-        if ids is None and year_list is None:
-            raise typer.BadParameter("give --municipality and/or --years with the KPI ids")
-        with KoladaClient(cache_dir=cache_dir) as client:
-            frame = client.data(list(kpi), municipalities=ids, years=year_list)
-            provenance = Provenance(**client.last_provenance.as_record())
-        save(
-            frame,
-            name=name,
-            output=output,
-            kind="indicator",
-            provenance=provenance,
-            data_dir=data_dir,
-            replace=replace,
+        report = import_kolada(
+            make_context(ctx, data_dir=data_dir, cache_dir=cache_dir),
+            list(kpi),
+            Destination(name, output, replace),
+            municipalities=split_list(municipality),
+            years=year_list or None,
         )
+    say(report.lines())
 
 
 def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
@@ -109,6 +90,7 @@ def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
 
 
 def scb(
+    ctx: typer.Context,
     table_id: Annotated[str, typer.Argument(help="SCB table id, e.g. TAB6574.")],
     select: Annotated[
         list[str] | None,
@@ -125,49 +107,28 @@ def scb(
     output: Output = None,
     replace: Replace = False,
     data_dir: DataDir = None,
-    cache_dir: Annotated[
-        Path | None, typer.Option(help="Keep answers here and reuse them (no network).")
-    ] = None,
+    cache_dir: CacheDir = None,
 ) -> None:
     """Fetch an SCB table through PxWebApi 2.0 (split under SCB's limits). Needs the network.
 
     Example: bryta import scb TAB6574 --select Region=0114,0180 --select Tid=TOP(4)
     --name population
     """
-    from bryta.ingest.pxweb import PxWebClient
-
+    selection = {
+        k: v if v in ("*",) or "(" in v else v.split(",")
+        for k, v in _pairs(select, "--select").items()
+    } or None
+    codelists = _pairs(codelist, "--codelist") or None
     with user_errors(table_id):
-        selection = {
-            k: v if v in ("*",) or "(" in v else v.split(",")
-            for k, v in _pairs(select, "--select").items()
-        } or None
-        with PxWebClient(lang=lang, cache_dir=cache_dir) as client:
-            result = client.fetch(
-                table_id, selection=selection, codelists=_pairs(codelist, "--codelist") or None
-            )
-        frame = result.frame
-        for column in frame.columns:  # kommun and län of RegSO/DeSO rows, for --by kommun
-            if column not in ("kommun", "lan") and frame.schema[column] == pl.String:
-                frame = add_parents(frame, column)
-                if "kommun" in frame.columns:
-                    break
-        prov = result.provenance
-        provenance = Provenance(
-            source=prov.source,
-            licence=prov.licence,
-            table_id=prov.table_id,
-            query=prov.query_json,
-            retrieved_at=prov.retrieved_at,
+        report = import_scb(
+            make_context(ctx, data_dir=data_dir, cache_dir=cache_dir),
+            table_id,
+            Destination(name, output, replace),
+            selection=selection,
+            codelists=codelists,
+            lang=lang,
         )
-        save(
-            frame,
-            name=name,
-            output=output,
-            kind="counts",
-            provenance=provenance,
-            data_dir=data_dir,
-            replace=replace,
-        )
+    say(report.lines())
 
 
 def register(import_app: typer.Typer) -> None:

@@ -1,0 +1,229 @@
+"""Imports into the warehouse and/or a file, with provenance: SCB's API, Kolada, boundaries.
+
+Every import ends in :func:`store`, which checks the destination before any work is done
+(so a bad ``output`` fails before a network call), stores the frame in the warehouse under
+``name`` and/or writes it to ``output`` atomically, and returns what it did.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from bryta.app.context import Context
+from bryta.app.tables import check_writable, write_table
+from bryta.errors import InputError
+from bryta.geography.codes import VERSIONS, add_parents, code_pattern, validate_codes
+from bryta.warehouse import Provenance
+
+BOUNDARY_OUTPUTS = (".parquet", ".geojson", ".json")
+BOUNDARY_LEVELS = ("lan", "kommun", "regso", "deso")
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where an import goes: a warehouse dataset ``name`` and/or a file ``output``."""
+
+    name: str | None = None
+    output: Path | None = None
+    replace: bool = False
+
+    def check(self, suffixes: tuple[str, ...] | None = None) -> None:
+        """Fail before any work: no destination, or an output format that is not written."""
+        if self.name is None and self.output is None:
+            raise InputError("give --name (store in the warehouse) and/or -o FILE")
+        if self.output is None:
+            return
+        if suffixes is None:
+            check_writable(self.output)
+        elif self.output.suffix.lower() not in suffixes:
+            raise InputError(f"{self.output}: output must be {', '.join(suffixes)}")
+
+
+@dataclass
+class ImportReport:
+    """What an import did: the frame, where it was stored and written, and warnings."""
+
+    frame: pl.DataFrame
+    stored_as: str | None = None
+    warehouse: Path | None = None
+    written_to: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def lines(self, noun: str = "rows") -> list[str]:
+        """One line per thing done, for a command line to print."""
+        out = [f"warning: {w}" for w in self.warnings]
+        if self.stored_as is not None:
+            out.append(
+                f"stored {self.frame.height} {noun} as {self.stored_as!r} in {self.warehouse}"
+            )
+        if self.written_to is not None:
+            out.append(f"wrote {self.frame.height} {noun} to {self.written_to}")
+        return out
+
+
+def file_provenance(path: Path, source: str, licence: str) -> Provenance:
+    """Provenance of an imported file: its name and SHA-256."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return Provenance(source=source, licence=licence, file=path.name, sha256=digest)
+
+
+def store(
+    ctx: Context,
+    frame: pl.DataFrame,
+    destination: Destination,
+    *,
+    kind: str,
+    provenance: Provenance,
+) -> ImportReport:
+    """Store ``frame`` in the warehouse and/or write it; a table as its publisher released it,
+    so nothing new is suppressed here (exports of counts are protected, see
+    :mod:`bryta.app.data`)."""
+    destination.check()
+    report = ImportReport(frame)
+    if destination.name is not None:
+        with ctx.warehouse() as wh:
+            wh.put(
+                destination.name,
+                frame,
+                kind=kind,
+                provenance=provenance,
+                replace=destination.replace,
+            )
+            report.stored_as, report.warehouse = destination.name, wh.path
+    if destination.output is not None:
+        write_table(frame, destination.output)
+        report.written_to = destination.output
+    return report
+
+
+def import_kolada(
+    ctx: Context,
+    kpis: list[str],
+    destination: Destination,
+    *,
+    municipalities: list[str] | None = None,
+    years: list[int] | None = None,
+) -> ImportReport:
+    """Key figures from Kolada per kommun and year (needs the network unless cached)."""
+    destination.check()
+    if municipalities is None and years is None:
+        raise InputError("give --municipality and/or --years with the KPI ids")
+    with ctx.kolada() as client:
+        frame = client.data(list(kpis), municipalities=municipalities, years=years)
+        provenance = Provenance(**client.last_provenance.as_record())
+    return store(ctx, frame, destination, kind="indicator", provenance=provenance)
+
+
+def import_scb(
+    ctx: Context,
+    table_id: str,
+    destination: Destination,
+    *,
+    selection: dict[str, Any] | None = None,
+    codelists: dict[str, str] | None = None,
+    lang: str = "sv",
+) -> ImportReport:
+    """A table from SCB's API (PxWebApi 2.0), split under SCB's limits; RegSO and DeSO rows get
+    their kommun and län, so the result can be measured ``--by kommun``."""
+    destination.check()
+    with ctx.pxweb(lang=lang) as client:
+        result = client.fetch(table_id, selection=selection, codelists=codelists)
+    frame = result.frame
+    for column in frame.columns:
+        if column not in ("kommun", "lan") and frame.schema[column] == pl.String:
+            frame = add_parents(frame, column)
+            if "kommun" in frame.columns:
+                break
+    prov = result.provenance
+    provenance = Provenance(
+        source=prov.source,
+        licence=prov.licence,
+        table_id=prov.table_id,
+        query=prov.query_json,
+        retrieved_at=prov.retrieved_at,
+    )
+    return store(ctx, frame, destination, kind="counts", provenance=provenance)
+
+
+def import_boundaries(
+    ctx: Context,
+    file: Path,
+    destination: Destination,
+    *,
+    code: str,
+    name_col: str | None = None,
+    layer: str | None = None,
+    crs: str | None = None,
+    level: str | None = None,
+    tolerance: float = 100.0,
+    source: str = "boundary file",
+    licence: str = "",
+) -> ImportReport:
+    """Area boundaries from a GIS file, stored in SWEREF 99 TM (EPSG:3006); a ``.parquet``
+    output is GeoParquet, a ``.geojson`` output simplified by ``tolerance`` metres, in lon/lat."""
+    from bryta.geography.boundaries import (
+        read_boundaries,
+        simplified_geojson,
+        store_boundaries,
+        write_geoparquet,
+    )
+
+    destination.check(BOUNDARY_OUTPUTS)
+    if level is not None and level not in BOUNDARY_LEVELS:
+        raise InputError(f"--level must be one of {', '.join(BOUNDARY_LEVELS)}, not {level!r}")
+    if not file.is_file():
+        raise InputError(f"{file}: no such file")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame = read_boundaries(file, code=code, name=name_col, layer=layer, crs=crs)
+    report = ImportReport(frame, warnings=[str(w.message) for w in caught])
+    if level is not None:
+        _check_level(frame.get_column("code").alias(code), level, str(file))
+    if destination.name is not None:
+        details = {"code_column": code, "name_column": name_col, "layer": layer}
+        if crs is not None:
+            details["source_crs"] = crs
+        provenance = dataclasses.replace(
+            file_provenance(file, source, licence),
+            query=json.dumps(details, ensure_ascii=False),
+        )
+        with ctx.warehouse() as wh:
+            store_boundaries(
+                wh, destination.name, frame, provenance, level=level, replace=destination.replace
+            )
+            report.stored_as, report.warehouse = destination.name, wh.path
+    if destination.output is not None:
+        output = destination.output
+        if output.suffix.lower() == ".parquet":
+            write_geoparquet(frame, output)
+        else:
+            collection = simplified_geojson(frame, tolerance_m=tolerance)
+            _write_text(output, json.dumps(collection, ensure_ascii=False, separators=(",", ":")))
+        report.written_to = output
+    return report
+
+
+def _check_level(codes: pl.Series, level: str, source: str) -> None:
+    """Codes of ``level`` in any of its versions (RegSO 2025 carries SCB's suffix)."""
+    for version in VERSIONS.get(level, ()):
+        if codes.str.contains(code_pattern(level, version)).all():
+            return
+    validate_codes(codes, level, source=source)
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
