@@ -207,11 +207,13 @@ def _effective(selection: dict[str, tuple[str, ...]], groups: list[Breakdown]) -
 
 
 def _codes_to_fetch(entry: Indicator, groups: list[Breakdown]) -> dict[str, list[str]]:
+    """The codes of the whole area (the entry's own selections) and of every group."""
     union: dict[str, list[str]] = {}
     for sel in entry.definition.selections.values():
-        for var, codes in _effective(dict(sel), groups).items():
-            union.setdefault(var, [])
-            union[var] += [c for c in codes if c not in union[var]]
+        for chosen in (dict(sel), _effective(dict(sel), groups)):
+            for var, codes in chosen.items():
+                union.setdefault(var, [])
+                union[var] += [c for c in codes if c not in union[var]]
     return union
 
 
@@ -266,6 +268,22 @@ def _sum(frame: pl.DataFrame, keys: list[str], name: str) -> pl.DataFrame:
 
 
 def _compute(
+    entry: Indicator, frame: pl.DataFrame, groups: list[Breakdown], levels: dict[str, str]
+) -> pl.DataFrame:
+    """The indicator per area and year; with breakdowns, the rows of the whole area (the
+    breakdown columns empty) and then those of every group."""
+    out = _compute_groups(entry, frame, groups, levels)
+    if not groups:
+        return out
+    whole = _compute_groups(entry, frame, [], levels).with_columns(
+        pl.lit(None, dtype=out.schema[b.name]).alias(b.name) for b in groups
+    )
+    return pl.concat([whole.select(out.columns), out]).sort(
+        ["area", "year", *(b.name for b in groups)], nulls_last=False, maintain_order=True
+    )
+
+
+def _compute_groups(
     entry: Indicator, frame: pl.DataFrame, groups: list[Breakdown], levels: dict[str, str]
 ) -> pl.DataFrame:
     src = entry.source
@@ -342,7 +360,7 @@ def stored_indicators(warehouse: Warehouse) -> pl.DataFrame:
     for name in names:  # one dataset per indicator; a handful at most
         frame = warehouse.get(name)
         breakdowns = [c for c in frame.columns if c not in _STORED]
-        totals = frame.filter(pl.all_horizontal(pl.col(c).is_null() for c in breakdowns))
+        totals = frame.filter(*(pl.col(c).is_null() for c in breakdowns)) if breakdowns else frame
         parts.append(
             totals.select(
                 pl.col("level").cast(pl.String),
