@@ -1,8 +1,10 @@
 """The statistics warehouse: one embedded DuckDB file shared by the CLI, the web app and reports.
 
 Every dataset (counts, indicator values, areas, geometries, computed results) is a table
-``ds_<name>`` plus one row in ``datasets`` with its provenance: source, table id, query,
-retrieval time, licence, and the file it came from with its SHA-256 where there was one.
+``ds_<name>`` plus one row in ``datasets`` with its provenance (a
+:class:`~bryta.ingest.provenance.Provenance`, the one type every importer returns): source,
+table id, query, retrieval time, licence, and the file it came from with its SHA-256 where
+there was one.
 
 Writes are atomic: a dataset is written inside one transaction that also records its
 provenance, so a failed import leaves the warehouse exactly as it was.
@@ -30,7 +32,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,6 +40,21 @@ import duckdb
 import polars as pl
 
 from bryta.errors import BrytaError, Conflict, InputError, NotFound, SourceError
+from bryta.ingest.provenance import Provenance
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "FILE_NAME",
+    "KINDS",
+    "DatasetExists",
+    "DatasetNotFound",
+    "Provenance",
+    "Warehouse",
+    "WarehouseError",
+    "WarehouseInputError",
+    "WarehouseUnavailable",
+    "default_data_dir",
+]
 
 FILE_NAME = "bryta.duckdb"
 KINDS = ("counts", "indicator", "areas", "geometries", "results", "table")
@@ -75,21 +91,6 @@ def default_data_dir() -> Path:
         return Path(env)
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "bryta"
-
-
-@dataclass(frozen=True)
-class Provenance:
-    """Where a dataset came from. ``retrieved_at`` defaults to now (UTC)."""
-
-    source: str
-    licence: str = ""
-    table_id: str = ""
-    query: str = ""
-    file: str = ""
-    sha256: str = ""
-    retrieved_at: str = field(
-        default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
-    )
 
 
 _SCHEMA = """
@@ -209,15 +210,17 @@ class Warehouse:
         if self.read_only:
             raise RuntimeError(f"{self.path}: this warehouse was opened read-only")
         if not self.path.exists():
-            done, result = self._create_with(action)
-            if done:
-                return result
+            created = self._create_with(action)
+            if created is not None:
+                return created[0]
         with self._connection(write=True) as con:
             assert con is not None
             con.execute(_SCHEMA)
             return action(con)
 
-    def _create_with(self, action: Callable[[duckdb.DuckDBPyConnection], _T]) -> tuple[bool, Any]:
+    def _create_with(self, action: Callable[[duckdb.DuckDBPyConnection], _T]) -> tuple[_T] | None:
+        """``(result,)`` of ``action`` run in a new file moved into place; None when another
+        process created the file first."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         aside = self.path.with_name(f".{self.path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
         try:
@@ -230,12 +233,12 @@ class Warehouse:
             try:
                 os.link(aside, self.path)  # fails if the file appeared meanwhile
             except FileExistsError:
-                return False, None
+                return None
             except OSError:  # no hard links here (some network or FAT folders)
                 if self.path.exists():
-                    return False, None
+                    return None
                 os.replace(aside, self.path)
-            return True, result
+            return (result,)
         finally:
             for leftover in (aside, aside.with_name(aside.name + ".wal")):
                 leftover.unlink(missing_ok=True)
@@ -270,7 +273,7 @@ class Warehouse:
                 "kind": kind,
                 "rows": frame.height,
                 "columns": json.dumps({c: str(t) for c, t in frame.schema.items()}),
-                **asdict(provenance),
+                **provenance.record(),
                 "stored_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
             con.execute("begin transaction")
@@ -331,12 +334,12 @@ class Warehouse:
         with self._connection(write=False) as con:
             self._info(con, name)
             assert con is not None
-            return pl.from_arrow(con.sql(f'select * from "ds_{name}"').to_arrow_table())
+            return _frame(con.sql(f'select * from "ds_{name}"').to_arrow_table())
 
     def _list(self, con: duckdb.DuckDBPyConnection | None) -> pl.DataFrame:
         if con is None or not _has_catalogue(con):
             return pl.DataFrame(schema=_LIST_SCHEMA)
-        return pl.from_arrow(
+        return _frame(
             con.sql(
                 "select name, kind, rows, source, table_id, retrieved_at, licence "
                 "from datasets order by name"
@@ -366,6 +369,12 @@ _LIST_SCHEMA = {
     "retrieved_at": pl.String,
     "licence": pl.String,
 }
+
+
+def _frame(table: Any) -> pl.DataFrame:
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
 
 
 def _has_catalogue(con: duckdb.DuckDBPyConnection) -> bool:

@@ -86,7 +86,7 @@ def kolada(
             raise typer.BadParameter("give --municipality and/or --years with the KPI ids")
         with KoladaClient(cache_dir=cache_dir) as client:
             frame = client.data(list(kpi), municipalities=ids, years=year_list)
-            provenance = Provenance(**client.last_provenance.as_record())
+            provenance = client.last_provenance
         save(
             frame,
             name=name,
@@ -151,14 +151,7 @@ def scb(
                 frame = add_parents(frame, column)
                 if "kommun" in frame.columns:
                     break
-        prov = result.provenance
-        provenance = Provenance(
-            source=prov.source,
-            licence=prov.licence,
-            table_id=prov.table_id,
-            query=prov.query_json,
-            retrieved_at=prov.retrieved_at,
-        )
+        provenance = result.provenance
         save(
             frame,
             name=name,

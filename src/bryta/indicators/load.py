@@ -24,7 +24,7 @@ after everything was fetched and computed: a failure stores nothing.
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import json
 import os
 from collections.abc import Sequence
@@ -42,9 +42,10 @@ from bryta.indicators.catalogue import (
     indicator,
 )
 from bryta.ingest._pxweb_tables import TableMetadata
-from bryta.ingest.jsonstat import read_jsonstat
+from bryta.ingest.jsonstat import jsonstat_provenance, read_jsonstat
+from bryta.ingest.provenance import query_text
 from bryta.ingest.pxweb import LICENCE, PxWebClient
-from bryta.warehouse import Provenance, Warehouse
+from bryta.warehouse import Warehouse
 
 __all__ = ["FILE_SOURCE", "indicator_from_jsonstat", "load_indicator", "stored_indicators"]
 
@@ -95,14 +96,8 @@ def load_indicator(
     frame = _compute(entry, result.frame, groups, {code: level for code in regions})
     if warehouse is not None:
         prov = result.provenance
-        query = _query(entry, level, chosen, years, groups) | {"scb": prov.query}
-        provenance = Provenance(
-            source=prov.source,
-            licence=prov.licence,
-            table_id=prov.table_id,
-            query=json.dumps(query, ensure_ascii=False, separators=(",", ":")),
-            retrieved_at=prov.retrieved_at,
-        )
+        query = _query(entry, level, chosen, years, groups) | {"scb": prov.query_data}
+        provenance = dataclasses.replace(prov, query=query_text(query))
         warehouse.put(
             entry.dataset, frame, kind="indicator", provenance=provenance, replace=replace
         )
@@ -157,14 +152,13 @@ def indicator_from_jsonstat(
     frame = frame.filter(pl.col(src.region_variable).is_in(list(levels)))
     result = _compute(entry, frame, groups, levels)
     if warehouse is not None:
-        query = _query(entry, level, None, years, groups)
-        provenance = Provenance(
+        provenance = jsonstat_provenance(
+            path,
+            data=raw,
             source=FILE_SOURCE,
             licence=LICENCE,
             table_id=meta.table_id or src.table,
-            query=json.dumps(query, ensure_ascii=False, separators=(",", ":")),
-            file=path.name,
-            sha256=hashlib.sha256(raw).hexdigest(),
+            query=query_text(_query(entry, level, None, years, groups)),
         )
         warehouse.put(
             entry.dataset, result, kind="indicator", provenance=provenance, replace=replace
