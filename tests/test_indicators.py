@@ -365,8 +365,12 @@ def test_a_breakdown_adds_a_column_and_its_groups_add_up(client):
     total = load_indicator("employment_rate_20_64", client=client, level="kommun")
     by_sex = load_indicator("employment_rate_20_64", client=client, level="kommun", breakdown="sex")
     assert by_sex.columns == ["area", "level", "year", "sex", "numerator", "denominator", "value"]
-    assert sorted(by_sex.get_column("sex").unique().to_list()) == ["1", "2"]
-    summed = by_sex.group_by("area", "year").agg(pl.col("numerator", "denominator").sum())
+    assert by_sex.get_column("sex").unique().sort().to_list() == [None, "1", "2"]
+    # the rows of the whole area (sex empty) are those of the load without a breakdown
+    whole = by_sex.filter(pl.col("sex").is_null()).drop("sex")
+    assert whole.equals(total)
+    groups = by_sex.filter(pl.col("sex").is_not_null())
+    summed = groups.group_by("area", "year").agg(pl.col("numerator", "denominator").sum())
     joined = total.join(summed, on=["area", "year"], suffix="_summed")
     assert joined.height == total.height == 3  # one kommun, three years
     assert (joined["numerator"] == joined["numerator_summed"]).all()
@@ -485,7 +489,8 @@ def test_a_file_keeps_every_level_it_holds_unless_one_is_chosen():
     path = DATA / "TAB6571_download.json"
     frame = indicator_from_jsonstat("foreign_background_share", path, years=[2024], breakdown="sex")
     assert frame.columns == ["area", "level", "year", "sex", "numerator", "denominator", "value"]
-    assert dict(frame.group_by("level").len().iter_rows()) == {"kommun": 2, "regso": 4}
+    # one kommun and two RegSO, each with its whole-area row and one row per sex
+    assert dict(frame.group_by("level").len().iter_rows()) == {"kommun": 3, "regso": 6}
 
 
 def test_a_file_of_another_table_is_refused():

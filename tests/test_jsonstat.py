@@ -484,3 +484,21 @@ def test_docs_show_the_real_output(tmp_path, cli, monkeypatch):
     result = invoke(cli, SCB, "-o", "population.csv")
     for line in result.output.splitlines():
         assert line in docs, f"docs/jsonstat.md does not show the output line {line!r}"
+
+
+def test_provenance_of_a_file_names_it_its_hash_and_what_it_states():
+    import hashlib
+
+    from bryta.ingest.jsonstat import jsonstat_provenance
+    from bryta.ingest.provenance import Provenance
+
+    path = Path(__file__).parent / "data" / "pxweb" / "TAB6571_download.json"
+    raw = path.read_bytes()
+    stated = json.loads(raw.decode("utf-8-sig"))
+    prov = jsonstat_provenance(path, licence="CC0 1.0")
+    assert isinstance(prov, Provenance)
+    assert (prov.file, prov.sha256) == (path.name, hashlib.sha256(raw).hexdigest())
+    assert prov.source == stated["source"] and prov.table_updated == stated["updated"]
+    assert prov.table_id == stated["extension"]["px"]["tableid"]
+    given_ = jsonstat_provenance(path, data=raw, source="mine", table_id="X")
+    assert (given_.source, given_.table_id, given_.sha256) == ("mine", "X", prov.sha256)

@@ -26,6 +26,7 @@ from bryta.ingest.kolada import (
     KoladaError,
     KoladaQueryError,
 )
+from bryta.ingest.provenance import Provenance
 
 RECORDED = Path(__file__).parent / "data" / "kolada"
 DATA_PATH = "/v3/data/kpi/N01951/municipality/0180,1480,0001/year/2022,2023"
@@ -371,10 +372,13 @@ def test_provenance_names_source_licence_paths_and_utc_time(three_pages):
     retrieved = datetime.fromisoformat(provenance.retrieved_at)
     assert retrieved.utcoffset() == timedelta(0)
     assert before - timedelta(seconds=1) <= retrieved <= datetime.now().astimezone()
-    record = provenance.as_record()
+    assert isinstance(provenance, Provenance) and provenance.calls == 3
+    record = provenance.record()
     assert record["table_id"] == "N01951"
     assert record["query"].splitlines() == three_pages.seen
-    assert set(record) == {"source", "licence", "table_id", "query", "retrieved_at"}
+    assert set(record) == {
+        "source", "licence", "table_id", "query", "file", "sha256", "retrieved_at",
+    }  # fmt: skip
 
 
 # -- metadata ------------------------------------------------------------------------------
@@ -423,3 +427,45 @@ def test_municipalities_are_filtered_by_type_and_keep_leading_zeros():
 def test_construction_sends_nothing_and_default_transport_is_not_used_in_tests():
     with KoladaClient() as client:  # a real transport, but no request is made
         assert client.last_provenance is None
+
+
+# -- the shared HTTP core ------------------------------------------------------------------
+
+
+def test_a_refused_connection_is_retried_like_a_time_out(tmp_path):
+    answer = sequence(
+        httpx.ConnectError("refused"), httpx.Response(200, json=recorded("data_deleted.json"))
+    )
+    api = FakeKolada({f"{PATH_2584}?per_page=5000": answer})
+    sleeps: list[float] = []
+    client = api.client(sleeps=sleeps, cache_dir=tmp_path)
+    assert client.data(["N01951"], ["2584"], [2023]).height == 1
+    assert sleeps == [1.0] and len(api.seen) == 2
+    assert client.last_provenance.calls == 2  # the failed attempt counts as a call
+    assert [p.name for p in tmp_path.iterdir() if not p.name.endswith(".json")] == []
+
+
+def test_errors_of_both_clients_are_source_errors_of_the_core():
+    from bryta.errors import SourceError
+    from bryta.ingest._http import HttpSourceError
+    from bryta.ingest.pxweb import ScbApiError
+
+    for kind in (KoladaError, ScbApiError):
+        assert issubclass(kind, HttpSourceError) and issubclass(kind, SourceError)
+
+
+def test_an_atomic_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    import os
+
+    from bryta.ingest._http import atomic_write
+
+    target = tmp_path / "entry.json"
+    atomic_write(target, "old")
+
+    def broken(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken)
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write(target, "new")
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["entry.json"]

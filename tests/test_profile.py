@@ -191,3 +191,81 @@ def test_cli_adds_indicators_loaded_into_the_warehouse(tmp_path):
     assert len(rows) == 1  # the sex breakdown row is left out
     assert (rows[0]["value"], rows[0]["rank_riket"], rows[0]["n_riket"]) == (70.0, 2, 2)
     assert rows[0]["domain"] == "work"
+
+
+def _employment_rate(kommun: str, year: int) -> float:
+    """100 · employed / all, aged 20–64, both sexes, straight from the JSON-stat file."""
+    from pathlib import Path
+
+    from bryta.ingest.jsonstat import read_jsonstat
+
+    path = Path(__file__).parent / "data" / "pxweb" / "TAB6680_data.json"
+    cells = read_jsonstat(path.read_bytes()).filter(
+        Region=kommun, Kon="1+2", Alder="20-64", Tid=str(year)
+    )
+    employed = cells.filter(ContentsCode="0000089X")["value"].item()
+    everyone = cells.filter(ContentsCode="0000089Y")["value"].item()
+    return 100 * employed / everyone
+
+
+@pytest.mark.parametrize("breakdown", [[], ["--breakdown", "sex"]], ids=["total", "by-sex"])
+def test_profile_of_an_indicator_loaded_from_a_file(tmp_path, breakdown):
+    runner = CliRunner()
+    file = "tests/data/pxweb/TAB6680_data.json"
+    load = ["indicators", "load", "employment_rate_20_64", "--from-file", file]
+    res = runner.invoke(app, [*load, "--level", "kommun", "--data-dir", str(tmp_path), *breakdown])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "p.json"
+    res = runner.invoke(app, ["profile", "0114", "--data-dir", str(tmp_path), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    rows = {
+        r["year"]: r
+        for r in json.loads(out.read_text(encoding="utf-8"))["indicators"]
+        if r["indicator"] == "employment_rate_20_64"
+    }
+    assert sorted(rows) == [2022, 2023, 2024]
+    for year, row in rows.items():
+        assert row["value"] == pytest.approx(_employment_rate("0114", year))
+
+
+def test_warehouse_indicators_are_read_on_every_call(tmp_path):
+    from bryta.app.context import Context, Settings
+    from bryta.warehouse import Provenance
+
+    ctx = Context(Settings(data_dir=tmp_path))
+
+    def store(value: float) -> None:
+        stored = pl.DataFrame(
+            {"area": ["0114"], "level": ["kommun"], "year": [2023], "value": [value]}
+        )
+        with ctx.warehouse() as wh:
+            wh.put(
+                "indicator_employment_rate_20_64",
+                stored.with_columns(numerator=None, denominator=None),
+                kind="indicator",
+                provenance=Provenance(source="test"),
+                replace=True,
+            )
+
+    def shown() -> list[float]:
+        p = area_profile("0114", context=ctx)
+        return p.indicators.filter(indicator="employment_rate_20_64")["value"].to_list()
+
+    assert shown() == []  # an empty warehouse: the bundled data alone
+    store(70.0)
+    assert shown() == [70.0]
+    store(75.0)
+    assert shown() == [75.0]
+    assert area_profile("0114").indicators.filter(indicator="employment_rate_20_64").is_empty()
+
+
+def test_a_year_without_data_names_the_years_there_are():
+    from bryta.errors import InputError
+
+    with pytest.raises(InputError, match=r"year 2019 .* years with data: 2020–2023$"):
+        area_profile("0180", year=2019)
+    p = area_profile("0180", year=2021)
+    assert p.indicators["year"].unique().to_list() == [2021]
+    assert p.segregation["year"].unique().to_list() == [2021]
+    res = CliRunner().invoke(app, ["profile", "0180", "--year", "2019"])
+    assert res.exit_code == 2 and "2020–2023" in res.output

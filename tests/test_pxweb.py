@@ -22,6 +22,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from bryta.errors import BrytaError
+from bryta.ingest.provenance import Provenance
 from bryta.ingest.pxweb import (
     LICENCE,
     SOURCE,
@@ -431,12 +432,16 @@ def test_provenance_records_source_query_time_calls_and_licence(make_client):
     assert prov is not None and frame.height == 4
     assert (prov.source, prov.table_id, prov.licence) == (SOURCE, "TAB6574", LICENCE)
     assert prov.source == "SCB PxWebApi 2.0" and prov.licence == "CC0 1.0"
-    assert prov.query["selection"] == selection and prov.query["language"] == "sv"
+    assert isinstance(prov, Provenance)
+    query = prov.query_data
+    assert query["selection"] == selection and query["language"] == "sv"
     assert (prov.calls, prov.cache_hits) == (2, 0)
     assert datetime.fromisoformat(prov.retrieved_at).utcoffset().total_seconds() == 0
     assert prov.table_updated == "2025-02-21T07:00:00Z"
-    assert json.loads(prov.query_json)["selection"]["Tid"] == "TOP(2)"
+    assert json.loads(prov.query)["selection"]["Tid"] == "TOP(2)"
     assert prov.to_dict()["licence"] == "CC0 1.0"
+    assert [r.method for r in prov.requests] == ["GET", "POST"]  # the metadata, the data
+    assert prov.record()["query"] == prov.query  # what the warehouse stores
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,14 +1,33 @@
-"""The DuckDB warehouse: provenance, atomic writes, the data commands."""
+"""The DuckDB warehouse: provenance, atomic writes, readers and writers in other processes,
+the data commands."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
 import polars as pl
 import pytest
 import typer
 from typer.testing import CliRunner
 
+import bryta
+from bryta.app.context import Context, Settings
 from bryta.cli import data as data_cli
-from bryta.warehouse import Provenance, Warehouse, WarehouseError, default_data_dir
+from bryta.errors import SourceError
+from bryta.warehouse import (
+    FILE_NAME,
+    DatasetNotFound,
+    Provenance,
+    Warehouse,
+    WarehouseError,
+    WarehouseUnavailable,
+    default_data_dir,
+)
 
 PROV = Provenance(
     source="SCB Statistikdatabasen",
@@ -57,17 +76,26 @@ def test_names_kinds_and_replacing(warehouse):
     assert warehouse.list().height == 0
 
 
+def _fail_inserts(monkeypatch):
+    real_connection, real_connect = Warehouse._connection, duckdb.connect
+
+    @contextmanager
+    def connection(self, *, write):
+        with real_connection(self, write=write) as con:
+            yield _Proxy(con) if write else con
+
+    def connect(path, *args, **kwargs):  # the file built aside on a first write
+        con = real_connect(path, *args, **kwargs)
+        return _Proxy(con) if str(path).endswith(".tmp") else con
+
+    monkeypatch.setattr(Warehouse, "_connection", connection)
+    monkeypatch.setattr(duckdb, "connect", connect)
+
+
 def test_failed_import_leaves_the_warehouse_as_it_was(warehouse, monkeypatch):
     warehouse.put("pop", frame(), kind="counts", provenance=PROV)
     before = (warehouse.list(), warehouse.get("pop"))
-    real = warehouse._con.execute
-
-    def failing(sql, *args):
-        if sql.startswith("insert into datasets"):
-            raise RuntimeError("disk full")
-        return real(sql, *args)
-
-    monkeypatch.setattr(warehouse, "_con", _Proxy(warehouse._con, failing))
+    _fail_inserts(monkeypatch)
     with pytest.raises(WarehouseError, match="not stored: disk full"):
         warehouse.put("pop", frame(1), kind="counts", provenance=PROV, replace=True)
     with pytest.raises(WarehouseError):
@@ -78,11 +106,152 @@ def test_failed_import_leaves_the_warehouse_as_it_was(warehouse, monkeypatch):
 
 
 class _Proxy:
-    def __init__(self, con, execute):
-        self._con, self.execute = con, execute
+    """A connection whose insert into the catalogue fails, as a full disk would."""
+
+    def __init__(self, con):
+        self._con = con
+
+    def execute(self, sql, *args):
+        if sql.startswith("insert into datasets"):
+            raise RuntimeError("disk full")
+        return self._con.execute(sql, *args)
 
     def __getattr__(self, name):
         return getattr(self._con, name)
+
+
+def test_a_failed_first_write_leaves_no_file(tmp_path, monkeypatch):
+    _fail_inserts(monkeypatch)
+    with pytest.raises(WarehouseError, match="not stored: disk full"):
+        Warehouse.open(tmp_path).put("pop", frame(), kind="counts", provenance=PROV)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_reader_of_a_missing_warehouse_sees_it_empty_and_creates_nothing(tmp_path):
+    folder = tmp_path / "never"
+    with Warehouse.open(folder, read_only=True) as wh:
+        assert wh.list().height == 0 and wh.list().columns[0] == "name"
+        with pytest.raises(DatasetNotFound, match=r"no dataset 'pop'.*datasets: none"):
+            wh.get("pop")
+    with pytest.raises(DatasetNotFound):
+        Warehouse.open(folder).drop("pop")
+    assert not folder.exists()
+
+
+def test_a_read_only_warehouse_does_not_write(tmp_path):
+    with Warehouse.open(tmp_path, read_only=True) as wh, pytest.raises(RuntimeError):
+        wh.put("pop", frame(), kind="counts", provenance=PROV)
+    assert not (tmp_path / FILE_NAME).exists()
+
+
+def test_context_passes_read_only_through(tmp_path):
+    ctx = Context(Settings(data_dir=tmp_path))
+    with ctx.warehouse(read_only=True) as wh:
+        assert wh.read_only and wh.list().height == 0
+    with ctx.warehouse() as wh:
+        assert not wh.read_only
+        wh.put("pop", frame(), kind="counts", provenance=PROV)
+    with ctx.warehouse(read_only=True) as wh:
+        assert wh.get("pop").equals(frame())
+
+
+def test_open_warehouses_do_not_lock_out_each_other_in_one_process(tmp_path):
+    with Warehouse.open(tmp_path) as writer, Warehouse.open(tmp_path, read_only=True) as reader:
+        writer.put("pop", frame(), kind="counts", provenance=PROV)
+        assert reader.get("pop").equals(frame())
+        writer.put("pop", frame(1), kind="counts", provenance=PROV, replace=True)
+        assert reader.get("pop").height == 1
+
+
+_HOLDER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+sys.stdin.read()  # until the test closes our stdin
+con.close()
+"""
+
+
+def test_a_file_held_too_long_is_a_one_line_source_error(tmp_path):
+    Warehouse.open(tmp_path).put("pop", frame(), kind="counts", provenance=PROV)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(tmp_path / FILE_NAME)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        for read_only in (True, False):
+            wh = Warehouse.open(tmp_path, read_only=read_only, timeout=0.2)
+            with pytest.raises(WarehouseUnavailable) as caught:
+                wh.list()
+            message = str(caught.value)
+            assert isinstance(caught.value, SourceError)
+            assert "in use by another process" in message and "\n" not in message
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
+    assert Warehouse.open(tmp_path, read_only=True).get("pop").equals(frame())
+
+
+_WRITER = """
+import sys, polars as pl
+from bryta.warehouse import Provenance, Warehouse
+wh = Warehouse.open(sys.argv[1], timeout=120)
+for i in range(1, int(sys.argv[2]) + 1):
+    rows = pl.DataFrame({"i": [i] * (1000 * i), "kommun": ["0114"] * (1000 * i)})
+    wh.put("pop", rows, kind="counts", provenance=Provenance(source="test"), replace=True)
+    wh.put(f"step_{i}", rows.head(1), kind="table", provenance=Provenance(source="test"))
+print("written", flush=True)
+"""
+
+_READER = """
+import sys
+from pathlib import Path
+from bryta.warehouse import Warehouse
+folder, done = sys.argv[1], Path(sys.argv[2])
+wh = Warehouse.open(folder, read_only=True, timeout=120)
+reads = 0
+while True:
+    finished = done.exists()
+    names = wh.list()["name"].to_list()
+    if "pop" in names:
+        pop = wh.get("pop")
+        i = pop["i"][0]
+        assert pop.height == 1000 * i and (pop["i"] == i).all(), "a half-written dataset"
+    reads += 1
+    if finished:
+        break
+print(reads, len(names), flush=True)
+"""
+
+
+def test_one_process_reads_while_another_imports(tmp_path):
+    """A reader in a loop and a writer storing datasets, in two processes: neither fails,
+    the reader never sees a partial dataset, and the writer's every dataset arrives."""
+    steps = 8
+    done = tmp_path / "writer-done"
+    env = {**os.environ, "PYTHONPATH": str(Path(bryta.__file__).parents[1])}
+    run = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, "env": env}
+    reader = subprocess.Popen([sys.executable, "-c", _READER, str(tmp_path), str(done)], **run)
+    writer = subprocess.Popen([sys.executable, "-c", _WRITER, str(tmp_path), str(steps)], **run)
+    try:
+        w_out, w_err = writer.communicate(timeout=300)
+        assert writer.returncode == 0, w_err
+        done.touch()
+        r_out, r_err = reader.communicate(timeout=300)
+        assert reader.returncode == 0, r_err
+    finally:
+        for proc in (reader, writer):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert w_out.strip() == "written"
+    reads, seen = map(int, r_out.split())
+    assert reads >= 1 and seen == steps + 1  # the last read came after the writer finished
+    with Warehouse.open(tmp_path, read_only=True) as wh:
+        assert wh.get("pop").height == 1000 * steps
 
 
 def test_data_survives_reopening(tmp_path):

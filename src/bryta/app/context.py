@@ -88,10 +88,15 @@ class Context:
 
     @contextmanager
     def warehouse(self, *, read_only: bool = False) -> Iterator[Warehouse]:
-        """The warehouse in ``settings.data_dir``, open for the block only."""
+        """The warehouse in ``settings.data_dir`` for the block.
+
+        ``read_only`` for readers: they never create the file and can run while other
+        processes read too. Each operation opens the file and closes it again, so readers and
+        writers in other processes are not locked out for the length of the block.
+        """
         from bryta.warehouse import Warehouse
 
-        wh = Warehouse.open(self.settings.data_path)
+        wh = Warehouse.open(self.settings.data_path, read_only=read_only)
         try:
             yield wh
         finally:

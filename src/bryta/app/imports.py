@@ -8,7 +8,6 @@ Every import ends in :func:`store`, which checks the destination before any work
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import warnings
 from dataclasses import dataclass, field
@@ -19,9 +18,9 @@ import polars as pl
 
 from bryta.app.context import Context
 from bryta.app.tables import check_writable, write_table
-from bryta.errors import InputError
+from bryta.errors import InputError, SourceError
 from bryta.geography.codes import VERSIONS, add_parents, code_pattern, validate_codes
-from bryta.warehouse import Provenance
+from bryta.ingest.provenance import Provenance
 
 BOUNDARY_OUTPUTS = (".parquet", ".geojson", ".json")
 BOUNDARY_LEVELS = ("lan", "kommun", "regso", "deso")
@@ -71,8 +70,7 @@ class ImportReport:
 
 def file_provenance(path: Path, source: str, licence: str) -> Provenance:
     """Provenance of an imported file: its name and SHA-256."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return Provenance(source=source, licence=licence, file=path.name, sha256=digest)
+    return Provenance.of_file(path, source=source, licence=licence)
 
 
 def store(
@@ -118,7 +116,9 @@ def import_kolada(
         raise InputError("give --municipality and/or --years with the KPI ids")
     with ctx.kolada() as client:
         frame = client.data(list(kpis), municipalities=municipalities, years=years)
-        provenance = Provenance(**client.last_provenance.as_record())
+        if client.last_provenance is None:  # data() always records it; a guard for the type
+            raise SourceError("Kolada answered without the provenance of its data")
+        provenance = client.last_provenance
     return store(ctx, frame, destination, kind="indicator", provenance=provenance)
 
 
@@ -142,14 +142,7 @@ def import_scb(
             frame = add_parents(frame, column)
             if "kommun" in frame.columns:
                 break
-    prov = result.provenance
-    provenance = Provenance(
-        source=prov.source,
-        licence=prov.licence,
-        table_id=prov.table_id,
-        query=prov.query_json,
-        retrieved_at=prov.retrieved_at,
-    )
+    provenance = result.provenance
     return store(ctx, frame, destination, kind="counts", provenance=provenance)
 
 

@@ -13,10 +13,13 @@
   (birth region and tenure) with the rank among areas of the same level; for a RegSO, its local
   measures within its kommun (location quotients and its share of the kommun's M).
 
-Defaults come from the bundled SCB data; pass your own long indicator table (``level, area,
-year, indicator, value``), for instance indicators loaded into the warehouse, through
-``indicators``. Every table is computed for all areas at once and the profile is a filter of
-it, so profiles of many areas cost little more than one.
+The data source is explicit. By default the profile is of the bundled SCB data (2020–2023),
+whose tables are computed once per process and cached. With ``context`` the indicators loaded
+into that context's warehouse (``bryta indicators load``) are added and ranked with the
+bundled ones; they are read afresh on every call, never cached. ``indicators`` adds a long
+table of your own (``level, area, year, indicator, value``). Every table is computed for all
+areas at once and the profile is a filter of it, so profiles of many areas cost little more
+than one.
 
 >>> p = area_profile("0114")
 >>> p.name, p.level, p.parents
@@ -30,7 +33,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -41,10 +44,13 @@ from bryta.compute.segregation.engine import measure
 from bryta.compute.segregation.local import location_quotients
 from bryta.compute.segregation.mutual import mutual_local, mutual_total
 from bryta.datasets import load_demo_panel, load_demo_shares, official_area_types
-from bryta.errors import BrytaError
+from bryta.errors import InputError, NotFound
 from bryta.geography.areas import areas, lan_names
 from bryta.geography.codes import level_of
 from bryta.ingest.statdb_csv import read_scb_export
+
+if TYPE_CHECKING:
+    from bryta.app.context import Context
 
 __all__ = ["BUNDLED_INDICATORS", "AreaProfile", "area_profile", "bundled_indicators"]
 
@@ -117,23 +123,39 @@ class AreaProfile:
         }
 
 
-def area_profile(code: str, *, indicators: pl.DataFrame | None = None) -> AreaProfile:
+def area_profile(
+    code: str,
+    *,
+    context: Context | None = None,
+    indicators: pl.DataFrame | None = None,
+    year: int | None = None,
+) -> AreaProfile:
     """The profile of a RegSO (``0114R001``), kommun (``0114``), län (``01``) or riket (``00``).
 
     Args:
         code: the area code (bundled division: RegSO 2020).
-        indicators: extra indicators as a long frame ``level, area, year, indicator, value``
-            (e.g. loaded from the warehouse); ranked together with the bundled ones.
+        context: add the indicators loaded into this context's warehouse (read-only, read on
+            every call); None: the bundled data alone.
+        indicators: extra indicators as a long frame ``level, area, year, indicator, value``;
+            ranked together with the bundled ones (and those of the warehouse).
+        year: keep this year only in the indicator and segregation tables; a year with no
+            data is an :class:`~bryta.errors.InputError` naming the years there are.
     """
     level = _level(code)
     known = areas(level)
     row = known.filter(pl.col("code") == code)
     if row.is_empty():
-        raise BrytaError(f"{code!r} is not a {level} of the bundled geography")
+        raise NotFound(f"{code!r} is not a {level} of the bundled geography")
     name = row.get_column("name").item()
     parents = _parents(code, level)
 
-    table = _ranked(indicators)
+    extra = [indicators] if indicators is not None else []
+    if context is not None:
+        from bryta.indicators import stored_indicators
+
+        with context.warehouse(read_only=True) as warehouse:
+            extra.append(stored_indicators(warehouse))
+    table = _ranked(_combined(extra))
     compared = [
         f"{what}_{name}" for name, _ in _COMPARISONS[level] for what in ("rank", "n", "median")
     ]
@@ -145,6 +167,15 @@ def area_profile(code: str, *, indicators: pl.DataFrame | None = None) -> AreaPr
     )
     types = _types_of(code, level)
     segregation = _segregation_of(code, level)
+    if year is not None:
+        years = sorted(set(mine["year"].to_list()) | set(segregation["year"].to_list()))
+        if year not in years:
+            raise InputError(
+                f"no data for the year {year} in the profile of {code} ({name}); "
+                f"years with data: {_spans(years) or 'none'}"
+            )
+        mine = mine.filter(year=year)
+        segregation = segregation.filter(year=year)
     notes = [
         "Proxy area types rank areas by the share born abroad and the share of rental "
         "dwellings (bundled data), not by SCB's socioeconomic index; official types: 2022.",
@@ -152,12 +183,23 @@ def area_profile(code: str, *, indicators: pl.DataFrame | None = None) -> AreaPr
     return AreaProfile(code, level, name, parents, mine, types, segregation, notes)
 
 
+def _spans(years: list[int]) -> str:
+    """``[2020, 2021, 2022, 2024]`` as ``2020–2022, 2024``."""
+    spans: list[list[int]] = []
+    for y in years:
+        if spans and y == spans[-1][1] + 1:
+            spans[-1][1] = y
+        else:
+            spans.append([y, y])
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in spans)
+
+
 def _level(code: str) -> str:
     if code == "00":
         return "riket"
     level = level_of(pl.Series([code]))
     if level not in ("regso", "kommun", "lan"):
-        raise BrytaError(
+        raise InputError(
             f"{code!r} is not a RegSO (0114R001), kommun (0114), län (01) or riket (00) code"
         )
     return level
@@ -246,20 +288,34 @@ def _ranked_bundled() -> pl.DataFrame:
     return _rank(_bundled_indicators())
 
 
+def _combined(extra: list[pl.DataFrame]) -> pl.DataFrame | None:
+    """The extra indicator tables as one (a later table's indicator replaces an earlier's)."""
+    parts: list[pl.DataFrame] = []
+    for frame in extra:
+        missing = {"level", "area", "year", "indicator", "value"} - set(frame.columns)
+        if missing:
+            raise InputError(f"indicators need the columns {', '.join(sorted(missing))}")
+        frame = frame.select(
+            pl.col("level").cast(pl.String),
+            pl.col("area").cast(pl.String),
+            pl.col("year").cast(pl.Int32),
+            pl.col("indicator").cast(pl.String),
+            pl.col("value").cast(pl.Float64),
+        )
+        replaced = frame["indicator"].unique().to_list()
+        parts = [p.filter(~pl.col("indicator").is_in(replaced)) for p in parts] + [frame]
+    return pl.concat(parts) if parts else None
+
+
 def _ranked(extra: pl.DataFrame | None) -> pl.DataFrame:
+    """The bundled indicators (ranked once per process) or, with ``extra``, the bundled ones
+    with ``extra``'s indicators in place of theirs (ranked on every call)."""
     if extra is None:
         return _ranked_bundled()
     table = _bundled_indicators()
-    if extra is not None:
-        missing = {"level", "area", "year", "indicator", "value"} - set(extra.columns)
-        if missing:
-            raise BrytaError(f"indicators need the columns {', '.join(sorted(missing))}")
-        extra = extra.select(
-            "level", "area", pl.col("year").cast(pl.Int32), "indicator", pl.col("value").cast(float)
-        )
-        table = pl.concat(
-            [table.filter(~pl.col("indicator").is_in(extra["indicator"].unique().to_list())), extra]
-        )
+    table = pl.concat(
+        [table.filter(~pl.col("indicator").is_in(extra["indicator"].unique().to_list())), extra]
+    )
     return _rank(table)
 
 

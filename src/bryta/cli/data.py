@@ -15,7 +15,7 @@ from bryta.app.imports import Destination, store
 from bryta.cli._common import make_context, say, split_list, user_errors
 from bryta.cli.options import DataDir
 from bryta.compute.disclosure import DEFAULT_THRESHOLD
-from bryta.warehouse import Provenance
+from bryta.ingest.provenance import Provenance
 
 Threshold = Annotated[
     int, typer.Option(help="Counts below this are suppressed in exports of counts.")

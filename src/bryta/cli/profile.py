@@ -11,16 +11,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bryta.app.context import Context, Settings
 from bryta.app.profiles import AreaProfile, area_profile
 from bryta.cli._common import user_errors
-from bryta.indicators import stored_indicators
-from bryta.warehouse import Warehouse
 
 
 def profile(
     code: Annotated[str, typer.Argument(help="RegSO (0114R001), kommun (0114), län (01) or 00.")],
     year: Annotated[
-        int | None, typer.Option(help="Show this year only (default: the latest).")
+        int | None,
+        typer.Option(help="This year only (default: all years; tables show the latest)."),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the whole profile as JSON.")
@@ -41,11 +41,8 @@ def profile(
     Example: bryta profile 1280 --year 2022
     """
     with user_errors(code):
-        extra = None
-        if data_dir is not None:
-            with Warehouse.open(data_dir) as warehouse:
-                extra = stored_indicators(warehouse)
-        result = area_profile(code, indicators=extra)
+        context = Context(Settings(data_dir=data_dir)) if data_dir is not None else None
+        result = area_profile(code, context=context, year=year)
         if output is not None:
             text = json.dumps(result.to_dict(), ensure_ascii=False, indent=1)
             output.parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ after everything was fetched and computed: a failure stores nothing.
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import json
 import os
 from collections.abc import Sequence
@@ -42,9 +42,10 @@ from bryta.indicators.catalogue import (
     indicator,
 )
 from bryta.ingest._pxweb_tables import TableMetadata
-from bryta.ingest.jsonstat import read_jsonstat
+from bryta.ingest.jsonstat import jsonstat_provenance, read_jsonstat
+from bryta.ingest.provenance import query_text
 from bryta.ingest.pxweb import LICENCE, PxWebClient
-from bryta.warehouse import Provenance, Warehouse
+from bryta.warehouse import Warehouse
 
 __all__ = ["FILE_SOURCE", "indicator_from_jsonstat", "load_indicator", "stored_indicators"]
 
@@ -95,14 +96,8 @@ def load_indicator(
     frame = _compute(entry, result.frame, groups, {code: level for code in regions})
     if warehouse is not None:
         prov = result.provenance
-        query = _query(entry, level, chosen, years, groups) | {"scb": prov.query}
-        provenance = Provenance(
-            source=prov.source,
-            licence=prov.licence,
-            table_id=prov.table_id,
-            query=json.dumps(query, ensure_ascii=False, separators=(",", ":")),
-            retrieved_at=prov.retrieved_at,
-        )
+        query = _query(entry, level, chosen, years, groups) | {"scb": prov.query_data}
+        provenance = dataclasses.replace(prov, query=query_text(query))
         warehouse.put(
             entry.dataset, frame, kind="indicator", provenance=provenance, replace=replace
         )
@@ -157,14 +152,13 @@ def indicator_from_jsonstat(
     frame = frame.filter(pl.col(src.region_variable).is_in(list(levels)))
     result = _compute(entry, frame, groups, levels)
     if warehouse is not None:
-        query = _query(entry, level, None, years, groups)
-        provenance = Provenance(
+        provenance = jsonstat_provenance(
+            path,
+            data=raw,
             source=FILE_SOURCE,
             licence=LICENCE,
             table_id=meta.table_id or src.table,
-            query=json.dumps(query, ensure_ascii=False, separators=(",", ":")),
-            file=path.name,
-            sha256=hashlib.sha256(raw).hexdigest(),
+            query=query_text(_query(entry, level, None, years, groups)),
         )
         warehouse.put(
             entry.dataset, result, kind="indicator", provenance=provenance, replace=replace
@@ -207,11 +201,13 @@ def _effective(selection: dict[str, tuple[str, ...]], groups: list[Breakdown]) -
 
 
 def _codes_to_fetch(entry: Indicator, groups: list[Breakdown]) -> dict[str, list[str]]:
+    """The codes of the whole area (the entry's own selections) and of every group."""
     union: dict[str, list[str]] = {}
     for sel in entry.definition.selections.values():
-        for var, codes in _effective(dict(sel), groups).items():
-            union.setdefault(var, [])
-            union[var] += [c for c in codes if c not in union[var]]
+        for chosen in (dict(sel), _effective(dict(sel), groups)):
+            for var, codes in chosen.items():
+                union.setdefault(var, [])
+                union[var] += [c for c in codes if c not in union[var]]
     return union
 
 
@@ -266,6 +262,22 @@ def _sum(frame: pl.DataFrame, keys: list[str], name: str) -> pl.DataFrame:
 
 
 def _compute(
+    entry: Indicator, frame: pl.DataFrame, groups: list[Breakdown], levels: dict[str, str]
+) -> pl.DataFrame:
+    """The indicator per area and year; with breakdowns, the rows of the whole area (the
+    breakdown columns empty) and then those of every group."""
+    out = _compute_groups(entry, frame, groups, levels)
+    if not groups:
+        return out
+    whole = _compute_groups(entry, frame, [], levels).with_columns(
+        pl.lit(None, dtype=out.schema[b.name]).alias(b.name) for b in groups
+    )
+    return pl.concat([whole.select(out.columns), out]).sort(
+        ["area", "year", *(b.name for b in groups)], nulls_last=False, maintain_order=True
+    )
+
+
+def _compute_groups(
     entry: Indicator, frame: pl.DataFrame, groups: list[Breakdown], levels: dict[str, str]
 ) -> pl.DataFrame:
     src = entry.source
@@ -342,7 +354,7 @@ def stored_indicators(warehouse: Warehouse) -> pl.DataFrame:
     for name in names:  # one dataset per indicator; a handful at most
         frame = warehouse.get(name)
         breakdowns = [c for c in frame.columns if c not in _STORED]
-        totals = frame.filter(pl.all_horizontal(pl.col(c).is_null() for c in breakdowns))
+        totals = frame.filter(*(pl.col(c).is_null() for c in breakdowns)) if breakdowns else frame
         parts.append(
             totals.select(
                 pl.col("level").cast(pl.String),

@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bryta.errors import InputError, SourceError
+from bryta.errors import InputError
+from bryta.ingest._http import HttpSourceError
 
 _TABLE_ID = re.compile(r"^[A-Za-z0-9_\-]+$")
 _COUNT = re.compile(r"^(TOP|BOTTOM)\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$", re.IGNORECASE)
@@ -23,7 +24,7 @@ _RANGE = re.compile(r"^RANGE\(([^,]+),([^,)]+)\)$", re.IGNORECASE)
 
 
 # ---- errors ----------------------------------------------------------------------------------
-class ScbApiError(SourceError):
+class ScbApiError(HttpSourceError):
     """SCB's API refused a request, or could not be reached after the retries.
 
     ``table_id``, ``status`` (HTTP status, ``None`` when no answer came) and ``detail`` (SCB's
@@ -39,11 +40,8 @@ class ScbApiError(SourceError):
         detail: str = "",
         url: str = "",
     ):
-        super().__init__(message)
+        super().__init__(message, status=status, detail=detail, url=url)
         self.table_id = table_id
-        self.status = status
-        self.detail = detail
-        self.url = url
 
 
 class ScbSelectionError(InputError, ScbApiError):

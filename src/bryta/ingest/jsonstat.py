@@ -56,8 +56,16 @@ import numpy as np
 import polars as pl
 
 from bryta.errors import ImportFormatError
+from bryta.ingest.provenance import Provenance
 
-__all__ = ["MAX_CELLS", "ROLES", "Source", "jsonstat_metadata", "read_jsonstat"]
+__all__ = [
+    "MAX_CELLS",
+    "ROLES",
+    "Source",
+    "jsonstat_metadata",
+    "jsonstat_provenance",
+    "read_jsonstat",
+]
 
 #: What :func:`read_jsonstat` reads: a path, the raw bytes of a response, or parsed JSON.
 Source = str | os.PathLike[str] | bytes | dict[str, Any]
@@ -163,6 +171,35 @@ def jsonstat_metadata(
     """
     cube = _load_cube(source, dataset=dataset, name=name)
     return _metadata(cube)
+
+
+def jsonstat_provenance(
+    path: str | os.PathLike[str],
+    *,
+    data: bytes | None = None,
+    source: str | None = None,
+    licence: str = "",
+    table_id: str | None = None,
+    query: str = "",
+) -> Provenance:
+    """The provenance of a JSON-stat file: its name and SHA-256, with the source, table id
+    (SCB: ``extension.px.tableid``) and update time the file states unless given.
+
+    ``data`` are the file's bytes when already read (they are hashed as they are).
+    """
+    path = Path(path)
+    raw = path.read_bytes() if data is None else data
+    meta = jsonstat_metadata(raw, name=str(path))
+    px = meta["extension"].get("px") if isinstance(meta["extension"].get("px"), dict) else {}
+    return Provenance.of_file(
+        path,
+        data=raw,
+        source=source or str(meta["source"] or "JSON-stat file"),
+        licence=licence,
+        table_id=table_id if table_id is not None else str(px.get("tableid") or ""),
+        query=query,
+        table_updated=str(meta["updated"] or ""),
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ This module reads them through the JSON API at ``https://api.kolada.se/v3``::
     with KoladaClient(cache_dir="~/.cache/bryta/kolada") as kolada:
         kolada.search_kpis("invånare")            # id, title, description, ...
         frame = kolada.data(["N01951"], ["0180", "1480"], [2022, 2023])
-        kolada.last_provenance.as_record()        # source, licence, query, retrieved_at
+        kolada.last_provenance.record()           # source, licence, query, retrieved_at
 
 What the API looks like (docs/kolada.md says which page each fact was checked against):
 
@@ -32,7 +32,7 @@ made, and no request is sent before a method asks for data.
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import itertools
 import json
 import os
@@ -40,16 +40,15 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import polars as pl
 
-from bryta.errors import InputError, SourceError
-from bryta.ingest._http import retry_after
+from bryta.errors import InputError
+from bryta.ingest._http import RETRY_STATUSES, HttpCore, HttpSourceError
+from bryta.ingest.provenance import Provenance, Request
 
 __all__ = [
     "BASE_URL",
@@ -60,9 +59,7 @@ __all__ = [
     "SOURCE",
     "KoladaClient",
     "KoladaError",
-    "KoladaProvenance",
     "KoladaQueryError",
-    "KoladaRequest",
 ]
 
 BASE_URL = "https://api.kolada.se/v3"
@@ -84,7 +81,7 @@ MAX_IDS_PER_SEGMENT = 25
 #: 25 ids per segment a data URL stays far below it: this is a safety net for long ids.
 MAX_URL_LENGTH = 2000
 MAX_PER_PAGE = 5000
-RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+RETRY_STATUS = RETRY_STATUSES
 
 #: Columns and types of :meth:`KoladaClient.data`.
 DATA_SCHEMA: dict[str, pl.DataType] = {
@@ -123,60 +120,24 @@ _OU_SCHEMA: dict[str, pl.DataType] = {
 _ID = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-class KoladaError(SourceError):
+class KoladaError(HttpSourceError):
     """A Kolada request failed; the message names the URL path and the HTTP status."""
 
-    def __init__(self, message: str, *, path: str | None = None, status: int | None = None):
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        status: int | None = None,
+        detail: str = "",
+        url: str = "",
+    ):
+        super().__init__(message, status=status, detail=detail, url=url)
         self.path = path
-        self.status = status
 
 
 class KoladaQueryError(InputError, KoladaError):
     """The arguments cannot make a valid Kolada request (bad id, too few dimensions, ...)."""
-
-
-@dataclass(frozen=True)
-class KoladaRequest:
-    """One GET: the path with its query, when it was answered (UTC), and whether from cache."""
-
-    path: str
-    retrieved_at: str
-    from_cache: bool = False
-
-
-@dataclass(frozen=True)
-class KoladaProvenance:
-    """Where the frame of the last call came from.
-
-    ``as_record()`` gives the fields of a warehouse provenance row (source, licence,
-    table_id, query, retrieved_at); ``retrieved_at`` is the earliest retrieval.
-    """
-
-    requests: tuple[KoladaRequest, ...]
-    table_id: str = ""
-    source: str = SOURCE
-    base_url: str = BASE_URL
-    licence: str = LICENCE
-    attribution: str = ATTRIBUTION
-    terms_url: str = TERMS_URL
-
-    @property
-    def retrieved_at(self) -> str:
-        return min((r.retrieved_at for r in self.requests), default="")
-
-    @property
-    def query(self) -> str:
-        return "\n".join(r.path for r in self.requests)
-
-    def as_record(self) -> dict[str, str]:
-        return {
-            "source": self.source,
-            "licence": self.licence,
-            "table_id": self.table_id,
-            "query": self.query,
-            "retrieved_at": self.retrieved_at,
-        }
 
 
 class KoladaClient:
@@ -213,24 +174,26 @@ class KoladaClient:
             raise KoladaQueryError(f"max_ids must be at least 1, got {max_ids}")
         self.base_url = base_url.rstrip("/")
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else None
-        self.retries = retries
-        self.backoff = backoff
         self.per_page = per_page
         self.max_ids = max_ids
         self.max_url_length = max_url_length
-        self.max_wait = max_wait
-        self._sleep = sleep
-        self._http = httpx.Client(
+        self._core = HttpCore(
             transport=transport,
             timeout=timeout,
-            follow_redirects=True,
             headers={"Accept": "application/json", "User-Agent": _user_agent()},
+            cache_dir=self.cache_dir,
+            retries=retries,
+            backoff=backoff,
+            max_wait=max_wait,
+            sleep=sleep,
+            follow_redirects=True,
         )
-        self._requests: list[KoladaRequest] | None = None  # of the call under way
-        self._last: KoladaProvenance | None = None
+        self._http = self._core.client
+        self._requests: list[Request] | None = None  # of the call under way
+        self._last: Provenance | None = None
 
     def close(self) -> None:
-        self._http.close()
+        self._core.close()
 
     def __enter__(self) -> KoladaClient:
         return self
@@ -239,7 +202,7 @@ class KoladaClient:
         self.close()
 
     @property
-    def last_provenance(self) -> KoladaProvenance | None:
+    def last_provenance(self) -> Provenance | None:
         """Provenance of the most recent successful call (None before the first)."""
         return self._last
 
@@ -356,10 +319,24 @@ class KoladaClient:
 
     @contextmanager
     def _record(self, table_id: str) -> Iterator[None]:
-        self._requests = requests = []
+        """Collect the requests of one call into its provenance: ``query`` lists the paths
+        fetched, ``retrieved_at`` is the earliest answer."""
+        requests: list[Request] = []
+        self._requests = requests
+        calls, hits = self._core.calls, self._core.cache_hits
         try:
             yield
-            self._last = KoladaProvenance(tuple(requests), table_id, base_url=self.base_url)
+            self._last = Provenance(
+                source=SOURCE,
+                licence=LICENCE,
+                table_id=table_id,
+                query="\n".join(_path(r.url) for r in requests),
+                retrieved_at=min((r.retrieved_at for r in requests), default=""),
+                url=self.base_url,
+                requests=tuple(requests),
+                calls=self._core.calls - calls,
+                cache_hits=self._core.cache_hits - hits,
+            )
         finally:
             self._requests = None
 
@@ -386,95 +363,16 @@ class KoladaClient:
 
     def _get_json(self, url: str) -> Any:
         path = _path(url)
-        cached = self._cache_read(url)
-        if cached is not None:
-            self._log(KoladaRequest(path, cached["retrieved_at"], from_cache=True))
-            return cached["body"]
-        attempts = self.retries + 1
-        last = ""
-        status: int | None = None
-        for attempt in range(attempts):
-            wait: float | None = None
-            try:
-                response = self._http.get(url)
-            except httpx.TimeoutException as exc:
-                status, last = None, f"timed out ({type(exc).__name__})"
-            except httpx.HTTPError as exc:
-                raise KoladaError(
-                    f"Kolada request GET {path} failed without an HTTP answer: {exc!r}",
-                    path=path,
-                ) from exc
-            else:
-                status = response.status_code
-                if response.is_success:
-                    return self._accept(url, path, response)
-                if status not in RETRY_STATUS:
-                    raise KoladaError(
-                        f"Kolada answered GET {path} with HTTP {status}: {_snippet(response)}",
-                        path=path,
-                        status=status,
-                    )
-                last = f"HTTP {status}"
-                wait = retry_after(response)
-            if attempt + 1 < attempts:
-                self._sleep(self._delay(attempt, wait))
-        raise KoladaError(
-            f"Kolada request GET {path} gave up after {attempts} attempts; last: {last}",
-            path=path,
-            status=status,
+        answer = self._core.request(
+            "GET",
+            url,
+            where="Kolada",
+            error=functools.partial(KoladaError, path=path),
+            shown=_path,
         )
-
-    def _accept(self, url: str, path: str, response: httpx.Response) -> Any:
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise KoladaError(
-                f"Kolada answered GET {path} with HTTP {response.status_code} but not JSON: "
-                f"{_snippet(response)}",
-                path=path,
-                status=response.status_code,
-            ) from exc
-        retrieved_at = datetime.now(UTC).isoformat(timespec="seconds")
-        self._cache_write(url, retrieved_at, body)
-        self._log(KoladaRequest(path, retrieved_at))
-        return body
-
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        delay = self.backoff * 2**attempt
-        if retry_after is not None:
-            delay = max(delay, retry_after)
-        return min(delay, self.max_wait)
-
-    def _log(self, request: KoladaRequest) -> None:
         if self._requests is not None:
-            self._requests.append(request)
-
-    def _cache_file(self, url: str) -> Path | None:
-        if self.cache_dir is None:
-            return None
-        return self.cache_dir / f"{hashlib.sha256(url.encode('utf-8')).hexdigest()}.json"
-
-    def _cache_read(self, url: str) -> dict | None:
-        file = self._cache_file(url)
-        if file is None or not file.is_file():
-            return None
-        try:
-            entry = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None  # a damaged entry is fetched again and overwritten
-        if not isinstance(entry, dict) or entry.get("url") != url or "body" not in entry:
-            return None
-        return entry
-
-    def _cache_write(self, url: str, retrieved_at: str, body: Any) -> None:
-        file = self._cache_file(url)
-        if file is None:
-            return
-        file.parent.mkdir(parents=True, exist_ok=True)
-        entry = {"url": url, "retrieved_at": retrieved_at, "source": SOURCE, "body": body}
-        tmp = file.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, file)  # readers never see half an entry
+            self._requests.append(answer.request)
+        return answer.data
 
 
 # -- helpers --------------------------------------------------------------------------------

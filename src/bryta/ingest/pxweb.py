@@ -27,30 +27,28 @@ What the client does for every data request:
    and concatenates the parts in metadata order, so a split request gives the same frame as
    an unsplit one.
 
-Calls wait for the sliding window, are retried with exponential back-off on 429, 5xx and
-time-outs (honouring ``Retry-After``), and are cached on disk by a hash of method, URL and
-body when ``cache_dir`` is given. Errors are :class:`ScbApiError` naming the table, the HTTP
-status and SCB's own message. See ``docs/scb_api.md`` for the documentation pages behind each
-of these rules.
+Calls go through the HTTP core of :mod:`bryta.ingest._http`: they wait for the sliding window,
+are retried with exponential back-off on 429, 5xx and time-outs (honouring ``Retry-After``),
+and are cached on disk by a hash of method, URL and body when ``cache_dir`` is given. Errors
+are :class:`ScbApiError` naming the table, the HTTP status and SCB's own message. The
+provenance of a fetch is a :class:`~bryta.ingest.provenance.Provenance`. See
+``docs/scb_api.md`` for the documentation pages behind each of these rules.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import functools
 import os
 import time
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import polars as pl
 
-from bryta.ingest._http import retry_after
+from bryta.ingest._http import HttpCore, RateLimit
 from bryta.ingest._pxweb_tables import (
     _TABLE_ID,
     Codelist,
@@ -62,6 +60,7 @@ from bryta.ingest._pxweb_tables import (
     split_selection,
 )
 from bryta.ingest.jsonstat import read_jsonstat
+from bryta.ingest.provenance import Provenance, Request, query_text
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -72,7 +71,6 @@ __all__ = [
     "Codelist",
     "PxWebClient",
     "ScbApiError",
-    "ScbProvenance",
     "ScbResult",
     "ScbSelectionError",
     "TableMetadata",
@@ -89,83 +87,15 @@ SOURCE = "SCB PxWebApi 2.0"
 SOURCE_V1 = "SCB PxWeb API v1"
 LICENCE = "CC0 1.0"
 
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-
 
 # ---- results ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ScbProvenance:
-    """Where a fetched frame came from; ``query`` is the selection as asked for."""
-
-    source: str
-    table_id: str
-    query: Mapping[str, Any]
-    retrieved_at: str
-    calls: int
-    cache_hits: int = 0
-    licence: str = LICENCE
-    url: str = ""
-    language: str = ""
-    table_updated: str = ""
-
-    @property
-    def query_json(self) -> str:
-        """The query as compact JSON text (for a provenance record)."""
-        return json.dumps(self.query, ensure_ascii=False, separators=(",", ":"))
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 @dataclass(frozen=True)
 class ScbResult:
     """A fetched table: the tidy ``frame``, its ``provenance`` and the table ``metadata``."""
 
     frame: pl.DataFrame
-    provenance: ScbProvenance
+    provenance: Provenance
     metadata: TableMetadata | None = None
-
-
-# ---- the client ------------------------------------------------------------------------------
-class _SlidingWindow:
-    """At most ``calls`` calls in any ``seconds``-long window (waits with ``sleep``)."""
-
-    def __init__(self, calls: int, seconds: float, clock: Callable[[], float], sleep: Callable):
-        if calls < 1 or seconds <= 0:
-            raise ValueError("the rate limit needs at least one call in a positive window")
-        self.calls, self.seconds = calls, seconds
-        self._clock, self._sleep = clock, sleep
-        self._times: deque[float] = deque()
-
-    def acquire(self) -> None:
-        while True:
-            now = self._clock()
-            while self._times and now - self._times[0] >= self.seconds:
-                self._times.popleft()
-            if len(self._times) < self.calls:
-                self._times.append(now)
-                return
-            self._sleep(self._times[0] + self.seconds - now)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _scb_message(response: httpx.Response) -> str:
-    """SCB's own explanation: title and detail of a problem+json body, else the text."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        parts = [str(body[k]) for k in ("title", "detail") if body.get(k)]
-        if len(parts) == 2 and parts[0] == parts[1]:
-            parts = parts[:1]
-        if parts:
-            return ": ".join(parts)
-    text = response.text.strip()
-    return text[:300] if text else response.reason_phrase
 
 
 class PxWebClient:
@@ -203,20 +133,30 @@ class PxWebClient:
         self.lang = lang
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else None
         self.max_cells = max_cells
-        self.retries = retries
-        self.backoff = backoff
-        self._sleep = sleep
-        self._window = _SlidingWindow(calls_per_window, window_seconds, clock, sleep)
-        self._v1_window = _SlidingWindow(v1_calls_per_window, window_seconds, clock, sleep)
+        self._window = RateLimit(calls_per_window, window_seconds, clock, sleep)
+        self._v1_window = RateLimit(v1_calls_per_window, window_seconds, clock, sleep)
         self.transport = transport if transport is not None else httpx.HTTPTransport()
-        self._http = httpx.Client(
+        self._core = HttpCore(
             transport=self.transport,
             timeout=timeout,
             headers={"Accept": "application/json", "User-Agent": "bryta (PxWebClient)"},
+            cache_dir=self.cache_dir,
+            retries=retries,
+            backoff=backoff,
+            sleep=sleep,
         )
-        self.calls = 0  # HTTP requests sent, retries included
-        self.cache_hits = 0
-        self.last_provenance: ScbProvenance | None = None
+        self._requests: list[Request] = []  # of the fetch under way
+        self.last_provenance: Provenance | None = None
+
+    @property
+    def calls(self) -> int:
+        """HTTP requests sent so far, retries included."""
+        return self._core.calls
+
+    @property
+    def cache_hits(self) -> int:
+        """Answers taken from the cache so far."""
+        return self._core.cache_hits
 
     def __enter__(self) -> PxWebClient:
         return self
@@ -225,9 +165,8 @@ class PxWebClient:
         self.close()
 
     def close(self) -> None:
-        self._http.close()
+        self._core.close()
 
-    # ---- HTTP: cache, rate limit, retries ------------------------------------------------
     def _request(
         self,
         method: str,
@@ -236,93 +175,20 @@ class PxWebClient:
         params: Mapping[str, Any] | None = None,
         body: Any = None,
         table_id: str | None = None,
-        window: _SlidingWindow | None = None,
+        window: RateLimit | None = None,
     ) -> tuple[Any, str]:
         """The parsed JSON answer and when it was retrieved (from the cache or now)."""
-        content = (
-            None
-            if body is None
-            else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        )
-        request = self._http.build_request(
+        answer = self._core.request(
             method,
             url,
             params=params,
-            content=content,
-            headers={"Content-Type": "application/json"} if content is not None else None,
+            body=body,
+            limit=window or self._window,
+            where=f"SCB table {table_id}" if table_id else "SCB API",
+            error=functools.partial(ScbApiError, table_id=table_id),
         )
-        full_url = str(request.url)
-        key = hashlib.sha256(
-            b"\n".join([method.encode(), full_url.encode(), content or b""])
-        ).hexdigest()
-        if (cached := self._cache_read(key)) is not None:
-            self.cache_hits += 1
-            return cached["response"], cached["retrieved_at"]
-        where = f"SCB table {table_id}" if table_id else "SCB API"
-        for attempt in range(self.retries + 1):
-            (window or self._window).acquire()
-            self.calls += 1
-            try:
-                response = self._http.send(request)
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                if attempt == self.retries:
-                    raise ScbApiError(
-                        f"{where}: no answer after {attempt + 1} attempts "
-                        f"({type(exc).__name__}: {exc}) ({method} {full_url})",
-                        table_id=table_id,
-                        url=full_url,
-                    ) from exc
-                self._sleep(self.backoff * 2**attempt)
-                continue
-            if response.status_code in _RETRY_STATUSES and attempt < self.retries:
-                wait = retry_after(response)
-                self._sleep(self.backoff * 2**attempt if wait is None else wait)
-                continue
-            if response.is_error:
-                detail = _scb_message(response)
-                tries = f" after {attempt + 1} attempts" if attempt else ""
-                raise ScbApiError(
-                    f"{where}: HTTP {response.status_code}{tries}: {detail} ({method} {full_url})",
-                    table_id=table_id,
-                    status=response.status_code,
-                    detail=detail,
-                    url=full_url,
-                )
-            try:
-                data = response.json()
-            except ValueError as exc:
-                raise ScbApiError(
-                    f"{where}: the answer is not JSON ({method} {full_url})",
-                    table_id=table_id,
-                    status=response.status_code,
-                    url=full_url,
-                ) from exc
-            retrieved = _now()
-            self._cache_write(key, method, full_url, body, data, retrieved)
-            return data, retrieved
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _cache_read(self, key: str) -> dict[str, Any] | None:
-        if self.cache_dir is None:
-            return None
-        path = self.cache_dir / f"{key}.json"
-        try:
-            entry = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None  # absent or unreadable: fetch again
-        return entry if isinstance(entry, dict) and "response" in entry else None
-
-    def _cache_write(
-        self, key: str, method: str, url: str, body: Any, data: Any, retrieved: str
-    ) -> None:
-        if self.cache_dir is None:
-            return
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        entry = {"method": method, "url": url, "body": body, "retrieved_at": retrieved}
-        entry["response"] = data
-        tmp = self.cache_dir / f".{key}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, self.cache_dir / f"{key}.json")  # readers never see half a file
+        self._requests.append(answer.request)
+        return answer.data, answer.retrieved_at
 
     def _table_url(self, table_id: str, suffix: str = "") -> str:
         if not _TABLE_ID.match(table_id):
@@ -431,6 +297,7 @@ class PxWebClient:
     ) -> ScbResult:
         """Fetch a selection of a table as one tidy frame, with its provenance."""
         calls, hits = self.calls, self.cache_hits
+        self._requests = []
         meta, lists, bodies, first = self._prepare(table_id, selection, codelists)
         url = self._table_url(table_id, "/data")
         params = {"lang": self.lang, "outputFormat": "json-stat2"}
@@ -445,16 +312,17 @@ class PxWebClient:
             meta.variable(code).code: spec if isinstance(spec, str) else list(spec)
             for code, spec in given.items()
         }
-        provenance = ScbProvenance(
+        provenance = Provenance(
             source=SOURCE,
+            licence=LICENCE,
             table_id=table_id,
-            query={"selection": asked, "codelists": lists, "language": self.lang},
+            query=query_text({"selection": asked, "codelists": lists, "language": self.lang}),
             retrieved_at=min(times),
+            url=url,
+            table_updated=meta.updated,
+            requests=tuple(self._requests),
             calls=self.calls - calls,
             cache_hits=self.cache_hits - hits,
-            url=url,
-            language=self.lang,
-            table_updated=meta.updated,
         )
         self.last_provenance = provenance
         return ScbResult(frame, provenance, meta)
@@ -503,20 +371,22 @@ class PxWebClient:
         )
         body = {"query": items, "response": {"format": "json-stat2"}}
         calls, hits = self.calls, self.cache_hits
+        self._requests = []
         doc, retrieved = self._request(
             "POST", url, body=body, table_id=path, window=self._v1_window
         )
         frame = read_jsonstat(doc, name=f"SCB API v1 {path}")
-        self.last_provenance = ScbProvenance(
+        self.last_provenance = Provenance(
             source=SOURCE_V1,
+            licence=LICENCE,
             table_id=path,
-            query=body,
+            query=query_text(body),
             retrieved_at=retrieved,
+            url=url,
+            table_updated=str(doc.get("updated", "")),
+            requests=tuple(self._requests),
             calls=self.calls - calls,
             cache_hits=self.cache_hits - hits,
-            url=url,
-            language=language,
-            table_updated=str(doc.get("updated", "")),
         )
         return frame
 
