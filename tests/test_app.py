@@ -72,3 +72,19 @@ def test_demo_out_dir_that_is_a_file_is_one_line(tmp_path):
     assert "is a file, not a folder" in res.output
     assert "Traceback" not in res.output
     assert target.read_text() == "not a folder"
+
+
+def test_an_unavailable_source_exits_3_with_one_line(tmp_path):
+    """SCB's or Kolada's server failing is not the user's input: exit 3, no traceback."""
+    import httpx
+
+    broken = httpx.MockTransport(lambda request: httpx.Response(503, text="down"))
+    res = runner.invoke(
+        app,
+        ["import", "kolada", "N00945", "--kommun", "0180", "--name", "k"]
+        + ["--data-dir", str(tmp_path)],
+        obj=Context(transport=broken, sleep=lambda seconds: None),
+    )
+    assert res.exit_code == 3, res.output
+    assert "Traceback" not in res.output and res.output.count("\n") <= 2
+    assert not (tmp_path / "bryta.duckdb").exists()  # nothing half-written

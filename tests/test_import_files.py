@@ -123,7 +123,7 @@ def test_import_kolada_from_a_recorded_answer(app, tmp_path):
             "import",
             "kolada",
             "N00945",
-            "--municipality",
+            "--kommun",
             "0180",
             "--years",
             "2023",

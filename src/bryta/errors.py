@@ -65,9 +65,6 @@ class SourceError(BrytaError):
     with something that cannot be used."""
 
 
-#: Exit status of the command line per kind of error.
-EXIT_STATUS: dict[type[BrytaError], int] = {SourceError: 3}
-
 #: HTTP status per kind of error, for a web layer.
 HTTP_STATUS: dict[type[BrytaError], int] = {
     InputError: 422,

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from bryta.app.context import Context, Settings
-from bryta.errors import BrytaError
+from bryta.errors import BrytaError, SourceError
 
 err_console = Console(stderr=True)
 
@@ -45,13 +45,15 @@ def index_names(index: list[str] | None) -> list[str] | None:
 
 @contextmanager
 def user_errors(context: str = "") -> Iterator[None]:
-    """Print a bryta error as one line on stderr and exit with status 2, no traceback."""
+    """Print a bryta error as one line on stderr and exit, without a traceback: status 3 when
+    an outside source failed (SCB, Kolada, a database server, a warehouse held too long),
+    else 2. Other exceptions are bugs and keep their traceback."""
     try:
         yield
     except BrytaError as exc:
         prefix = f"{context}: " if context and context not in str(exc) else ""
         err_console.print(f"[bold red]error:[/] {prefix}{exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(3 if isinstance(exc, SourceError) else 2) from None
     except ValueError as exc:  # parameter errors, e.g. Atkinson's b out of range
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None

@@ -49,8 +49,8 @@ def scb_csv(
 def kolada(
     ctx: typer.Context,
     kpi: Annotated[list[str], typer.Argument(help="Kolada KPI ids, e.g. N00945.")],
-    municipality: Annotated[
-        str | None, typer.Option(help="Kommun or region ids, comma-separated (e.g. 0180).")
+    kommun: Annotated[
+        str | None, typer.Option(help="Kommun (or region) codes, comma-separated (e.g. 0180).")
     ] = None,
     years: Annotated[str | None, typer.Option(help="Years, comma-separated.")] = None,
     name: Name = None,
@@ -61,7 +61,7 @@ def kolada(
 ) -> None:
     """Fetch key figures from Kolada (v3) per kommun and year. Needs the network.
 
-    Example: bryta import kolada N00945 --municipality 0180,1480 --years 2022,2023 --name k
+    Example: bryta import kolada N00945 --kommun 0180,1480 --years 2022,2023 --name k
     """
     year_list = []
     for item in split_list(years) or []:
@@ -73,7 +73,7 @@ def kolada(
             make_context(ctx, data_dir=data_dir, cache_dir=cache_dir),
             list(kpi),
             Destination(name, output, replace),
-            municipalities=split_list(municipality),
+            municipalities=split_list(kommun),
             years=year_list or None,
         )
     say(report.lines())
