@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 from typer.testing import CliRunner
@@ -74,17 +76,17 @@ def test_demo_out_dir_that_is_a_file_is_one_line(tmp_path):
     assert target.read_text() == "not a folder"
 
 
-def test_an_unavailable_source_exits_3_with_one_line(tmp_path):
+def test_an_unavailable_source_exits_3_with_one_line(tmp_path, monkeypatch):
     """SCB's or Kolada's server failing is not the user's input: exit 3, no traceback."""
     import httpx
 
+    monkeypatch.chdir(tmp_path)
     broken = httpx.MockTransport(lambda request: httpx.Response(503, text="down"))
     res = runner.invoke(
         app,
-        ["import", "kolada", "N00945", "--kommun", "0180", "--name", "k"]
-        + ["--data-dir", str(tmp_path)],
+        ["import", "kolada", "N00945", "--kommun", "0180", "--name", "k", "--data-dir", "."],
         obj=Context(transport=broken, sleep=lambda seconds: None),
     )
     assert res.exit_code == 3, res.output
     assert "Traceback" not in res.output and res.output.count("\n") <= 2
-    assert not (tmp_path / "bryta.duckdb").exists()  # nothing half-written
+    assert not (Path(".") / "bryta.duckdb").exists()  # nothing half-written
