@@ -118,6 +118,7 @@ class PeopleResampler:
             ends = np.cumsum(lengths[chosen])
             cells = None if chosen.all() else np.flatnonzero(np.repeat(chosen, lengths))
             sub = counts if cells is None else counts[cells]
+            route: _PoissonRoute | _TreeRoute
             if by_poisson:
                 route = _PoissonRoute(sub, ends - lengths[chosen], ends, cells, threads)
             else:
@@ -145,7 +146,13 @@ class PeopleResampler:
 class _TreeRoute:
     """Segments with few cells per √people: the binomial tree of :func:`multinomial_cells`."""
 
-    def __init__(self, counts, seg_start, seg_end, cells) -> None:
+    def __init__(
+        self,
+        counts: np.ndarray,
+        seg_start: np.ndarray,
+        seg_end: np.ndarray,
+        cells: np.ndarray | None,
+    ) -> None:
         self.counts, self.seg_start, self.seg_end, self.cells = counts, seg_start, seg_end, cells
         self.people = np.add.reduceat(counts, seg_start)
 
@@ -163,7 +170,14 @@ class _PoissonRoute:
     segment's order before they are returned (a segment's multinomial does not depend on the
     order of its cells)."""
 
-    def __init__(self, counts, seg_start, seg_end, cells, threads=None) -> None:
+    def __init__(
+        self,
+        counts: np.ndarray,
+        seg_start: np.ndarray,
+        seg_end: np.ndarray,
+        cells: np.ndarray | None,
+        threads: int | None = None,
+    ) -> None:
         self.seg_start, self.seg_end, self.cells = seg_start, seg_end, cells
         segment = np.repeat(np.arange(seg_start.size), seg_end - seg_start)
         order = np.lexsort((counts, segment))  # by count within each segment
@@ -278,8 +292,9 @@ def hypergeometric_allocation(
     """
     n_units = unit_totals.size
     n_parts, n_groups = group_totals.shape
-    starts = np.flatnonzero(np.r_[True, unit_part[1:] != unit_part[:-1]]) if n_units else []
-    ends = np.r_[starts[1:], n_units] if n_units else []
+    none = np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, unit_part[1:] != unit_part[:-1]]) if n_units else none
+    ends = np.r_[starts[1:], n_units] if n_units else none
     capacity = np.tile(unit_totals.astype(np.int64), (n_rep, 1))
     out = np.zeros((n_rep, n_units, n_groups), dtype=np.int64)
     seg_lo = np.tile(np.asarray(starts, dtype=np.int64), n_rep)

@@ -358,8 +358,13 @@ def mutual_difference(
         raise ValueError(f"precision= must be positive, not {precision!r}")
     if max_iter < 1:
         raise ValueError(f"max_iter= must be at least 1, not {max_iter!r}")
-    long = {"groups": groups, "by": by, "group_col": group_col, "count_col": count_col}
-    pair = _pair(prepare_counts(data1, unit=unit, **long), prepare_counts(data2, unit=unit, **long))
+
+    def prepare(data: Any) -> Counts:
+        return prepare_counts(
+            data, unit=unit, groups=groups, by=by, group_col=group_col, count_col=count_col
+        )
+
+    pair = _pair(prepare(data1), prepare(data2))
 
     full = Margins(pair.n1, pair.part)
     M1 = full.mutual_information

@@ -422,10 +422,10 @@ def compare(
         raise CountsError(f"between column {between!r} not found")
     sides = []
     for label, value in (("first", first), ("second", second)):
-        part = frame.filter(pl.col(between) == value).drop(between)
-        if part.height == 0:
+        side = frame.filter(pl.col(between) == value).drop(between)
+        if side.height == 0:
             raise CountsError(f"no rows with {between} == {value!r} ({label})")
-        sides.append(part)
+        sides.append(side)
     # One table per side over the union of the units, rows aligned.
     prepared_sides = [
         plan(

@@ -325,6 +325,7 @@ def _everyone(xs, ys, counts, groups, ks, weighting) -> pl.DataFrame:
     decay, own_distance = weighting
     if decay is not None:  # everybody, weighted: the engine's own answer for these k
         decayed = _contexts(xs, ys, counts, ks, "tree", None, decay, own_distance)[2]
+        assert decayed is not None  # _contexts returns decayed counts whenever decay is given
         for j, g in enumerate(groups):
             columns[f"{g}_decayed"] = decayed[:, :, j].ravel()
     return pl.DataFrame(columns)
