@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from bryta.errors import InputError
+
 DEFAULT_THRESHOLD = 5
 
 
@@ -65,7 +67,7 @@ def suppress_small(
     'suppressed 2 counts below 5 (n: 1 primary, 1 secondary)'
     """
     if threshold < 1:
-        raise ValueError(f"threshold must be at least 1, got {threshold}")
+        raise InputError(f"threshold must be at least 1, got {threshold}")
     within = list(within or [])
     out = frame.with_row_index("__row")
     flags = []

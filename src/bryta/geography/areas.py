@@ -14,7 +14,7 @@ import unicodedata
 import polars as pl
 
 from bryta._files import PathLike, bundled_file, read_bytes, read_plain_csv
-from bryta.errors import ImportFormatError
+from bryta.errors import ImportFormatError, InputError
 from bryta.geography.codes import LEVELS
 
 #: Bundled SCB key DeSO 2018 -> RegSO 2020 -> kommun.
@@ -245,4 +245,4 @@ def areas(level: str) -> pl.DataFrame:
             .with_columns(name=pl.col("code"))
             .select("code", "name", "regso", "kommun", "lan")
         )
-    raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
+    raise InputError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")

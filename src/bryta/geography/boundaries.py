@@ -35,7 +35,7 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 from shapely.errors import GEOSException
 
-from bryta.errors import ImportFormatError
+from bryta.errors import ImportFormatError, InputError
 
 if TYPE_CHECKING:
     from bryta.warehouse import Provenance, Warehouse
@@ -404,7 +404,7 @@ def bundled_boundaries(level: str) -> pl.DataFrame:
 @functools.cache
 def _bundled(level: str) -> pl.DataFrame:
     if level not in BUNDLED:
-        raise ValueError(f"bundled boundaries: level must be one of {', '.join(BUNDLED)}")
+        raise InputError(f"bundled boundaries: level must be one of {', '.join(BUNDLED)}")
     file, code, name = BUNDLED[level]
     with as_file(files("bryta.data").joinpath("geo", file)) as path:
         return read_boundaries(path, code=code, name=name).sort("code")

@@ -16,7 +16,7 @@ import re
 
 import polars as pl
 
-from bryta.errors import ImportFormatError
+from bryta.errors import ImportFormatError, InputError
 
 LEVELS = ("riket", "lan", "kommun", "regso", "deso")
 VERSIONS = {"regso": ("2020", "2025"), "deso": ("2018", "2025")}
@@ -34,10 +34,10 @@ _MAX_LISTED = 10
 def code_pattern(level: str, version: str | None = None) -> str:
     """The regular expression of a level's codes (the 2025 versions with SCB's suffix)."""
     if level not in _BASE:
-        raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
+        raise InputError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
     suffix = _SUFFIX.get((level, version or ""), "")
     if version is not None and level in VERSIONS and version not in VERSIONS[level]:
-        raise ValueError(f"{level} versions: {', '.join(VERSIONS[level])}, not {version!r}")
+        raise InputError(f"{level} versions: {', '.join(VERSIONS[level])}, not {version!r}")
     return rf"^{_BASE[level]}{re.escape(suffix)}$"
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from bryta.errors import ImportFormatError
+from bryta.errors import ImportFormatError, InputError
 from bryta.geography.areas import areas
 from bryta.geography.codes import LEVELS, code_at, validate_codes
 
@@ -31,7 +31,7 @@ def aggregate(
     [('0114', 3), ('0180', 4)]
     """
     if LEVELS.index(to) >= LEVELS.index(level):
-        raise ValueError(f"cannot aggregate from {level!r} up to {to!r}")
+        raise InputError(f"cannot aggregate from {level!r} up to {to!r}")
     validate_codes(counts.get_column(code), level)
     others = [c for c in counts.columns if c not in (code, *values)]
     frame = counts

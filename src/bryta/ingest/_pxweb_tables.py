@@ -278,7 +278,7 @@ def split_selection(
     [['a', 'b'], ['c', 'd'], ['e']]
     """
     if max_cells < 1:
-        raise ValueError("max_cells must be at least 1")
+        raise InputError("max_cells must be at least 1")
     total = math.prod(len(v) for v in selection.values())
     if total <= max_cells:
         return [dict(selection)]

@@ -48,6 +48,7 @@ from typing import Any
 import httpx
 import polars as pl
 
+from bryta.errors import InputError
 from bryta.ingest._http import HttpCore, RateLimit
 from bryta.ingest._pxweb_tables import (
     _TABLE_ID,
@@ -127,7 +128,7 @@ class PxWebClient:
         v1_calls_per_window: int = 10,
     ):
         if max_cells < 1:
-            raise ValueError("max_cells must be at least 1")
+            raise InputError("max_cells must be at least 1")
         self.base_url = base_url.rstrip("/") + "/"
         self.v1_base_url = v1_base_url.rstrip("/") + "/"
         self.lang = lang

@@ -40,7 +40,7 @@ import polars as pl
 
 from bryta.compute.segregation._margins import Margins, entropy_of, segment_starts
 from bryta.compute.segregation.counts import Counts, prepare_counts, take_rows
-from bryta.errors import BrytaError, CountsError
+from bryta.errors import BrytaError, CountsError, InputError
 
 Method = Literal["shapley", "km", "mrc"]
 
@@ -353,11 +353,11 @@ def mutual_difference(
     and space. Sociological Methods & Research 52(1), 5–42.
     """
     if method not in COMPONENTS:
-        raise ValueError(f"method= must be one of {', '.join(map(repr, METHODS))}, not {method!r}")
+        raise InputError(f"method= must be one of {', '.join(map(repr, METHODS))}, not {method!r}")
     if not precision > 0:
-        raise ValueError(f"precision= must be positive, not {precision!r}")
+        raise InputError(f"precision= must be positive, not {precision!r}")
     if max_iter < 1:
-        raise ValueError(f"max_iter= must be at least 1, not {max_iter!r}")
+        raise InputError(f"max_iter= must be at least 1, not {max_iter!r}")
 
     def prepare(data: Any) -> Counts:
         return prepare_counts(

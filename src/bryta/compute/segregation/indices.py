@@ -29,6 +29,7 @@ from typing import Literal
 import numpy as np
 
 from bryta.compute.segregation._margins import Margins, entropy_of
+from bryta.errors import InputError
 
 Kind = Literal["two_group", "multigroup"]
 _SECTION = re.compile(r"^[A-Z][A-Za-z ]{0,20}:")
@@ -43,9 +44,9 @@ class Params:
 
     def __post_init__(self) -> None:
         if not 0 < self.b < 1:
-            raise ValueError(f"Atkinson's b must be between 0 and 1 (exclusive), got {self.b}")
+            raise InputError(f"Atkinson's b must be between 0 and 1 (exclusive), got {self.b}")
         if self.base <= 0 or self.base == 1:
-            raise ValueError(f"log base must be positive and not 1, got {self.base}")
+            raise InputError(f"log base must be positive and not 1, got {self.base}")
 
     @property
     def log_base(self) -> float:

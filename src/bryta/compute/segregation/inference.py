@@ -47,7 +47,7 @@ from bryta.compute.segregation._sampling import (
 from bryta.compute.segregation.counts import Counts, run_ids, take_rows, to_polars
 from bryta.compute.segregation.engine import compute_blocks, index_meta, long_result, plan
 from bryta.compute.segregation.indices import REGISTRY, IndexSpec, Params
-from bryta.errors import CountsError
+from bryta.errors import CountsError, InputError
 
 Alternative = Literal["two-sided", "greater", "less"]
 
@@ -157,7 +157,7 @@ class _Observed:
 
 def _summaries(reps: np.ndarray, ci: float) -> dict[str, np.ndarray]:
     if not 0 < ci < 1:
-        raise ValueError(f"ci must be between 0 and 1, got {ci}")
+        raise InputError(f"ci must be between 0 and 1, got {ci}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices stay NaN
         tail = (1 - ci) / 2
@@ -184,7 +184,7 @@ def _replicate(
     on_progress: Callable[[int], None] | None,
 ) -> list:
     if n_rep < 1:
-        raise ValueError(f"the number of replicates must be at least 1, got {n_rep}")
+        raise InputError(f"the number of replicates must be at least 1, got {n_rep}")
     return run_blocks(block_sizes(n_rep, cells), seed, draw, threads, on_progress)
 
 
@@ -222,7 +222,7 @@ def bootstrap(
     True
     """
     if ci_method not in ("bias_corrected", "percentile"):
-        raise ValueError(f"ci_method must be 'bias_corrected' or 'percentile', not {ci_method!r}")
+        raise InputError(f"ci_method must be 'bias_corrected' or 'percentile', not {ci_method!r}")
     obs = _Observed.of(
         counts,
         "the bootstrap",
@@ -409,9 +409,9 @@ def compare(
     (0.2, True)
     """
     if method not in ("bootstrap", "permutation"):
-        raise ValueError(f"method must be 'bootstrap' or 'permutation', not {method!r}")
+        raise InputError(f"method must be 'bootstrap' or 'permutation', not {method!r}")
     if alternative not in ("two-sided", "greater", "less"):
-        raise ValueError(
+        raise InputError(
             f"alternative must be 'two-sided', 'greater' or 'less', not {alternative!r}"
         )
     by = [by] if isinstance(by, str) else list(by or [])

@@ -24,7 +24,7 @@ import polars as pl
 
 from bryta.compute.segregation._margins import Margins
 from bryta.compute.segregation.counts import Counts, prepare_counts, run_ids, take_rows
-from bryta.errors import CountsError
+from bryta.errors import CountsError, InputError
 
 
 def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -236,7 +236,7 @@ def mutual_local(
             pl.Series("p", _div(m.t, m.per_row(m.T))),
         )
     if of != "group":
-        raise ValueError(f"of= must be 'unit' or 'group', not {of!r}")
+        raise InputError(f"of= must be 'unit' or 'group', not {of!r}")
     n_groups = len(prepared.groups)
     rows = np.arange(m.n_partitions).repeat(n_groups)
     return take_rows(prepared.keys, rows).with_columns(

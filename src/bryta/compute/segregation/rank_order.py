@@ -52,7 +52,7 @@ import polars as pl
 from bryta.compute.segregation._margins import Margins, entropy_of
 from bryta.compute.segregation.counts import prepare_counts, take_rows
 from bryta.compute.segregation.engine import UnknownIndexError
-from bryta.errors import CountsError
+from bryta.errors import CountsError, InputError
 
 
 # ---- the integrals: Reardon's δ_m = ∫ w(p) pᵐ dp / ∫ w(p) dp, exact ----------------------
@@ -224,7 +224,7 @@ def rank_order(
     [('rank_order_h', 0.2558), ('rank_order_r', 0.2222)]
     """
     if isinstance(degree, bool) or not isinstance(degree, int | np.integer) or degree < 0:
-        raise ValueError(f"degree must be a non-negative integer, got {degree!r}")
+        raise InputError(f"degree must be a non-negative integer, got {degree!r}")
     degree = int(degree)
     names = _as_names(index)
     prepared = prepare_counts(

@@ -33,6 +33,8 @@ from typing import Literal
 
 import numpy as np
 
+from bryta.errors import InputError
+
 Kind = Literal["exponential", "gaussian", "power"]
 KINDS: tuple[str, ...] = ("exponential", "gaussian", "power")
 
@@ -56,11 +58,11 @@ class Decay:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"decay must be one of {', '.join(KINDS)}, not {self.kind!r}")
+            raise InputError(f"decay must be one of {', '.join(KINDS)}, not {self.kind!r}")
         if not (math.isfinite(self.scale) and self.scale > 0):
-            raise ValueError(f"the decay scale must be a positive distance, not {self.scale!r}")
+            raise InputError(f"the decay scale must be a positive distance, not {self.scale!r}")
         if not (math.isfinite(self.exponent) and self.exponent > 0):
-            raise ValueError(f"the decay exponent must be positive, not {self.exponent!r}")
+            raise InputError(f"the decay exponent must be positive, not {self.exponent!r}")
 
     def weight(self, d: np.ndarray) -> np.ndarray:
         """w(d) for distances ``d`` (metres)."""
@@ -75,14 +77,14 @@ class Decay:
     def half_at(cls, kind: Kind, distance: float, exponent: float = 1.0) -> Decay:
         """The decay of this kind whose weight is ½ at ``distance`` metres."""
         if not (math.isfinite(distance) and distance > 0):
-            raise ValueError(f"the half-weight distance must be positive, not {distance!r}")
+            raise InputError(f"the half-weight distance must be positive, not {distance!r}")
         if kind == "exponential":
             return cls(kind, distance / math.log(2.0))
         if kind == "gaussian":
             return cls(kind, distance / math.sqrt(2.0 * math.log(2.0)))
         if kind == "power":
             return cls(kind, distance / (2.0 ** (1.0 / exponent) - 1.0), exponent)
-        raise ValueError(f"decay must be one of {', '.join(KINDS)}, not {kind!r}")
+        raise InputError(f"decay must be one of {', '.join(KINDS)}, not {kind!r}")
 
     @classmethod
     def parse(cls, text: str) -> Decay:
@@ -91,12 +93,12 @@ class Decay:
         parts = [p.strip() for p in str(text).split(":")]
         kind = parts[0].lower()
         if kind not in KINDS or len(parts) not in (2, 3) or (len(parts) == 3) != (kind == "power"):
-            raise ValueError(
+            raise InputError(
                 f"--decay must be exponential:SCALE, gaussian:SCALE or "
                 f"power:SCALE:EXPONENT (metres), not {text!r}"
             )
         try:
             numbers = [float(p) for p in parts[1:]]
         except ValueError:
-            raise ValueError(f"--decay {text!r}: the scale and exponent must be numbers") from None
+            raise InputError(f"--decay {text!r}: the scale and exponent must be numbers") from None
         return cls(kind, *numbers)  # type: ignore[arg-type]
