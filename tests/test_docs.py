@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import typer
+
 import bryta
 from bryta.cli import app
 from bryta.cli.docs import HEAD, command_names, reference
@@ -25,6 +27,25 @@ def test_every_command_is_documented():
     cli = read("docs/cli.md")
     for name in command_names(app):
         assert f"## `bryta {name}`" in cli
+
+
+def test_command_names_are_the_names_typer_gives():
+    # An unnamed command is called by its function name with dashes, the way typer calls it;
+    # nested groups are walked.
+    demo, outer, inner = typer.Typer(), typer.Typer(), typer.Typer()
+
+    def show_all() -> None: ...
+
+    def list_them() -> None: ...
+
+    outer.command()(show_all)
+    inner.command(name="list")(list_them)
+    inner.command()(show_all)
+    outer.add_typer(inner, name="inner")
+    demo.command()(list_them)
+    demo.add_typer(outer, name="outer")
+    want = ["list-them", "outer show-all", "outer inner list", "outer inner show-all"]
+    assert command_names(demo) == want
 
 
 def test_index_table_is_current():

@@ -502,6 +502,15 @@ def test_no_answer_at_all_is_an_scb_api_error(make_client, server):
         make_client(retries=1).table("TAB6574")
 
 
+def test_an_answer_that_is_not_a_json_object_is_an_scb_api_error(make_client, server):
+    server.queue.append(httpx.Response(200, json=["TAB6574"]))
+    with pytest.raises(ScbApiError, match=r"SCB table TAB6574: the answer is an array, not a JSON"):
+        make_client().table("TAB6574")
+    server.queue.append(httpx.Response(200, json="tables"))
+    with pytest.raises(ScbApiError, match=r"SCB API: the answer is a string.*\(GET https://"):
+        make_client().search_tables("befolkning")
+
+
 def test_a_400_shows_scbs_message_and_is_not_retried(make_client, server, tmp_path):
     client = make_client(cache_dir=tmp_path)
     client.metadata("TAB6574")  # cached: the next request is the data call

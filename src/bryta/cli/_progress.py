@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 
 class DelayedProgress:
@@ -20,7 +20,7 @@ class DelayedProgress:
         self.start = time.perf_counter()
         self.done = 0
         self._progress: Progress | None = None
-        self._task = None
+        self._task: TaskID | None = None
         self._lock = threading.Lock()
 
     def advance(self, label: str = "") -> None:
@@ -43,7 +43,7 @@ class DelayedProgress:
             )
             self._progress.start()
             self._task = self._progress.add_task(self.description, total=self.total, step="")
-        if self._progress is not None:
+        if self._progress is not None and self._task is not None:
             self._progress.update(self._task, completed=self.done, step=label)
 
     def close(self) -> None:

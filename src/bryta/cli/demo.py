@@ -7,7 +7,7 @@ from typing import Annotated
 
 import polars as pl
 import typer
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from bryta.app.demo import MIN_UNITS, run_demo
@@ -78,19 +78,20 @@ def demo(
     )
     console.print(_trend_table(trend, "Dissimilarity of the foreign-born over RegSO"))
 
-    last = ranked["year"].max()
+    last: int = ranked.select(pl.col("year").max()).item()
     top = Table(
         title=f"\nThe ten most segregated kommuner, {last} (dissimilarity, foreign-born; "
         f"kommuner with at least {MIN_UNITS} RegSO)",
         title_justify="left",
     )
-    for col, just in (
+    columns: list[tuple[str, JustifyMethod]] = [
         ("#", "right"),
         ("kommun", "left"),
         ("RegSO", "right"),
         ("D", "right"),
         ("", "left"),
-    ):
+    ]
+    for col, just in columns:
         top.add_column(col, justify=just)
     for rank, row in enumerate(ranked.iter_rows(named=True), 1):
         bar = "█" * round(row["value"] * 40)

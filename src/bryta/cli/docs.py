@@ -5,18 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from typer.core import TyperGroup
 from typer.testing import CliRunner
 
 HEAD = Path(__file__).resolve().parents[3] / "docs" / "cli.md.head"
 
 
 def command_names(app: typer.Typer) -> list[str]:
-    """Every command, sub-commands as ``group command`` (e.g. ``data list``)."""
-    names = [c.name or c.callback.__name__ for c in app.registered_commands]
-    for group in app.registered_groups:
-        sub = group.typer_instance
-        name = group.name if isinstance(group.name, str) else sub.info.name
-        names += [f"{name} {n}" for n in command_names(sub)]
+    """Every command, sub-commands as ``group command`` (e.g. ``data list``), named the way
+    typer names them (a function ``area_types`` without a name becomes ``area-types``)."""
+    root = typer.main.get_command(app)
+    return _names(root) if isinstance(root, TyperGroup) else []
+
+
+def _names(group: TyperGroup) -> list[str]:
+    names: list[str] = []
+    for name, command in group.commands.items():
+        if isinstance(command, TyperGroup):
+            names += [f"{name} {sub}" for sub in _names(command)]
+        else:
+            names.append(name)
     return names
 
 

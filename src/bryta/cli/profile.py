@@ -57,7 +57,7 @@ def _show(p: AreaProfile, year: int | None) -> None:
     console = Console()
     parents = ", ".join(f"{name} ({code})" for _, code, name in p.parents)
     console.print(f"[bold]{p.name}[/] ({p.code}, {p.level}){' — ' + parents if parents else ''}")
-    latest = year or p.indicators.get_column("year").max()
+    latest: int | None = year or p.indicators.select(pl.col("year").max()).item()
     console.print(
         _table(p.indicators.filter(year=latest).drop("name", "year"), f"Indicators {latest}")
     )

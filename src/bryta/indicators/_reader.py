@@ -93,7 +93,9 @@ class _Entry:
             raise self.fail(path, "must be a non-empty string")
         return value
 
-    def choice(self, parent: Mapping[str, Any], key: str, path: str, options: tuple) -> str:
+    def choice(
+        self, parent: Mapping[str, Any], key: str, path: str, options: tuple[str, ...]
+    ) -> str:
         value = self.text(parent, key, path)
         if value not in options:
             raise self.fail(path, f"{value!r} is not one of {', '.join(options)}")
@@ -212,12 +214,13 @@ def _check_definition(e: _Entry, d: Definition, source: Source, unit: str) -> No
     if not ratio and d.value is None:
         raise e.fail("definition", "needs numerator and denominator, or value")
     if ratio:
-        for role in ("numerator", "denominator"):
-            if getattr(d, role) is None:
-                raise e.fail(f"definition.{role}", "missing")
+        if d.numerator is None:
+            raise e.fail("definition.numerator", "missing")
+        if d.denominator is None:
+            raise e.fail("definition.denominator", "missing")
         if unit not in RATIO_UNITS:
             raise e.fail("unit", f"a numerator/denominator indicator is in {RATIO_UNITS}")
-        if set(d.numerator or {}) != set(d.denominator or {}):
+        if set(d.numerator) != set(d.denominator):
             raise e.fail(
                 "definition.denominator",
                 f"must select the same variables as the numerator ({', '.join(d.numerator)})",

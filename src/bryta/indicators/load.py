@@ -192,7 +192,9 @@ def _breakdowns(entry: Indicator, breakdown: str | Sequence[str] | None) -> list
     return groups
 
 
-def _effective(selection: dict[str, tuple[str, ...]], groups: list[Breakdown]) -> dict:
+def _effective(
+    selection: dict[str, tuple[str, ...]], groups: list[Breakdown]
+) -> dict[str, tuple[str, ...]]:
     """A selection with each breakdown variable's codes replaced by the groups' codes."""
     out = dict(selection)
     for b in groups:

@@ -77,8 +77,8 @@ ROLES: tuple[str, ...] = ("time", "geo", "metric")
 #: describe a huge cube in a few bytes).
 MAX_CELLS = 100_000_000
 
-_NUMBERS = frozenset({int, float, type(None)})
-_TEXTS = frozenset({str, type(None)})
+_NUMBERS: frozenset[type] = frozenset({int, float, type(None)})
+_TEXTS: frozenset[type] = frozenset({str, type(None)})
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_LISTED = 5
 

@@ -340,7 +340,7 @@ class KoladaClient:
         finally:
             self._requests = None
 
-    def _pages(self, url: str, params: dict[str, str] | None = None) -> Iterator[dict]:
+    def _pages(self, url: str, params: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
         """Yield the items of every page, following next_url until it is empty."""
         current: str | None = _with_page_size(str(httpx.URL(url, params=params)), self.per_page)
         seen: set[str] = set()
@@ -454,11 +454,11 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _frame(rows: list[dict], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def _frame(rows: list[dict[str, Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
     """Metadata rows as a frame: the known columns first with fixed types, then any further
     keys Kolada sends as text (so a new API field shows up instead of breaking the read)."""
     extra = list(dict.fromkeys(k for row in rows for k in row if k not in schema))
-    columns: dict[str, list] = {}
+    columns: dict[str, list[Any]] = {}
     for name in [*schema, *extra]:
         convert = _truthy if schema.get(name) == pl.Boolean() else _text
         columns[name] = [convert(row.get(name)) for row in rows]
@@ -466,8 +466,8 @@ def _frame(rows: list[dict], schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(columns, schema=full)
 
 
-def _tidy(records: list[dict]) -> pl.DataFrame:
-    columns: dict[str, list] = {name: [] for name in DATA_SCHEMA}
+def _tidy(records: list[dict[str, Any]]) -> pl.DataFrame:
+    columns: dict[str, list[Any]] = {name: [] for name in DATA_SCHEMA}
     for record in records:
         if _truthy(record.get("isdeleted")):
             continue

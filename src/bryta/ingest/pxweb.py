@@ -60,7 +60,7 @@ from bryta.ingest._pxweb_tables import (
     resolve_selection,
     split_selection,
 )
-from bryta.ingest.jsonstat import read_jsonstat
+from bryta.ingest.jsonstat import _kind, read_jsonstat
 from bryta.ingest.provenance import Provenance, Request, query_text
 
 __all__ = [
@@ -177,18 +177,27 @@ class PxWebClient:
         body: Any = None,
         table_id: str | None = None,
         window: RateLimit | None = None,
-    ) -> tuple[Any, str]:
-        """The parsed JSON answer and when it was retrieved (from the cache or now)."""
+    ) -> tuple[dict[str, Any], str]:
+        """The parsed JSON answer and when it was retrieved (from the cache or now); every
+        answer SCB gives (catalogue, metadata, data) is a JSON object."""
+        where = f"SCB table {table_id}" if table_id else "SCB API"
         answer = self._core.request(
             method,
             url,
             params=params,
             body=body,
             limit=window or self._window,
-            where=f"SCB table {table_id}" if table_id else "SCB API",
+            where=where,
             error=functools.partial(ScbApiError, table_id=table_id),
         )
         self._requests.append(answer.request)
+        if not isinstance(answer.data, dict):
+            raise ScbApiError(
+                f"{where}: the answer is {_kind(answer.data)}, not a JSON object "
+                f"({method} {answer.request.url})",
+                table_id=table_id,
+                url=answer.request.url,
+            )
         return answer.data, answer.retrieved_at
 
     def _table_url(self, table_id: str, suffix: str = "") -> str:
