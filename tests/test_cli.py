@@ -155,9 +155,9 @@ def test_bad_count_names_file_column_and_row(tmp_path):
 
 def test_unsupported_formats(tmp_path, counts_csv):
     res = invoke(
-        "measure", counts_csv, "--unit", "unit", "--groups", "a,b", "-o", tmp_path / "out.xlsx"
+        "measure", counts_csv, "--unit", "unit", "--groups", "a,b", "-o", tmp_path / "out.ods"
     )
-    assert res.exit_code == 2 and ".xlsx" in res.output
+    assert res.exit_code == 2 and ".ods" in res.output
 
 
 def test_indices_lists_every_index_with_reference():

@@ -31,7 +31,8 @@ def _whole_periods(frame: pl.DataFrame, period: str) -> pl.DataFrame:
 
 def transitions_command(
     input: Annotated[
-        Path, typer.Argument(help="Area types, one row per area and period (.csv or .parquet).")
+        Path,
+        typer.Argument(help="Area types, one row per area and period (.csv, .xlsx or .parquet)."),
     ],
     unit: Unit,
     period: Period,
@@ -73,7 +74,7 @@ def transitions_command(
     if not persistence_rates and (first is None or second is None):
         raise typer.BadParameter("give --first and --second (or --persistence)")
     with user_errors(str(input)):
-        check_writable(output)
+        check_writable(output, [input])
         frame = _whole_periods(read_table(input), period)
         common = {
             "unit": unit,
@@ -91,7 +92,7 @@ def transitions_command(
         else:
             result = transition_matrix(frame, first, second, **common)
             what = "transition cells"
-        write_table(result, output)
+        write_table(result, output, [input])
     err_console.print(f"wrote {result.height} {what} to {output}", highlight=False)
 
 
@@ -132,7 +133,7 @@ def inequality_command(
     if not per_group and (low is None or high is None):
         raise typer.BadParameter("give --low and --high (or --per-group --groups A,B,...)")
     with user_errors(str(input)):
-        check_writable(output)
+        check_writable(output, [input])
         frame = read_table(input)
         common = {
             "unit": unit,
@@ -145,7 +146,7 @@ def inequality_command(
             result = group_segregation(frame, groups=split_list(groups), **common)
         else:
             result = inequality_index(frame, low=low, high=high, **common)
-        write_table(result, output)
+        write_table(result, output, [input])
     err_console.print(f"wrote {result.height} values to {output}", highlight=False)
 
 

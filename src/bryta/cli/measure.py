@@ -23,9 +23,9 @@ _EXPECTED = ("expected", "expected_se", "adjusted")
 
 
 def measure(
-    input: Annotated[Path, typer.Argument(help="Counts table (.csv or .parquet).")],
+    input: Annotated[Path, typer.Argument(help="Counts table (.csv, .xlsx or .parquet).")],
     unit: Annotated[str, typer.Option(help="Column naming the unit (area).")],
-    output: Annotated[Path, typer.Option("-o", "--output", help=".csv, .parquet or .json")],
+    output: Annotated[Path, typer.Option("-o", "--output", help=".csv, .xlsx, .parquet or .json")],
     groups: Annotated[
         str | None, typer.Option(help="Count columns, comma-separated (wide input).")
     ] = None,
@@ -92,7 +92,7 @@ def measure(
     (value - expected) / (1 - expected) for indices whose maximum is 1.
     """
     with user_errors(str(input)):
-        check_writable(output)
+        check_writable(output, [input])
         names = index_names(index)
         specs = resolve_indices(names)
         frame = read_table(input)
@@ -143,7 +143,7 @@ def measure(
                 result = result.join(
                     under_null.drop("value"), on=keys, how="left", nulls_equal=True
                 )
-        write_table(result, output)
+        write_table(result, output, [input])
     nan = result.get_column("value").is_nan().sum()
     note = f" ({nan} NaN: run with --reasons to see why)" if nan and not reasons else ""
     err_console.print(f"wrote {result.height} values to {output}{note}", highlight=False)

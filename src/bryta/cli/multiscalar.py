@@ -14,12 +14,14 @@ from bryta.errors import BrytaError
 
 
 def multiscalar(
-    input: Annotated[Path, typer.Argument(help="Cells: coordinates and counts (.csv, .parquet).")],
+    input: Annotated[
+        Path, typer.Argument(help="Cells: coordinates and counts (.csv, .xlsx, .parquet).")
+    ],
     x: Annotated[str, typer.Option(help="Column with the x coordinate (projected, metres).")],
     y: Annotated[str, typer.Option(help="Column with the y coordinate (projected, metres).")],
     groups: Annotated[str, typer.Option(help="Count columns, comma-separated.")],
     k: Annotated[str, typer.Option(help="Numbers of nearest people, comma-separated.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help=".csv, .parquet or .json")],
+    output: Annotated[Path, typer.Option("-o", "--output", help=".csv, .xlsx, .parquet or .json")],
     by: Annotated[str | None, typer.Option(help="Region column(s): one profile each.")] = None,
     index: Annotated[
         list[str] | None, typer.Option("--index", help="Index (repeatable); all when omitted.")
@@ -42,7 +44,7 @@ def multiscalar(
     --focal born_abroad -o profile.csv --plot profile.html
     """
     with user_errors(str(input)):
-        check_writable(output)
+        check_writable(output, [input])
         try:
             ks = [int(item) for item in split_list(k) or []]
         except ValueError:
@@ -58,7 +60,7 @@ def multiscalar(
             focal=split_list(focal),
             weight=weight,  # type: ignore[arg-type]
         )
-        write_table(result, output)
+        write_table(result, output, [input])
         if plot is not None:
             chosen = plot_index or result.get_column("index")[0]
             rows = result.filter(index=chosen)

@@ -17,9 +17,9 @@ from bryta.compute.segregation.mutual import (
     mutual_within,
 )
 
-Input = Annotated[Path, typer.Argument(help="Counts table (.csv or .parquet).")]
+Input = Annotated[Path, typer.Argument(help="Counts table (.csv, .xlsx or .parquet).")]
 Unit = Annotated[str, typer.Option(help="Column naming the unit (area).")]
-Output = Annotated[Path, typer.Option("-o", "--output", help=".csv, .parquet or .json")]
+Output = Annotated[Path, typer.Option("-o", "--output", help=".csv, .xlsx, .parquet or .json")]
 Groups = Annotated[str | None, typer.Option(help="Count columns, comma-separated (wide input).")]
 By = Annotated[str | None, typer.Option(help="Partition key columns, comma-separated.")]
 GroupCol = Annotated[str | None, typer.Option(help="Long input: the column naming the group.")]
@@ -51,7 +51,7 @@ def decompose(
     --by year --levels lan,kommun -o chain.csv
     """
     with user_errors(str(input)):
-        check_writable(output)
+        check_writable(output, [input])
         if within and levels:
             raise typer.BadParameter("give --within or --levels, not both")
         frame = read_table(input)
@@ -69,7 +69,7 @@ def decompose(
             result = mutual_within(frame, within=split_list(within), **common)
         else:
             result = mutual_total(frame, **common)
-        write_table(result, output)
+        write_table(result, output, [input])
     err_console.print(f"wrote {result.height} rows to {output}", highlight=False)
 
 
@@ -86,7 +86,7 @@ def local(
 ) -> None:
     """Local segregation scores ls and weights p of units or groups (Σ p·ls = M)."""
     with user_errors(str(input)):
-        check_writable(output)
+        check_writable(output, [input])
         if of not in ("unit", "group"):
             raise typer.BadParameter(f"--of must be 'unit' or 'group', not {of!r}")
         result = mutual_local(
@@ -99,7 +99,7 @@ def local(
             group_col=group_col,
             count_col=count_col,
         )
-        write_table(result, output)
+        write_table(result, output, [input])
     err_console.print(f"wrote {result.height} rows to {output}", highlight=False)
 
 

@@ -15,12 +15,14 @@ from bryta.compute.spatial.tiles import tiled_knn_contexts
 
 
 def neighbourhoods(
-    input: Annotated[Path, typer.Argument(help="Cells: coordinates and counts (.csv, .parquet).")],
+    input: Annotated[
+        Path, typer.Argument(help="Cells: coordinates and counts (.csv, .xlsx, .parquet).")
+    ],
     x: Annotated[str, typer.Option(help="Column with the x coordinate (projected, metres).")],
     y: Annotated[str, typer.Option(help="Column with the y coordinate (projected, metres).")],
     groups: Annotated[str, typer.Option(help="Count columns, comma-separated; they sum to k.")],
     k: Annotated[str, typer.Option(help="Numbers of nearest people, comma-separated.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help=".csv, .parquet or .json")],
+    output: Annotated[Path, typer.Option("-o", "--output", help=".csv, .xlsx, .parquet or .json")],
     id: Annotated[
         str | None, typer.Option(help="Column naming the cell (default: row number from 1).")
     ] = None,
@@ -64,7 +66,7 @@ def neighbourhoods(
     (e.g. --decay gaussian:500): columns <group>_decayed after radius.
     """
     with user_errors(str(input)):
-        check_writable(output)
+        check_writable(output, [input])
         ks = []
         for item in split_list(k) or []:
             try:
@@ -102,7 +104,7 @@ def neighbourhoods(
                     decay=decay,
                     own_distance=own_distance,
                 )
-        write_table(result, output)
+        write_table(result, output, [input])
     err_console.print(f"wrote {result.height} rows to {output}", highlight=False)
 
 
