@@ -147,3 +147,46 @@ def counts_csv(tmp_path):
     path = tmp_path / "counts.csv"
     path.write_text("unit,a,b\nu1,30,10\nu2,10,30\nu3,20,20\n", encoding="utf-8")
     return path
+
+
+def test_measure_refuses_totals_and_drops_them_on_request(tmp_path):
+    src = tmp_path / "counts.csv"
+    src.write_text(
+        "kommun,regso,a,b\n0114,0114R001,30,10\n0114,0114R002,10,30\n0114,0114R003,20,20\n"
+        "0114,Sverige,60,60\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.csv"
+    args = ["measure", src, "--unit", "regso", "--groups", "a,b", "--by", "kommun",
+            "--index", "dissimilarity", "--focal", "a", "-o", out]  # fmt: skip
+    text = one_line_error(invoke(*args))
+    assert "'Sverige'" in text and "row 4" in text and "--drop-totals" in text
+    assert "__bryta" not in text and not out.exists()
+    res = invoke(*args, "--drop-totals")
+    assert res.exit_code == 0, res.output
+    got = pl.read_csv(out, schema_overrides={"kommun": pl.String})
+    assert got.columns == ["kommun", "kommun_name", "index", "group", "value"]
+    assert got.row(0)[:2] == ("0114", "Upplands Väsby")
+    assert got["value"][0] == pytest.approx(20 / 60)
+
+
+def test_measure_refuses_fractional_counts_unless_told(tmp_path):
+    src = tmp_path / "counts.csv"
+    src.write_text("unit;a;b\nu1;30;10\nu2;12,5;30\nu3;20;20\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    args = ["measure", src, "--unit", "unit", "--groups", "a,b", "--index", "dissimilarity",
+            "--focal", "a", "-o", out]  # fmt: skip
+    text = one_line_error(invoke(*args))
+    assert "not whole numbers" in text and "row 2" in text and "--fractional" in text
+    assert invoke(*args, "--fractional").exit_code == 0
+
+
+def test_excel_kommun_codes_stored_as_numbers_are_refused(tmp_path):
+    src = tmp_path / "counts.xlsx"
+    pl.DataFrame(
+        {"kommun": [114, 114, 180], "unit": ["u1", "u2", "u3"], "a": [3, 1, 2], "b": [1, 3, 2]}
+    ).write_excel(src)
+    res = invoke("measure", src, "--unit", "unit", "--groups", "a,b", "--by", "kommun",
+                 "-o", tmp_path / "out.csv")  # fmt: skip
+    text = one_line_error(res)
+    assert "leading zero" in text and "row 1 (kommun='114')" in text and "'0114'" in text

@@ -12,6 +12,7 @@ import typer
 from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, split_list, user_errors
 from bryta.cli.mutual import By, CountCol, GroupCol, Input, Output, Unit
+from bryta.compute._coerce import whole_if_possible
 from bryta.compute.conditions.transitions import changed_areas, persistence, transition_matrix
 from bryta.compute.segregation.inequality import group_segregation, inequality_index
 
@@ -20,13 +21,9 @@ Period = Annotated[str, typer.Option(help="Column naming the period (e.g. year).
 
 def _whole_periods(frame: pl.DataFrame, period: str) -> pl.DataFrame:
     """CSV periods are text: make them integers when all are, so 9 sorts before 10."""
-    if period not in frame.columns or frame.schema[period] != pl.String:
+    if period not in frame.columns:
         return frame
-    text = frame.get_column(period).str.strip_chars()
-    whole = text.cast(pl.Int64, strict=False)
-    if whole.null_count() == text.null_count():
-        return frame.with_columns(whole.alias(period))
-    return frame
+    return frame.with_columns(whole_if_possible(frame.get_column(period)))
 
 
 def transitions_command(

@@ -31,8 +31,10 @@ from typing import Any, Literal
 
 import polars as pl
 
-from bryta.compute.segregation.counts import _ROW, to_polars
-from bryta.compute.segregation.counts import _rows_text as _rows
+from bryta.compute._coerce import ROW as _ROW
+from bryta.compute._coerce import rows_text as _rows
+from bryta.compute._coerce import to_number
+from bryta.compute.segregation.counts import to_polars
 from bryta.errors import InputError
 from bryta.geography.codes import add_parents
 
@@ -60,24 +62,7 @@ class TransitionError(InputError):
 
 def _as_number(data: pl.DataFrame, column: str, show: Sequence[str]) -> pl.Series:
     """A numeric column; text (CSV) becomes Int64 when every value is whole, else Float64."""
-    series = data.get_column(column)
-    if series.dtype.is_numeric():
-        return series
-    if series.dtype not in (pl.String, pl.Categorical, pl.Null):
-        raise TransitionError(f"column {column!r} is {series.dtype}, not numeric")
-    text = series.cast(pl.String).str.strip_chars()
-    text = pl.Series(column, text).replace("", None)
-    whole = text.cast(pl.Int64, strict=False)
-    if whole.null_count() == text.null_count():
-        return whole
-    number = text.cast(pl.Float64, strict=False)
-    bad = text.is_not_null() & number.is_null()
-    if bad.any():
-        raise TransitionError(
-            f"column {column!r} has values that are not numbers, "
-            + _rows(data, bad, [*show, column])
-        )
-    return number
+    return to_number(data, column, show=show, error=TransitionError)
 
 
 def _as_type(data: pl.DataFrame, column: str, n_types: int, show: Sequence[str]) -> pl.Series:
