@@ -350,7 +350,7 @@ def test_counts_take_the_total_of_other_dimensions(tmp_path: Path) -> None:
         ],
     )
     long = read_scb_export(path)
-    with pytest.raises(ImportFormatError, match="several dimensions vary.*--columns"):
+    with pytest.raises(ImportFormatError, match=r"several dimensions vary.*--columns"):
         to_counts(long, source="x.csv")
     wide = to_counts(long, source="x.csv", columns="upplåtelseform")
     assert wide.select("rental", "tenant_owned").rows() == [(7, 2)]

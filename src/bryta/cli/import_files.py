@@ -42,8 +42,7 @@ def scb_csv(
         str | None,
         typer.Option(
             "--columns",
-            help="The dimension whose categories become count columns (needed when several "
-            "vary).",
+            help="The dimension whose categories become count columns (needed when several vary).",
         ),
     ] = None,
     long: Annotated[

@@ -143,8 +143,7 @@ def counts(
     bad = ~values.is_finite() | (values < 0)
     if bad.any():
         raise error(
-            f"{label} has negative or non-finite counts, "
-            + rows_text(shown, bad, [*show, column])
+            f"{label} has negative or non-finite counts, " + rows_text(shown, bad, [*show, column])
         )
     fractional = values != values.round()
     if whole and fractional.any():

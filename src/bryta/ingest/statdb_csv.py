@@ -89,8 +89,9 @@ def read_scb_export(
     ``level`` says what the region labels are: ``"regso"`` (``Kommunnamn (RegSO name)``),
     ``"deso"`` (``0114A0010``, ``0114A0010 (DeSO 2025)``; adds ``regso`` when the key knows
     every DeSO) or ``"kommun"`` (``0114 Upplands Väsby``, ``0114`` or the name; the columns
-    are then ``kommun``, ``lan``). A row for the whole country gets the code ``00``. ``key`` is a key as returned by
-    :func:`bryta.geography.areas.load_regso_key` (default: the bundled DeSO 2018 -> RegSO 2020 key).
+    are then ``kommun``, ``lan``). A row for the whole country gets the code ``00``.
+    ``key`` is a key as returned by :func:`bryta.geography.areas.load_regso_key` (default:
+    the bundled DeSO 2018 -> RegSO 2020 key).
 
     Raises :class:`~bryta.errors.ImportFormatError` naming the file (and the rows and
     columns) when the file is not such an export, when region labels match no region of the
@@ -403,9 +404,7 @@ def _unmatched_error(unmatched: pl.DataFrame, source: str, what: str) -> ImportF
     more = per_label.height - _MAX_LISTED
     tail = f"\n  ... and {more} more" if more > 0 else ""
     return ImportFormatError(
-        f"{source}: {per_label.height} region label(s) match no {what}:\n"
-        + "\n".join(lines)
-        + tail
+        f"{source}: {per_label.height} region label(s) match no {what}:\n" + "\n".join(lines) + tail
     )
 
 
@@ -489,9 +488,7 @@ _MATCHERS: dict[str, _Matcher] = {
 # Measurement-ready counts
 
 #: Category values that are the total of a dimension (compared without case).
-TOTAL_CATEGORIES: frozenset[str] = frozenset(
-    {"totalt", "total", "samtliga", "summa", "totalsumma"}
-)
+TOTAL_CATEGORIES: frozenset[str] = frozenset({"totalt", "total", "samtliga", "summa", "totalsumma"})
 #: Column names of known categories, as the bundled panel names them (dimension, category).
 KNOWN_COLUMNS: dict[tuple[str, str], str] = {
     ("födelseregion", "sverige"): "born_sweden",
