@@ -190,3 +190,15 @@ def test_excel_kommun_codes_stored_as_numbers_are_refused(tmp_path):
                  "-o", tmp_path / "out.csv")  # fmt: skip
     text = one_line_error(res)
     assert "leading zero" in text and "row 1 (kommun='114')" in text and "'0114'" in text
+
+
+def test_indices_markdown_rows_have_as_many_cells_as_the_header():
+    """Before: 7 header cells ('worked value') and 6 per row."""
+    import re
+
+    lines = invoke("indices", "--markdown").output.strip().splitlines()
+    cells = [len(re.split(r"(?<!\\)\|", line)) - 2 for line in lines]
+    assert set(cells) == {7}, cells
+    row = next(line for line in lines if line.startswith("| `dissimilarity`"))
+    # D on the worked example (a = 30, 10, 20; b = 10, 30, 20): ½ (20 + 20 + 0) / 60
+    assert row.rstrip(" |").endswith(f"{20 / 60:.4g}")

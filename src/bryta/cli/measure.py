@@ -199,13 +199,19 @@ def indices(
 
 
 def indices_markdown() -> str:
-    """The index table as Markdown: name, kind, range, summary, formula, reference."""
+    """The index table as Markdown: name, kind, range, summary, formula, reference and the
+    value on the worked example (focal group ``a`` for two-group indices)."""
     lines = [
         "| index | kind | range | what it measures | formula | reference | worked value |",
         "|---|---|---|---|---|---|---|",
     ]
+    from bryta.compute.segregation._examples import example_counts
+
+    worked = run_measure(example_counts(), unit="unit", groups=["a", "b"], focal="a")
+    value = {name: v for name, v in worked.select("index", "value").iter_rows()}
     for s in REGISTRY.values():
         upper = "∞" if s.upper is None else f"{s.upper:g}"
+        example = value.get(s.name, math.nan)
         cells = [
             f"`{s.name}`",
             s.kind.replace("_", "-"),
@@ -213,6 +219,7 @@ def indices_markdown() -> str:
             s.summary,
             s.formula,
             s.reference,
+            "—" if math.isnan(example) else f"{example:.4g}",
         ]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
