@@ -36,7 +36,7 @@ from bryta.compute._coerce import rows_text as _rows
 from bryta.compute._coerce import to_number
 from bryta.compute.segregation.counts import to_polars
 from bryta.errors import InputError
-from bryta.geography.codes import add_parents
+from bryta.geography.codes import VERSIONS, add_parents, code_pattern
 
 __all__ = [
     "TransitionError",
@@ -379,11 +379,29 @@ def changed_areas(
             f"{population}_second": "population_second",
         }
     changed = changed.rename(renames)
-    # kommun and län read from the codes (nothing is added for other units)
-    lookup = add_parents(data.select(unit).unique(), unit)
+    # kommun and län read from the codes, null for a code that is not one (nothing is
+    # added when no code is a RegSO, DeSO or kommun code)
+    lookup = _parents(data.select(unit).unique(), unit)
     located = [c for c in ("kommun", "lan") if c in lookup.columns and c != unit]
     changed = changed.join(lookup.select(unit, *located), on=unit, how="left")
     return changed.select(unit, *located, "from_type", "to_type", *renames.values())
+
+
+def _parents(units: pl.DataFrame, unit: str) -> pl.DataFrame:
+    """``kommun`` and ``lan`` of each code in ``unit`` that is a RegSO, DeSO or kommun code
+    (any version), null for the others; the frame unchanged when no code is one."""
+    text = pl.col(unit).cast(pl.String)
+    valid = pl.any_horizontal(
+        text.str.contains(code_pattern(level, version))
+        for level in ("deso", "regso", "kommun")
+        for version in (None, *VERSIONS.get(level, ()))
+    ).fill_null(False)
+    if not units.select(valid.any()).item():
+        return units
+    return units.with_columns(
+        pl.when(valid).then(text.str.slice(0, 4)).alias("kommun"),
+        pl.when(valid).then(text.str.slice(0, 2)).alias("lan"),
+    )
 
 
 def population_by_type(
