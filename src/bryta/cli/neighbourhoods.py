@@ -10,8 +10,10 @@ import typer
 from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, split_list, user_errors
 from bryta.cli._progress import delayed_progress
+from bryta.compute._coerce import counts, whole_if_possible
 from bryta.compute.spatial.neighbourhoods import knn_contexts
 from bryta.compute.spatial.tiles import tiled_knn_contexts
+from bryta.errors import InputError
 
 
 def neighbourhoods(
@@ -76,7 +78,10 @@ def neighbourhoods(
         if not ks:
             raise typer.BadParameter("--k needs at least one number")
         frame = read_table(input)
+        if id is not None and id in frame.columns:  # integer ids stay integers
+            frame = frame.with_columns(whole_if_possible(frame.get_column(id)))
         names = split_list(groups) or []
+        _refuse_k_above_population(frame, names, ks)
         if scheduler is None and tile_size is None:
             result = knn_contexts(
                 frame,
@@ -106,6 +111,20 @@ def neighbourhoods(
                 )
         write_table(result, output, [input])
     err_console.print(f"wrote {result.height} rows to {output}", highlight=False)
+
+
+def _refuse_k_above_population(frame, groups: list[str], ks: list[int]) -> None:
+    """A k above the population would give rows labelled k that hold everyone (fewer)."""
+    present = [g for g in groups if g in frame.columns]
+    if len(present) != len(groups):
+        return  # the computation names the missing column
+    total = sum(float(counts(frame, g, show=[]).sum()) for g in groups)
+    over = [k for k in ks if k > total]
+    if over:
+        raise InputError(
+            f"--k {over[0]:,} is more than the {total:,.0f} people in the table: a context "
+            f"cannot hold more people than there are; give k up to {total:,.0f}"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -157,9 +157,12 @@ def counts(
 
 
 def whole_if_possible(series: pl.Series) -> pl.Series:
-    """A text column of whole numbers (periods such as ``2020``) as Int64, so ``9`` sorts
-    before ``10``; any other column is returned unchanged."""
+    """A text column of whole numbers (periods such as ``2020``, integer ids) as Int64, so
+    ``9`` sorts before ``10``; any other column, and codes with a leading zero (``0114``),
+    are returned unchanged."""
     if series.dtype != pl.String:
+        return series
+    if series.str.strip_chars().str.contains(r"^[+-]?0\d").any():
         return series
     values, missing = _parse(series)
     if values.null_count() != int(missing.sum()):
