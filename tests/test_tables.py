@@ -202,3 +202,25 @@ def test_indices_markdown_rows_have_as_many_cells_as_the_header():
     row = next(line for line in lines if line.startswith("| `dissimilarity`"))
     # D on the worked example (a = 30, 10, 20; b = 10, 30, 20): ½ (20 + 20 + 0) / 60
     assert row.rstrip(" |").endswith(f"{20 / 60:.4g}")
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        ("decompose", ["--groups", "a,b"]),
+        ("local", ["--groups", "a,b"]),
+        ("inequality", ["--low", "a", "--high", "b"]),
+    ],
+)
+def test_other_counts_commands_refuse_totals_and_drop_them_on_request(tmp_path, command, options):
+    rows = "unit,a,b\nu1,30,10\nu2,10,30\nu3,20,20\n"
+    plain, with_total = tmp_path / "plain.csv", tmp_path / "total.csv"
+    plain.write_text(rows, encoding="utf-8")
+    with_total.write_text(rows + "Riket,60,60\n", encoding="utf-8")
+    out, want = tmp_path / "out.csv", tmp_path / "want.csv"
+    text = one_line_error(invoke(command, with_total, "--unit", "unit", *options, "-o", out))
+    assert "'Riket'" in text and "--drop-totals" in text
+    res = invoke(command, with_total, "--unit", "unit", *options, "--drop-totals", "-o", out)
+    assert res.exit_code == 0, res.output
+    assert invoke(command, plain, "--unit", "unit", *options, "-o", want).exit_code == 0
+    assert pl.read_csv(out).equals(pl.read_csv(want))

@@ -11,7 +11,7 @@ import typer
 
 from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, split_list, user_errors
-from bryta.cli.mutual import By, CountCol, GroupCol, Input, Output, Unit
+from bryta.cli.mutual import By, CountCol, DropTotals, GroupCol, Input, Output, Unit, read_counts
 from bryta.compute._coerce import whole_if_possible
 from bryta.compute.conditions.transitions import changed_areas, persistence, transition_matrix
 from bryta.compute.segregation.inequality import group_segregation, inequality_index
@@ -115,6 +115,7 @@ def inequality_command(
     group_col: GroupCol = None,
     count_col: CountCol = None,
     reasons: Annotated[bool, typer.Option(help="Add a column saying why a value is NaN.")] = False,
+    drop_totals: DropTotals = False,
 ) -> None:
     """Ojämlikhetsindex: dissimilarity (0-100) between the lowest and the highest income
     group over the areas of each partition (e.g. each kommun and year).
@@ -131,7 +132,9 @@ def inequality_command(
         raise typer.BadParameter("give --low and --high (or --per-group --groups A,B,...)")
     with user_errors(str(input)):
         check_writable(output, [input])
-        frame = read_table(input)
+        frame, names = read_counts(
+            input, unit=unit, groups=groups, group_col=group_col, drop_totals=drop_totals
+        )
         common = {
             "unit": unit,
             "by": split_list(by),
@@ -140,7 +143,7 @@ def inequality_command(
             "reasons": reasons,
         }
         if per_group:
-            result = group_segregation(frame, groups=split_list(groups), **common)
+            result = group_segregation(frame, groups=names, **common)
         else:
             result = inequality_index(frame, low=low, high=high, **common)
         write_table(result, output, [input])
