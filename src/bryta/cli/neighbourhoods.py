@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 
 from bryta.app.tables import check_writable, read_table, write_table
@@ -113,7 +114,7 @@ def neighbourhoods(
     err_console.print(f"wrote {result.height} rows to {output}", highlight=False)
 
 
-def _refuse_k_above_population(frame, groups: list[str], ks: list[int]) -> None:
+def _refuse_k_above_population(frame: pl.DataFrame, groups: list[str], ks: list[int]) -> None:
     """A k above the population would give rows labelled k that hold everyone (fewer)."""
     present = [g for g in groups if g in frame.columns]
     if len(present) != len(groups):

@@ -75,8 +75,7 @@ def _parse(text: pl.Series) -> tuple[pl.Series, pl.Series]:
         pl.when(missing).then(None).otherwise(normal.cast(pl.Float64, strict=False)).alias("v"),
         missing.fill_null(True).alias("m"),
     )
-    values, missing = out.get_column("v").alias(text.name), out.get_column("m")
-    return values, missing
+    return out.get_column("v").alias(text.name), out.get_column("m")
 
 
 def to_number(

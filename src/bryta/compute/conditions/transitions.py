@@ -370,7 +370,7 @@ def changed_areas(
     differ = pl.col("from_type").ne_missing(pl.col("to_type"))
     both = pl.col("from_type").is_not_null() & pl.col("to_type").is_not_null()
     changed = pairs.filter(differ if untyped else differ & both)
-    renames = {}
+    renames: dict[str, str] = {}
     if use_index:
         renames |= {f"{index_col}_first": "index_first", f"{index_col}_second": "index_second"}
     if population:

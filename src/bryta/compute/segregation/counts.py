@@ -58,7 +58,9 @@ class Counts:
         return self.keys.height
 
 
-def take_rows(frame: pl.DataFrame, rows: np.ndarray, columns: Sequence[str] | None = None):
+def take_rows(
+    frame: pl.DataFrame, rows: np.ndarray, columns: Sequence[str] | None = None
+) -> pl.DataFrame:
     """``frame[rows]`` (optionally only ``columns``) that keeps the height with no columns."""
     if columns is not None:
         frame = frame.select(list(columns))
@@ -86,7 +88,8 @@ def to_polars(data: Any) -> pl.DataFrame:
     if module == "pandas":
         return pl.from_pandas(data.reset_index(drop=True))
     if module == "pyarrow":
-        return pl.from_arrow(data)
+        frame = pl.from_arrow(data)
+        return frame if isinstance(frame, pl.DataFrame) else frame.to_frame()
     raise CountsError(f"counts must be a polars, pandas or Arrow table, not {type(data).__name__}")
 
 
@@ -147,7 +150,9 @@ def _check_codes(frame: pl.DataFrame, columns: Sequence[str]) -> None:
             )
 
 
-def _totals(frame: pl.DataFrame, column: str, names: frozenset[str], what: str, drop: bool):
+def _totals(
+    frame: pl.DataFrame, column: str, names: frozenset[str], what: str, drop: bool
+) -> pl.DataFrame:
     """Rows of ``column`` naming a total: dropped with ``drop``, else refused."""
     mask = frame.select(_is_total(pl.col(column), names).fill_null(False)).to_series()
     if not mask.any():
