@@ -325,3 +325,23 @@ def test_cli_settings_and_errors(tmp_path):
     )
     assert res.exit_code == 2
     assert "--cutoffs must be numbers" in res.output
+
+
+def test_cli_reads_a_swedish_excel_csv(tmp_path):
+    """Semicolons, Windows-1252 and decimal commas, as Excel on Windows saves a sheet."""
+    frame, expected = _constructed()
+    text = frame.with_columns(
+        pl.col(SHARES).cast(pl.String).str.replace(".", ",", literal=True)
+    ).write_csv(separator=";")
+    src = tmp_path / "andelar.csv"
+    src.write_bytes(text.encode("cp1252"))
+    out = tmp_path / "types.xlsx"
+    res = runner.invoke(
+        app,
+        ["area-types", str(src), "--unit", "regso", "--period", "year",
+         "--shares", ",".join(SHARES), "-o", str(out)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    typed = pl.read_excel(out)
+    got = {(r, int(y)): t for r, y, t in typed.select("regso", "year", "area_type").iter_rows()}
+    assert got == {(r, int(y)): t for (r, y), t in expected.items()}

@@ -212,3 +212,155 @@ def test_integer_group_codes_in_long_input():
         focal=1,
     )
     assert out["value"][0] == pytest.approx(0.5)
+
+
+def test_swedish_number_forms_are_read_as_counts():
+    """A decimal comma and space/no-break/thin-space thousands separators, as Swedish
+    exports write them (before: 'not a number')."""
+    text = pl.DataFrame(
+        {
+            "unit": ["u1", "u2", "u3"],
+            "a": ["1\u00a0200", "1 000", "2\u202f000"],
+            "b": ["3000,0", "1\u2009000", "800"],
+        }
+    )
+    got = bryta.measure(text, unit="unit", groups=["a", "b"], indices="dissimilarity", focal="a")
+    a, b = np.array([1200, 1000, 2000]), np.array([3000, 1000, 800])
+    want = 0.5 * np.abs(a / a.sum() - b / b.sum()).sum()
+    assert got["value"][0] == pytest.approx(want)
+
+
+def test_fractional_counts_are_refused_naming_the_rows(tiny_counts):
+    for value in (12.5, "12,5"):
+        bad = tiny_counts.with_columns(
+            pl.col("a").cast(pl.String if isinstance(value, str) else pl.Float64)
+        )
+        bad = bad.with_columns(
+            pl.when(pl.int_range(pl.len()) == 2)
+            .then(pl.lit(value))
+            .otherwise(pl.col("a"))
+            .alias("a")
+        )
+        with pytest.raises(CountsError, match=r"'a' has counts that are not whole.*row 3"):
+            bryta.measure(bad, unit="unit", groups=["a", "b"], by="kommun")
+
+
+def test_ambiguous_thousands_and_decimals_are_refused(tiny_counts):
+    bad = tiny_counts.with_columns(pl.col("a").cast(pl.String)).with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.lit("1,234.5"))
+        .otherwise(pl.col("a"))
+        .alias("a")
+    )
+    with pytest.raises(CountsError, match=r"not numbers.*row 1 "):
+        bryta.measure(bad, unit="unit", groups=["a", "b"], by="kommun")
+
+
+def test_internal_row_column_never_shows_in_errors(tiny_counts):
+    long = tiny_counts.unpivot(index=["kommun", "unit"], variable_name="grp", value_name="n")
+    with pytest.raises(CountsError) as info:
+        bryta.measure(long, unit="unit", by="kommun", group_col="grp", count_col="count")
+    assert "__bryta" not in str(info.value)
+    assert "'count' not found" in str(info.value)
+
+
+def _dissimilarity(a: np.ndarray, b: np.ndarray) -> float:
+    return 0.5 * float(np.abs(a / a.sum() - b / b.sum()).sum())
+
+
+@pytest.fixture(scope="module")
+def stockholm_2020():
+    from bryta.datasets import load_demo_panel
+
+    panel = load_demo_panel()
+    return panel.filter(pl.col("kommun") == "0180", pl.col("year") == 2020)
+
+
+def test_a_total_group_in_a_long_scb_export_is_refused(stockholm_2020):
+    """Before: 'totalt' was measured as a group beside 'Sverige' (D = 0.074, not 0.29)."""
+    long = pl.concat(
+        [
+            stockholm_2020.select(
+                "kommun", "regso", pl.lit("Sverige").alias("födelseregion"),
+                pl.col("born_sweden").alias("antal"),
+            ),
+            stockholm_2020.select(
+                "kommun", "regso", pl.lit("totalt").alias("födelseregion"),
+                (pl.col("born_sweden") + pl.col("born_abroad")).alias("antal"),
+            ),
+        ]
+    )  # fmt: skip
+    with pytest.raises(
+        CountsError, match=r"'födelseregion' holds a total.*'totalt'.*--drop-totals"
+    ):
+        bryta.measure(long, unit="regso", by="kommun", group_col="födelseregion", count_col="antal")
+    wide = bryta.measure(
+        stockholm_2020, unit="regso", groups=["born_sweden", "born_abroad"], by="kommun",
+        indices="dissimilarity", focal="born_abroad",
+    )  # fmt: skip
+    want = _dissimilarity(
+        stockholm_2020["born_abroad"].to_numpy(), stockholm_2020["born_sweden"].to_numpy()
+    )
+    assert wide["value"][0] == pytest.approx(want)
+    assert round(want, 6) == 0.290012
+
+
+def test_a_country_row_among_areas_is_refused_or_dropped(stockholm_2020):
+    rows = stockholm_2020.select("regso", "born_sweden", "born_abroad")
+    country = pl.DataFrame(
+        {"regso": ["Sverige"], "born_sweden": [10_000], "born_abroad": [2_000]},
+        schema=rows.schema,
+    )
+    with_total = pl.concat([rows, country])
+    args = {"unit": "regso", "groups": ["born_sweden", "born_abroad"], "indices": "dissimilarity"}
+    with pytest.raises(
+        CountsError, match=rf"'regso' holds a total.*'Sverige'.*row {rows.height + 1} "
+    ):
+        bryta.measure(with_total, focal="born_abroad", **args)
+    dropped = bryta.measure(with_total, focal="born_abroad", drop_totals=True, **args)
+    plain = bryta.measure(rows, focal="born_abroad", **args)
+    assert dropped["value"][0] == plain["value"][0]
+
+
+def test_a_total_count_column_is_refused_or_dropped(tiny_counts):
+    data = tiny_counts.with_columns((pl.col("a") + pl.col("b")).alias("Totalt"))
+    with pytest.raises(CountsError, match=r"'Totalt' is a total.*--drop-totals"):
+        bryta.measure(data, unit="unit", groups=["a", "b", "Totalt"], by="kommun")
+    dropped = bryta.measure(
+        data, unit="unit", groups=["a", "b", "Totalt"], by="kommun", drop_totals=True
+    )
+    assert dropped.equals(bryta.measure(tiny_counts, unit="unit", groups=["a", "b"], by="kommun"))
+
+
+@pytest.mark.parametrize(
+    ("column", "short"), [("kommun", "114"), ("lan", "1"), ("regso", "114R001")]
+)
+def test_codes_without_their_leading_zero_are_refused(tiny_counts, column, short):
+    data = tiny_counts.with_columns(pl.lit(short).alias(column))
+    if column == "regso":
+        data = data.with_columns((pl.lit("114R00") + pl.col("unit").str.slice(1)).alias("regso"))
+        by, unit = "kommun", "regso"
+    else:
+        by, unit = column, "unit"
+    with pytest.raises(
+        CountsError, match=rf"'{column}' has codes without their leading zero.*row 1"
+    ):
+        bryta.measure(
+            data.drop("kommun") if column == "lan" else data, unit=unit, groups=["a", "b"], by=by
+        )
+
+
+def test_integer_kommun_codes_from_excel_are_refused(tiny_counts):
+    data = tiny_counts.with_columns(pl.col("kommun").cast(pl.Int64))
+    with pytest.raises(CountsError, match=r"'kommun' has codes without.*row 1 \(kommun=114\)"):
+        bryta.measure(data, unit="unit", groups=["a", "b"], by="kommun")
+
+
+def test_names_beside_codes():
+    from bryta.compute.segregation.engine import with_area_names
+
+    frame = pl.DataFrame({"lan": ["01"], "kommun": ["0180"], "regso": ["0114R001"], "v": [1.0]})
+    got = with_area_names(frame)
+    assert got.columns == ["lan", "lan_name", "kommun", "kommun_name", "regso", "regso_name", "v"]
+    assert got.row(0)[1:6:2] == ("Stockholm", "Stockholm", "Bollstanäs")
+    assert with_area_names(pl.DataFrame({"kommun": ["x"]})).columns == ["kommun"]

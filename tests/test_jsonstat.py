@@ -461,7 +461,7 @@ def test_cli_errors_are_one_line_exit_2_and_write_nothing(tmp_path, cli):
     assert not out.exists() and not list(tmp_path.iterdir())
 
     assert "no such file" in invoke(cli, tmp_path / "nope.json", "-o", out).output
-    wrong = invoke(cli, SCB, "-o", tmp_path / "out.xlsx")
+    wrong = invoke(cli, SCB, "-o", tmp_path / "out.ods")
     assert wrong.exit_code == 2 and "output must be" in wrong.output
 
 

@@ -149,3 +149,19 @@ def test_plot_is_offline_html(tmp_path):
     assert pl.read_csv(out).columns == ["kommun", "k", "index", "group", "value"]
     page = html.read_text(encoding="utf-8")
     assert '<script src="http' not in page and "plotly" in page
+
+
+def test_plot_with_another_suffix_is_refused_before_any_work(tmp_path):
+    """Before: --plot plot.png wrote an HTML page into a .png file."""
+    src = tmp_path / "grid.csv"
+    cells().write_csv(src)
+    out, png = tmp_path / "p.csv", tmp_path / "plot.png"
+    res = CliRunner().invoke(
+        app,
+        ["multiscalar", str(src), "--x", "x", "--y", "y", "--groups", "a,b", "--k", "10",
+         "-o", str(out), "--plot", str(png)],
+    )  # fmt: skip
+    assert res.exit_code == 2
+    text = " ".join(res.output.split())
+    assert "plot.png" in text and ".html" in text and "Traceback" not in text
+    assert not png.exists() and not out.exists()

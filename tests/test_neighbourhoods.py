@@ -313,3 +313,44 @@ def test_sparse_cells_on_a_lattice_find_its_spacing():
     grid = knn_contexts(frame, x="x", y="y", groups=["a"], k=[1, 4], engine="grid")
     tree = knn_contexts(frame, x="x", y="y", groups=["a"], k=[1, 4], engine="tree")
     assert np.allclose(grid["a"].to_numpy(), tree["a"].to_numpy())
+
+
+def _cli():
+    app = typer.Typer()
+    register(app)
+
+    @app.command()
+    def _other() -> None:  # a second command keeps typer in multi-command mode
+        pass
+
+    return app
+
+
+def test_cli_refuses_k_above_the_population(tmp_path):
+    """Before: rows labelled k = 10,000,000 held the whole population, with no word."""
+    src = tmp_path / "grid.csv"
+    GRID3.write_csv(src)
+    total = int(GRID3.select(pl.sum("a") + pl.sum("b")).item())
+    dst = tmp_path / "out.csv"
+    args = ["neighbourhoods", str(src), "--x", "x", "--y", "y", "--groups", "a,b", "-o", str(dst)]
+    result = CliRunner().invoke(_cli(), [*args, "--k", "3,10000000"])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "10,000,000" in text and f"{total:,}" in text and "Traceback" not in text
+    assert not dst.exists()
+    assert CliRunner().invoke(_cli(), [*args, "--k", str(total)]).exit_code == 0
+
+
+def test_cli_integer_ids_stay_integers(tmp_path):
+    src = tmp_path / "grid.csv"
+    GRID3.with_columns(pl.int_range(101, 101 + GRID3.height).alias("cell")).write_parquet(
+        tmp_path / "grid.parquet"
+    )
+    pl.read_parquet(tmp_path / "grid.parquet").write_csv(src)
+    dst = tmp_path / "out.parquet"
+    args = ["neighbourhoods", str(src), "--x", "x", "--y", "y", "--groups", "a,b"]
+    result = CliRunner().invoke(_cli(), [*args, "--k", "3", "--id", "cell", "-o", str(dst)])
+    assert result.exit_code == 0, result.output
+    out = pl.read_parquet(dst)
+    assert out.schema["cell"] == pl.Int64
+    assert out["cell"].to_list() == list(range(101, 101 + GRID3.height))

@@ -20,7 +20,7 @@ from bryta.geography.areas import (
     normalise_label,
     regso_table,
 )
-from bryta.ingest.statdb_csv import read_scb_export
+from bryta.ingest.statdb_csv import read_scb_export, to_counts
 
 FOOTNOTES = [
     ",",
@@ -275,10 +275,124 @@ def test_not_an_export(tmp_path: Path) -> None:
         read_scb_export(path)
 
 
-def test_other_levels_not_supported_yet(tmp_path: Path) -> None:
-    path = write_export(tmp_path / "k.csv", ['"region","Antal 2020"', '"0114 Upplands Väsby",1'])
-    with pytest.raises(ImportFormatError, match="level 'kommun' not supported yet"):
+def test_unknown_level_is_refused(tmp_path: Path) -> None:
+    path = write_export(tmp_path / "k.csv", ['"region","Antal 2020"', '"01 Stockholms län",1'])
+    with pytest.raises(ImportFormatError, match="level 'lan' not supported yet"):
+        read_scb_export(path, level="lan")
+
+
+def test_kommun_labels_with_and_without_code(tmp_path: Path) -> None:
+    """Both forms SCB uses: '0114 Upplands Väsby' (tests/data/pxweb/TAB6571_download.json)
+    and the name alone (tests/data/jsonstat/scb_population.json); the country row dropped."""
+    path = write_export(
+        tmp_path / "k.csv",
+        [
+            '"region","födelseregion","Antal 2020"',
+            '"00 Riket","Sverige",8000',
+            '"00 Riket","totalt",10000',
+            '"0114 Upplands Väsby","Sverige",40',
+            '"0114 Upplands Väsby","totalt",50',
+            '"Stockholm","Sverige",600',
+            '"Stockholms kommun","totalt",1000',
+        ],
+    )
+    long = read_scb_export(path, level="kommun")
+    assert long.select("kommun", "lan").unique(maintain_order=True).rows() == [
+        ("00", None),
+        ("0114", "01"),
+        ("0180", "01"),
+    ]
+    wide = to_counts(long, source="k.csv")
+    assert wide.rows() == [("0114", "01", 2020, 40, 10), ("0180", "01", 2020, 600, 400)]
+    assert wide.columns == ["kommun", "lan", "year", "born_sweden", "born_abroad"]
+
+
+def test_unknown_kommun_is_named(tmp_path: Path) -> None:
+    path = write_export(
+        tmp_path / "k.csv", ['"region","Antal 2020"', '"0114 Upplands Väsby",1', '"Atlantis",2']
+    )
+    with pytest.raises(ImportFormatError, match=r"(?s)match no kommun.*'Atlantis' \(row 3\)"):
         read_scb_export(path, level="kommun")
+
+
+def test_deso_labels_get_regso_kommun_and_lan(tmp_path: Path) -> None:
+    path = write_export(
+        tmp_path / "d.csv",
+        ['"region","Antal 2020"', '"0114C1010",5', '"0114C1180 (DeSO 2018)",7', '"Riket",12'],
+    )
+    long = read_scb_export(path, level="deso")
+    assert long.select("deso", "regso", "kommun", "lan").rows() == [
+        ("0114C1010", "0114R001", "0114", "01"),
+        ("0114C1180", "0114R002", "0114", "01"),
+        ("00", None, None, None),
+    ]
+    wide = to_counts(long, source="d.csv")
+    assert wide.columns == ["deso", "regso", "kommun", "lan", "year", "value"]
+    assert wide["value"].to_list() == [5, 7]
+
+
+def test_deso_2025_codes_outside_the_key_have_no_regso(tmp_path: Path) -> None:
+    path = write_export(tmp_path / "d.csv", ['"region","Antal 2020"', '"0114A0999 (DeSO 2025)",5'])
+    assert read_scb_export(path, level="deso").columns[:3] == ["deso", "kommun", "lan"]
+
+
+def test_counts_take_the_total_of_other_dimensions(tmp_path: Path) -> None:
+    path = write_export(
+        tmp_path / "x.csv",
+        [
+            '"region","upplåtelseform","kön","Antal 2020"',
+            '"Kiruna (Triangeln)","hyresrätt","män",3',
+            '"Kiruna (Triangeln)","hyresrätt","kvinnor",4',
+            '"Kiruna (Triangeln)","hyresrätt","totalt",7',
+            '"Kiruna (Triangeln)","bostadsrätt","män",1',
+            '"Kiruna (Triangeln)","bostadsrätt","kvinnor",1',
+            '"Kiruna (Triangeln)","bostadsrätt","totalt",2',
+        ],
+    )
+    long = read_scb_export(path)
+    with pytest.raises(ImportFormatError, match=r"several dimensions vary.*--columns"):
+        to_counts(long, source="x.csv")
+    wide = to_counts(long, source="x.csv", columns="upplåtelseform")
+    assert wide.select("rental", "tenant_owned").rows() == [(7, 2)]
+    by_sex = to_counts(long, source="x.csv", columns="kön")
+    assert by_sex.columns[-3:] == ["year", "män", "kvinnor"]
+    assert by_sex.select("upplåtelseform", "män", "kvinnor").rows() == [
+        ("bostadsrätt", 1, 1),
+        ("hyresrätt", 3, 4),
+    ]
+
+
+def test_two_commands_from_the_bundled_export_to_indices(tmp_path: Path) -> None:
+    """The README's way from SCB's export to indices per kommun, without Python."""
+    from typer.testing import CliRunner
+
+    from bryta.cli import app
+
+    runner = CliRunner()
+    counts, out = tmp_path / "counts.csv", tmp_path / "out.csv"
+    export = str(bundled_file("regso_birth_region_2020_2023.csv"))
+    res = runner.invoke(app, ["import", "scb-csv", export, "-o", str(counts)])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(
+        app,
+        ["measure", str(counts), "--unit", "regso", "--groups", "born_sweden,born_abroad",
+         "--by", "kommun,year", "--index", "dissimilarity", "--focal", "born_abroad",
+         "-o", str(out)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    got = pl.read_csv(out, schema_overrides={"kommun": pl.String})
+    assert got.columns == ["kommun", "kommun_name", "year", "index", "group", "value"]
+    row = got.filter(pl.col("kommun") == "0180", pl.col("year") == 2020)
+    assert row["kommun_name"].item() == "Stockholm"
+    # independently: D over Stockholm's RegSO from the export's own numbers
+    long = read_scb_export(bundled_file("regso_birth_region_2020_2023.csv"))
+    sthlm = long.filter(pl.col("kommun") == "0180", pl.col("year") == 2020)
+    sweden = sthlm.filter(pl.col("födelseregion") == "Sverige").sort("regso")["value"].to_numpy()
+    total = sthlm.filter(pl.col("födelseregion") == "totalt").sort("regso")["value"].to_numpy()
+    abroad = total - sweden
+    want = 0.5 * abs(abroad / abroad.sum() - sweden / sweden.sum()).sum()
+    assert row["value"].item() == pytest.approx(want, rel=1e-12)
+    assert round(want, 6) == 0.290012
 
 
 def test_custom_key_pads_kommun_codes(tmp_path: Path) -> None:

@@ -481,3 +481,28 @@ def test_cli_transitions_errors(tmp_path, tiny_types, cli):
     assert res.exit_code == 2
     assert "year '2019' is not in the table" in res.output
     assert not out.exists()
+
+
+def test_changed_areas_keep_kommun_and_lan_when_one_code_is_not_a_regso(tiny_types):
+    """Before: one unknown code made kommun and lan disappear for every area."""
+    odd = tiny_types.with_columns(
+        pl.when(pl.col("regso") == "0180R002")
+        .then(pl.lit("Skolområde 7"))
+        .otherwise(pl.col("regso"))
+        .alias("regso")
+    )
+    got = changed_areas(odd, 2020, 2021, untyped=True)
+    assert got.columns[:3] == ["regso", "kommun", "lan"]
+    located = dict(zip(got["regso"], got["kommun"], strict=True))
+    assert located["0114R002"] == "0114" and located["0180R001"] == "0180"
+    odd_rows = changed_areas(
+        tiny_types.with_columns(
+            pl.when(pl.col("regso") == "0114R002")
+            .then(pl.lit("Skolområde 7"))
+            .otherwise(pl.col("regso"))
+            .alias("regso")
+        ),
+        2020,
+        2021,
+    )
+    assert odd_rows.filter(pl.col("regso") == "Skolområde 7")["kommun"].to_list() == [None]

@@ -1,55 +1,231 @@
-"""Reading and writing the analyst's tables: CSV, Parquet (and JSON output); writes are atomic."""
+"""Reading and writing the analyst's tables: every command that reads or writes a table uses
+these two functions.
+
+Input
+    * **CSV** (also ``.tsv``/``.txt``): the separator (``,``, ``;`` or tab) is detected from
+      the header line, the encoding too: UTF-8 (with or without a byte-order mark), UTF-16
+      with a byte-order mark, else Windows-1252 (what Excel on Windows writes for "CSV"). The
+      text is decoded strictly, so å, ä and ö are never replaced by U+FFFD.
+    * **Excel** ``.xlsx`` (the first sheet).
+    * **Parquet**.
+
+    CSV and Excel columns are read as text, so codes such as ``0114`` keep their leading
+    zeros; count and share columns are converted by :mod:`bryta.compute._coerce` when a
+    computation validates them (decimal commas and space thousands separators accepted).
+    A table with a header and no data rows is an error.
+
+Output
+    ``.csv`` (UTF-8), ``.xlsx``, ``.parquet`` or ``.json`` (an array of records). Before any
+    work is done :func:`check_writable` refuses an unknown suffix, a path that is an existing
+    folder, a folder that cannot be written and a path equal to an input file. Writes are
+    atomic: a temporary file in the same folder is renamed into place, so a failed write
+    leaves no partial file.
+"""
 
 from __future__ import annotations
 
+import io
+import os
+import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
 
-from bryta.errors import BrytaError
+from bryta.errors import InputError
 
-READABLE = (".csv", ".parquet")
-WRITABLE = (".csv", ".parquet", ".json")
+DELIMITED = (".csv", ".tsv", ".txt")
+READABLE = (*DELIMITED, ".xlsx", ".parquet")
+WRITABLE = (".csv", ".xlsx", ".parquet", ".json")
+#: Rows an Excel sheet holds, the header included.
+EXCEL_MAX_ROWS = 1_048_576
+_SEPARATORS = (",", ";", "\t")
+_QUOTED = re.compile(r'"[^"]*"')
 
 
 def read_table(path: Path) -> pl.DataFrame:
-    """Read a CSV or Parquet file. CSV columns are read as text, so key codes such as
-    ``0114`` keep their leading zeros; count columns are converted when validated."""
+    """Read a CSV, Excel (.xlsx) or Parquet file (see the module text).
+
+    Raises :class:`bryta.errors.InputError` naming the file when it cannot be read, is not of
+    a supported kind, or has no data rows.
+    """
+    path = Path(path)
     suffix = path.suffix.lower()
+    if suffix not in READABLE:
+        raise InputError(
+            f"{path}: input must be {', '.join(READABLE)}, not {suffix or 'no suffix'}"
+        )
     if not path.exists():
-        raise BrytaError(f"{path}: no such file")
-    if suffix == ".csv":
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a file")
+    if suffix in DELIMITED:
+        frame = _read_delimited(path)
+    elif suffix == ".xlsx":
+        frame = _read_excel(path)
+    else:
         try:
-            return pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
-        except pl.exceptions.PolarsError as exc:
-            raise BrytaError(f"{path}: not a readable CSV file ({exc})") from exc
-    if suffix == ".parquet":
-        try:
-            return pl.read_parquet(path)
-        except pl.exceptions.PolarsError as exc:
-            raise BrytaError(f"{path}: not a readable Parquet file ({exc})") from exc
-    raise BrytaError(f"{path}: input must be {' or '.join(READABLE)}, not {suffix or 'no suffix'}")
+            frame = pl.read_parquet(path)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise InputError(f"{path}: not a readable Parquet file ({exc})") from exc
+    if frame.height == 0:
+        raise InputError(f"{path}: no data rows (only a header)")
+    return frame
 
 
-def check_writable(path: Path) -> None:
-    """Fail before any work is done if the output format is not supported."""
-    if path.suffix.lower() not in WRITABLE:
-        raise BrytaError(f"{path}: output must be {', '.join(WRITABLE)}")
-
-
-def write_table(frame: pl.DataFrame, path: Path) -> None:
-    """Write ``frame`` atomically (a temporary file renamed into place)."""
-    check_writable(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    suffix = path.suffix.lower()
+def decode_text(data: bytes, source: str) -> str:
+    """UTF-16 with a BOM, UTF-8 (BOM or not), else Windows-1252; strict, never lossy."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
     try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{source}: neither UTF-8 nor Windows-1252 text (byte 0x{data[exc.start]:02x} at "
+            f"offset {exc.start}); save the file as CSV UTF-8"
+        ) from None
+
+
+def sniff_separator(header: str, next_line: str | None = None) -> str:
+    """The separator of a delimited file from its header line (and the line after it).
+
+    The candidates (``,``, ``;``, tab) are counted outside quoted fields; the most frequent
+    one wins, provided the next line has as many fields. A header without any is one column.
+
+    >>> sniff_separator("kommun;regso;antal", "0114;0114R001;12,5")
+    ';'
+    >>> sniff_separator('"region","Medelvärde, tkr 2020"')
+    ','
+    """
+    head = _QUOTED.sub('""', header)
+    counts = {s: head.count(s) for s in _SEPARATORS}
+    ranked = sorted(_SEPARATORS, key=lambda s: -counts[s])
+    if counts[ranked[0]] == 0:
+        return ","
+    if next_line is not None:
+        body = _QUOTED.sub('""', next_line)
+        for sep in ranked:
+            if counts[sep] and body.count(sep) == counts[sep]:
+                return sep
+    return ranked[0]
+
+
+def _read_delimited(path: Path) -> pl.DataFrame:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    text = decode_text(data, str(path))
+    # every carriage return goes (SCB ends lines in \r\r\n); a file of \r alone is old Mac
+    text = text.replace("\r", "") if "\n" in text else text.replace("\r", "\n")
+    lines = text.split("\n")
+    filled = [line for line in lines if line.strip()]
+    if not filled:
+        raise InputError(f"{path}: the file is empty")
+    separator = sniff_separator(filled[0], filled[1] if len(filled) > 1 else None)
+    try:
+        frame = pl.read_csv(
+            io.BytesIO("\n".join(lines).encode("utf-8")),
+            separator=separator,
+            infer_schema=False,
+        )
+    except pl.exceptions.PolarsError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: not a readable CSV file ({first})") from None
+    return _clean_header(frame, path)
+
+
+def _read_excel(path: Path) -> pl.DataFrame:
+    import fastexcel
+
+    try:
+        frame = pl.read_excel(path, sheet_id=1, infer_schema_length=0)
+    except (fastexcel.FastExcelError, pl.exceptions.PolarsError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: not a readable Excel file ({first})") from None
+    return _clean_header(frame, path)
+
+
+def _clean_header(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
+    """Strip white space around column names; refuse names that repeat or are empty."""
+    names = [str(c).strip() for c in frame.columns]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InputError(f"{path}: column names repeat: {', '.join(map(repr, repeated))}")
+    if names != frame.columns:
+        frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
+    return frame
+
+
+def check_writable(path: Path, inputs: Iterable[Path] = ()) -> None:
+    """Fail before any work is done if ``path`` cannot be written as a table.
+
+    Refused: a suffix other than :data:`WRITABLE`, an existing folder, a folder that cannot be
+    written (or a file where a folder is needed), and a path that is one of ``inputs``.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a file name for -o, e.g. {path / 'out'}.csv")
+    if path.suffix.lower() not in WRITABLE:
+        raise InputError(f"{path}: output must be {', '.join(WRITABLE)}")
+    for source in inputs:
+        if _same_file(path, Path(source)):
+            raise InputError(f"{path}: -o names the input file; write the result to another file")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"{path}: cannot write there ({parent} is a file, not a folder)")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"{path}: cannot write there (no permission to write in {parent})")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise InputError(f"{path}: cannot write there (the file is read-only)")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return False
+
+
+def write_table(frame: pl.DataFrame, path: Path, inputs: Iterable[Path] = ()) -> None:
+    """Write ``frame`` atomically (a temporary file renamed into place)."""
+    path = Path(path)
+    check_writable(path, inputs)
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx" and frame.height >= EXCEL_MAX_ROWS:
+        raise InputError(
+            f"{path}: {frame.height} rows do not fit in an Excel sheet "
+            f"({EXCEL_MAX_ROWS - 1} at most); write .csv or .parquet"
+        )
+    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         if suffix == ".csv":
             frame.write_csv(tmp)
         elif suffix == ".parquet":
             frame.write_parquet(tmp)
+        elif suffix == ".xlsx":
+            _write_excel(frame, tmp)
         else:
             frame.write_json(tmp)
         tmp.replace(path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _write_excel(frame: pl.DataFrame, path: Path) -> None:
+    """One sheet; NaN and infinite values as empty cells (Excel has no NaN)."""
+    floats = [c for c, t in frame.schema.items() if t.is_float()]
+    if floats:
+        frame = frame.with_columns(
+            pl.when(pl.col(c).is_finite()).then(pl.col(c)).otherwise(None).alias(c) for c in floats
+        )
+    frame.write_excel(path, worksheet="bryta", autofit=True)

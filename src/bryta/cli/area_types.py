@@ -26,7 +26,9 @@ def _floats(text: str | None, what: str) -> list[float] | None:
 
 
 def area_types_command(
-    input: Annotated[Path, typer.Argument(help="One row per area and period (.csv or .parquet).")],
+    input: Annotated[
+        Path, typer.Argument(help="One row per area and period (.csv, .xlsx or .parquet).")
+    ],
     unit: Unit,
     period: Annotated[str, typer.Option(help="Column naming the period (e.g. year).")],
     shares: Annotated[str, typer.Option(help="Share columns in percent (0–100), comma-separated.")],
@@ -61,7 +63,7 @@ def area_types_command(
     --shares low_income,low_education,assistance -o area_types.csv
     """
     with user_errors(str(input)):
-        check_writable(output)
+        check_writable(output, [input])
         names = split_list(shares) or []
         frame = read_table(input)
         result = area_types(
@@ -78,7 +80,7 @@ def area_types_command(
         )
         if population and not details:
             result = result.drop(population)
-        write_table(result, output)
+        write_table(result, output, [input])
         _summary(result, period)
 
 

@@ -11,7 +11,8 @@ import typer
 
 from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, split_list, user_errors
-from bryta.cli.mutual import By, CountCol, GroupCol, Input, Output, Unit
+from bryta.cli.mutual import By, CountCol, DropTotals, GroupCol, Input, Output, Unit, read_counts
+from bryta.compute._coerce import whole_if_possible
 from bryta.compute.conditions.transitions import changed_areas, persistence, transition_matrix
 from bryta.compute.segregation.inequality import group_segregation, inequality_index
 
@@ -20,18 +21,15 @@ Period = Annotated[str, typer.Option(help="Column naming the period (e.g. year).
 
 def _whole_periods(frame: pl.DataFrame, period: str) -> pl.DataFrame:
     """CSV periods are text: make them integers when all are, so 9 sorts before 10."""
-    if period not in frame.columns or frame.schema[period] != pl.String:
+    if period not in frame.columns:
         return frame
-    text = frame.get_column(period).str.strip_chars()
-    whole = text.cast(pl.Int64, strict=False)
-    if whole.null_count() == text.null_count():
-        return frame.with_columns(whole.alias(period))
-    return frame
+    return frame.with_columns(whole_if_possible(frame.get_column(period)))
 
 
 def transitions_command(
     input: Annotated[
-        Path, typer.Argument(help="Area types, one row per area and period (.csv or .parquet).")
+        Path,
+        typer.Argument(help="Area types, one row per area and period (.csv, .xlsx or .parquet)."),
     ],
     unit: Unit,
     period: Period,
@@ -73,7 +71,7 @@ def transitions_command(
     if not persistence_rates and (first is None or second is None):
         raise typer.BadParameter("give --first and --second (or --persistence)")
     with user_errors(str(input)):
-        check_writable(output)
+        check_writable(output, [input])
         frame = _whole_periods(read_table(input), period)
         common = {
             "unit": unit,
@@ -91,7 +89,7 @@ def transitions_command(
         else:
             result = transition_matrix(frame, first, second, **common)
             what = "transition cells"
-        write_table(result, output)
+        write_table(result, output, [input])
     err_console.print(f"wrote {result.height} {what} to {output}", highlight=False)
 
 
@@ -117,6 +115,7 @@ def inequality_command(
     group_col: GroupCol = None,
     count_col: CountCol = None,
     reasons: Annotated[bool, typer.Option(help="Add a column saying why a value is NaN.")] = False,
+    drop_totals: DropTotals = False,
 ) -> None:
     """Ojämlikhetsindex: dissimilarity (0-100) between the lowest and the highest income
     group over the areas of each partition (e.g. each kommun and year).
@@ -132,8 +131,10 @@ def inequality_command(
     if not per_group and (low is None or high is None):
         raise typer.BadParameter("give --low and --high (or --per-group --groups A,B,...)")
     with user_errors(str(input)):
-        check_writable(output)
-        frame = read_table(input)
+        check_writable(output, [input])
+        frame, names = read_counts(
+            input, unit=unit, groups=groups, group_col=group_col, drop_totals=drop_totals
+        )
         common = {
             "unit": unit,
             "by": split_list(by),
@@ -142,10 +143,10 @@ def inequality_command(
             "reasons": reasons,
         }
         if per_group:
-            result = group_segregation(frame, groups=split_list(groups), **common)
+            result = group_segregation(frame, groups=names, **common)
         else:
             result = inequality_index(frame, low=low, high=high, **common)
-        write_table(result, output)
+        write_table(result, output, [input])
     err_console.print(f"wrote {result.height} values to {output}", highlight=False)
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from bryta.app.imports import Destination, file_provenance, import_kolada, import_scb
+from bryta.app.tables import check_writable
 from bryta.cli._common import make_context, say, split_list, user_errors
 from bryta.cli.data import save
 from bryta.cli.options import CacheDir, DataDir, Name, Output, Replace
@@ -18,22 +19,49 @@ __all__ = ["Name", "Output", "Replace", "file_provenance", "register"]
 
 def scb_csv(
     file: Annotated[Path, typer.Argument(help="A CSV file exported from Statistikdatabasen.")],
-    level: Annotated[str, typer.Option(help="Level of the region labels (regso).")] = "regso",
+    level: Annotated[
+        str, typer.Option(help="Level of the region labels: regso, deso or kommun.")
+    ] = "regso",
     name: Name = None,
     output: Output = None,
     replace: Replace = False,
     data_dir: DataDir = None,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            "--columns",
+            help="The dimension whose categories become count columns (needed when several vary).",
+        ),
+    ] = None,
+    long: Annotated[
+        bool,
+        typer.Option(
+            "--long",
+            help="Write the export as published instead: one row per region, category and "
+            "year, totals included.",
+        ),
+    ] = False,
 ) -> None:
-    """Import a Statistikdatabasen CSV export: labels resolved to codes, years to rows.
+    """Import a Statistikdatabasen CSV export as counts ready for bryta measure.
 
-    Example: bryta import scb-csv befolkning.csv --level regso --name population
+    Labels are resolved to codes (kommun and lan added), rows for the whole country and
+    total categories (totalt) are dropped, and each category of the dimension becomes a count
+    column: födelseregion gives born_sweden and born_abroad (totalt - Sverige). --long keeps
+    the export's long shape instead.
+
+    Example: bryta import scb-csv befolkning.csv -o counts.csv, then bryta measure
+    counts.csv --unit regso --groups born_sweden,born_abroad --by kommun,year -o out.csv
     """
-    from bryta.ingest.statdb_csv import read_scb_export
+    from bryta.ingest.statdb_csv import read_scb_export, to_counts
 
     with user_errors(str(file)):
         if not file.exists():
             raise typer.BadParameter(f"{file}: no such file")
+        if output is not None:
+            check_writable(output, [file])
         frame = read_scb_export(file, level=level)
+        if not long:
+            frame = to_counts(frame, source=str(file), columns=columns)
         provenance = file_provenance(file, "SCB Statistikdatabasen (CSV export)", "CC0 1.0")
         save(
             frame,

@@ -13,8 +13,9 @@ from rich.table import Table
 from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, index_names, split_list, user_errors
 from bryta.cli._progress import delayed_progress
+from bryta.compute.segregation.counts import drop_totals as without_totals
 from bryta.compute.segregation.engine import measure as run_measure
-from bryta.compute.segregation.engine import resolve_indices
+from bryta.compute.segregation.engine import resolve_indices, with_area_names
 from bryta.compute.segregation.indices import REGISTRY
 from bryta.compute.segregation.inference import bootstrap as run_bootstrap
 from bryta.compute.segregation.inference import expected as run_expected
@@ -23,9 +24,9 @@ _EXPECTED = ("expected", "expected_se", "adjusted")
 
 
 def measure(
-    input: Annotated[Path, typer.Argument(help="Counts table (.csv or .parquet).")],
+    input: Annotated[Path, typer.Argument(help="Counts table (.csv, .xlsx or .parquet).")],
     unit: Annotated[str, typer.Option(help="Column naming the unit (area).")],
-    output: Annotated[Path, typer.Option("-o", "--output", help=".csv, .parquet or .json")],
+    output: Annotated[Path, typer.Option("-o", "--output", help=".csv, .xlsx, .parquet or .json")],
     groups: Annotated[
         str | None, typer.Option(help="Count columns, comma-separated (wide input).")
     ] = None,
@@ -79,6 +80,20 @@ def measure(
     ci_method: Annotated[
         str, typer.Option(help="'bias_corrected' (centred on value_bc) or 'percentile'.")
     ] = "bias_corrected",
+    drop_totals: Annotated[
+        bool,
+        typer.Option(
+            "--drop-totals",
+            help="Drop units that are totals (Sverige, riket, totalt) and groups that are "
+            "(totalt, samtliga) instead of refusing them.",
+        ),
+    ] = False,
+    fractional: Annotated[
+        bool,
+        typer.Option(
+            "--fractional", help="Accept counts that are not whole numbers (weighted counts)."
+        ),
+    ] = False,
 ) -> None:
     """Compute segregation indices for every partition of a counts table.
 
@@ -90,15 +105,25 @@ def measure(
     With --expected N it gains expected (the mean over N random allocations with the unit
     and group sizes fixed; --random-margins lets them vary), expected_se and adjusted =
     (value - expected) / (1 - expected) for indices whose maximum is 1.
+
+    Kommun, län and RegSO codes among the --by columns get their names beside them
+    (kommun_name, lan_name, regso_name). A unit or group that is a total (Sverige, riket,
+    totalt, samtliga) is refused unless --drop-totals; counts must be whole numbers unless
+    --fractional.
     """
     with user_errors(str(input)):
-        check_writable(output)
+        check_writable(output, [input])
         names = index_names(index)
         specs = resolve_indices(names)
         frame = read_table(input)
+        group_list = split_list(groups)
+        if drop_totals:
+            frame, group_list = without_totals(
+                frame, unit=unit, groups=group_list, group_col=group_col
+            )
         common = {
             "unit": unit,
-            "groups": split_list(groups),
+            "groups": group_list,
             "by": split_list(by),
             "indices": [s.name for s in specs],
             "focal": split_list(focal),
@@ -114,7 +139,13 @@ def measure(
         result = None
         if bootstrap is None and expected is None:
             with delayed_progress(len(specs), "measuring") as bar:
-                result = run_measure(frame, reasons=reasons, on_index=bar.advance, **common)
+                result = run_measure(
+                    frame,
+                    reasons=reasons,
+                    on_index=bar.advance,
+                    fractional=fractional,
+                    **common,
+                )
         elif bootstrap is not None:
             with delayed_progress(bootstrap, "bootstrap") as bar:
                 result = run_bootstrap(
@@ -143,7 +174,8 @@ def measure(
                 result = result.join(
                     under_null.drop("value"), on=keys, how="left", nulls_equal=True
                 )
-        write_table(result, output)
+        result = with_area_names(result)
+        write_table(result, output, [input])
     nan = result.get_column("value").is_nan().sum()
     note = f" ({nan} NaN: run with --reasons to see why)" if nan and not reasons else ""
     err_console.print(f"wrote {result.height} values to {output}{note}", highlight=False)
@@ -167,13 +199,19 @@ def indices(
 
 
 def indices_markdown() -> str:
-    """The index table as Markdown: name, kind, range, summary, formula, reference."""
+    """The index table as Markdown: name, kind, range, summary, formula, reference and the
+    value on the worked example (focal group ``a`` for two-group indices)."""
     lines = [
         "| index | kind | range | what it measures | formula | reference | worked value |",
         "|---|---|---|---|---|---|---|",
     ]
+    from bryta.compute.segregation._examples import example_counts
+
+    worked = run_measure(example_counts(), unit="unit", groups=["a", "b"], focal="a")
+    value = {name: v for name, v in worked.select("index", "value").iter_rows()}
     for s in REGISTRY.values():
         upper = "∞" if s.upper is None else f"{s.upper:g}"
+        example = value.get(s.name, math.nan)
         cells = [
             f"`{s.name}`",
             s.kind.replace("_", "-"),
@@ -181,6 +219,7 @@ def indices_markdown() -> str:
             s.summary,
             s.formula,
             s.reference,
+            "—" if math.isnan(example) else f"{example:.4g}",
         ]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)

@@ -6,10 +6,12 @@ import math
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 
 from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, split_list, user_errors
+from bryta.compute.segregation.counts import drop_totals as without_totals
 from bryta.compute.segregation.mutual import (
     mutual_local,
     mutual_nested,
@@ -17,14 +19,38 @@ from bryta.compute.segregation.mutual import (
     mutual_within,
 )
 
-Input = Annotated[Path, typer.Argument(help="Counts table (.csv or .parquet).")]
+Input = Annotated[Path, typer.Argument(help="Counts table (.csv, .xlsx or .parquet).")]
 Unit = Annotated[str, typer.Option(help="Column naming the unit (area).")]
-Output = Annotated[Path, typer.Option("-o", "--output", help=".csv, .parquet or .json")]
+Output = Annotated[Path, typer.Option("-o", "--output", help=".csv, .xlsx, .parquet or .json")]
 Groups = Annotated[str | None, typer.Option(help="Count columns, comma-separated (wide input).")]
 By = Annotated[str | None, typer.Option(help="Partition key columns, comma-separated.")]
 GroupCol = Annotated[str | None, typer.Option(help="Long input: the column naming the group.")]
 CountCol = Annotated[str | None, typer.Option(help="Long input: the column holding the count.")]
 Base = Annotated[float, typer.Option(help="Log base for M (H does not depend on it).")]
+DropTotals = Annotated[
+    bool,
+    typer.Option(
+        "--drop-totals",
+        help="Drop units that are totals (Sverige, riket, totalt) and groups that are "
+        "(totalt, samtliga) instead of refusing them.",
+    ),
+]
+
+
+def read_counts(
+    input: Path,
+    *,
+    unit: str,
+    groups: str | None,
+    group_col: str | None,
+    drop_totals: bool,
+) -> tuple[pl.DataFrame, list[str] | None]:
+    """The counts table and its groups; with ``drop_totals`` rows and columns that are
+    totals are dropped (otherwise the computation refuses them)."""
+    frame, names = read_table(input), split_list(groups)
+    if drop_totals:
+        frame, names = without_totals(frame, unit=unit, groups=names, group_col=group_col)
+    return frame, names
 
 
 def decompose(
@@ -44,6 +70,7 @@ def decompose(
     group_col: GroupCol = None,
     count_col: CountCol = None,
     base: Base = math.e,
+    drop_totals: DropTotals = False,
 ) -> None:
     """Mutual information M and Theil's H: total, per stratum, or along nested levels.
 
@@ -51,13 +78,15 @@ def decompose(
     --by year --levels lan,kommun -o chain.csv
     """
     with user_errors(str(input)):
-        check_writable(output)
+        check_writable(output, [input])
         if within and levels:
             raise typer.BadParameter("give --within or --levels, not both")
-        frame = read_table(input)
+        frame, names = read_counts(
+            input, unit=unit, groups=groups, group_col=group_col, drop_totals=drop_totals
+        )
         common = {
             "unit": unit,
-            "groups": split_list(groups),
+            "groups": names,
             "by": split_list(by),
             "base": base,
             "group_col": group_col,
@@ -69,7 +98,7 @@ def decompose(
             result = mutual_within(frame, within=split_list(within), **common)
         else:
             result = mutual_total(frame, **common)
-        write_table(result, output)
+        write_table(result, output, [input])
     err_console.print(f"wrote {result.height} rows to {output}", highlight=False)
 
 
@@ -83,23 +112,27 @@ def local(
     group_col: GroupCol = None,
     count_col: CountCol = None,
     base: Base = math.e,
+    drop_totals: DropTotals = False,
 ) -> None:
     """Local segregation scores ls and weights p of units or groups (Σ p·ls = M)."""
     with user_errors(str(input)):
-        check_writable(output)
+        check_writable(output, [input])
         if of not in ("unit", "group"):
             raise typer.BadParameter(f"--of must be 'unit' or 'group', not {of!r}")
+        frame, names = read_counts(
+            input, unit=unit, groups=groups, group_col=group_col, drop_totals=drop_totals
+        )
         result = mutual_local(
-            read_table(input),
+            frame,
             unit=unit,
-            groups=split_list(groups),
+            groups=names,
             by=split_list(by),
             of=of,
             base=base,
             group_col=group_col,
             count_col=count_col,
         )
-        write_table(result, output)
+        write_table(result, output, [input])
     err_console.print(f"wrote {result.height} rows to {output}", highlight=False)
 
 

@@ -5,22 +5,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 
 from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, split_list, user_errors
 from bryta.cli._progress import delayed_progress
+from bryta.compute._coerce import counts, whole_if_possible
 from bryta.compute.spatial.neighbourhoods import knn_contexts
 from bryta.compute.spatial.tiles import tiled_knn_contexts
+from bryta.errors import InputError
 
 
 def neighbourhoods(
-    input: Annotated[Path, typer.Argument(help="Cells: coordinates and counts (.csv, .parquet).")],
+    input: Annotated[
+        Path, typer.Argument(help="Cells: coordinates and counts (.csv, .xlsx, .parquet).")
+    ],
     x: Annotated[str, typer.Option(help="Column with the x coordinate (projected, metres).")],
     y: Annotated[str, typer.Option(help="Column with the y coordinate (projected, metres).")],
     groups: Annotated[str, typer.Option(help="Count columns, comma-separated; they sum to k.")],
     k: Annotated[str, typer.Option(help="Numbers of nearest people, comma-separated.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help=".csv, .parquet or .json")],
+    output: Annotated[Path, typer.Option("-o", "--output", help=".csv, .xlsx, .parquet or .json")],
     id: Annotated[
         str | None, typer.Option(help="Column naming the cell (default: row number from 1).")
     ] = None,
@@ -64,7 +69,7 @@ def neighbourhoods(
     (e.g. --decay gaussian:500): columns <group>_decayed after radius.
     """
     with user_errors(str(input)):
-        check_writable(output)
+        check_writable(output, [input])
         ks = []
         for item in split_list(k) or []:
             try:
@@ -74,7 +79,10 @@ def neighbourhoods(
         if not ks:
             raise typer.BadParameter("--k needs at least one number")
         frame = read_table(input)
+        if id is not None and id in frame.columns:  # integer ids stay integers
+            frame = frame.with_columns(whole_if_possible(frame.get_column(id)))
         names = split_list(groups) or []
+        _refuse_k_above_population(frame, names, ks)
         if scheduler is None and tile_size is None:
             result = knn_contexts(
                 frame,
@@ -102,8 +110,22 @@ def neighbourhoods(
                     decay=decay,
                     own_distance=own_distance,
                 )
-        write_table(result, output)
+        write_table(result, output, [input])
     err_console.print(f"wrote {result.height} rows to {output}", highlight=False)
+
+
+def _refuse_k_above_population(frame: pl.DataFrame, groups: list[str], ks: list[int]) -> None:
+    """A k above the population would give rows labelled k that hold everyone (fewer)."""
+    present = [g for g in groups if g in frame.columns]
+    if len(present) != len(groups):
+        return  # the computation names the missing column
+    total = sum(float(counts(frame, g, show=[]).sum()) for g in groups)
+    over = [k for k in ks if k > total]
+    if over:
+        raise InputError(
+            f"--k {over[0]:,} is more than the {total:,.0f} people in the table: a context "
+            f"cannot hold more people than there are; give k up to {total:,.0f}"
+        )
 
 
 def register(app: typer.Typer) -> None:

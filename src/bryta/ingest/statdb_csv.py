@@ -1,4 +1,4 @@
-"""Read CSV exports from SCB's Statistikdatabasen with RegSO labels.
+"""Read CSV exports from SCB's Statistikdatabasen with RegSO, DeSO or kommun labels.
 
 SCB's Statistikdatabasen (PxWeb) exports a table as CSV with one row per region and
 descriptive category, and the years as columns. A typical export looks like this (UTF-8 with
@@ -36,8 +36,10 @@ a byte-order mark, every row ending in ``\\r\\r\\n``, all text fields quoted)::
 Row numbers in error messages are line numbers in the file, the header being row 1 (a
 ``\\r\\r\\n`` line ending counts as one line break).
 
-The importer returns the data in long form; :func:`bryta.datasets.load_demo_panel` builds the
-wide RegSO × year panel of the bundled exports that the demos use.
+The importer returns the data in long form; :func:`to_counts` turns it into counts ready for
+measuring (one column per category, totals dropped), as ``bryta import scb-csv`` writes them.
+DeSO labels start with their code; kommun labels are ``0114 Upplands Väsby``, ``0114`` or the
+name alone.
 """
 
 from __future__ import annotations
@@ -52,9 +54,9 @@ import polars as pl
 
 from bryta._files import PathLike, decode, read_bytes, split_lines
 from bryta.errors import ImportFormatError
-from bryta.geography.areas import normalise_labels, regso_table
+from bryta.geography.areas import normalise_label, normalise_labels, regso_table
 
-__all__ = ["MISSING_MARKERS", "read_scb_export"]
+__all__ = ["MISSING_MARKERS", "read_scb_export", "to_counts"]
 
 #: Cell values SCB uses for "no value"; they are read as null (as are empty cells).
 MISSING_MARKERS: tuple[str, ...] = ("..", ".", "-", "")
@@ -84,9 +86,12 @@ def read_scb_export(
     (Float64; SCB's ``..``, ``.``, ``-`` and empty cells are null). Rows are in file order,
     and within a row in the order of the year columns.
 
-    ``level`` says what the region labels are; only ``"regso"`` (labels
-    ``Kommunnamn (RegSO name)``) is supported so far. ``key`` is a key as returned by
-    :func:`bryta.geography.areas.load_regso_key` (default: the bundled DeSO 2018 -> RegSO 2020 key).
+    ``level`` says what the region labels are: ``"regso"`` (``Kommunnamn (RegSO name)``),
+    ``"deso"`` (``0114A0010``, ``0114A0010 (DeSO 2025)``; adds ``regso`` when the key knows
+    every DeSO) or ``"kommun"`` (``0114 Upplands Väsby``, ``0114`` or the name; the columns
+    are then ``kommun``, ``lan``). A row for the whole country gets the code ``00``.
+    ``key`` is a key as returned by :func:`bryta.geography.areas.load_regso_key` (default:
+    the bundled DeSO 2018 -> RegSO 2020 key).
 
     Raises :class:`~bryta.errors.ImportFormatError` naming the file (and the rows and
     columns) when the file is not such an export, when region labels match no region of the
@@ -375,7 +380,231 @@ def _match_regso(regions: pl.DataFrame, key: pl.DataFrame | None, source: str) -
     return matched.select("_row", "regso", "kommun", "lan")
 
 
+#: Region labels that name the whole country rather than an area (compared without case).
+COUNTRY_LABELS: frozenset[str] = frozenset(
+    {"riket", "hela riket", "sverige", "00 riket", "00 sverige", "totalt", "samtliga"}
+)
+_LEADING_CODE = {
+    "kommun": re.compile(r"^(\d{4})(?:\s+.*)?$"),
+    "deso": re.compile(r"^(\d{4}[ABC]\d{4})(?:_DeSO\d{4})?(?:\s+.*)?$"),
+}
+
+
+def _unmatched_error(unmatched: pl.DataFrame, source: str, what: str) -> ImportFormatError:
+    per_label = (
+        unmatched.sort("_row")
+        .group_by("_region", maintain_order=True)
+        .agg(pl.col("_row"))
+        .with_columns(pl.col("_region").fill_null(""))
+    )
+    lines = []
+    for label, rows in per_label.head(_MAX_LISTED).iter_rows():
+        shown = ", ".join(str(r) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+        lines.append(f"  {label!r} (row{'s' if len(rows) > 1 else ''} {shown})")
+    more = per_label.height - _MAX_LISTED
+    tail = f"\n  ... and {more} more" if more > 0 else ""
+    return ImportFormatError(
+        f"{source}: {per_label.height} region label(s) match no {what}:\n" + "\n".join(lines) + tail
+    )
+
+
+def _country(regions: pl.DataFrame) -> pl.Series:
+    label = pl.col("_region").str.strip_chars().str.to_lowercase()
+    return regions.select(label.is_in(list(COUNTRY_LABELS)).fill_null(False)).to_series()
+
+
+def _match_kommun(regions: pl.DataFrame, key: pl.DataFrame | None, source: str) -> pl.DataFrame:
+    """Kommun labels: ``0114 Upplands Väsby`` (code first, as SCB's API labels them),
+    ``0114``, or the name alone (``Upplands Väsby``, or ``Upplands Väsby kommun``). A row
+    for the whole country (``Riket``, ``00 Riket``, ``Sverige``) gets the code ``00``."""
+    from bryta.geography.areas import kommun_names
+
+    short, full = kommun_names(), kommun_names(full=True)
+    by_name = {normalise_label(n).lower(): c for c, n in short.items()}
+    by_name |= {normalise_label(n).lower(): c for c, n in full.items()}
+    labels = regions.get_column("_region").fill_null("").to_list()
+    codes: list[str | None] = []
+    for label in labels:
+        text = normalise_label(label)
+        found = _LEADING_CODE["kommun"].match(text)
+        if found:
+            codes.append(found[1] if found[1] in short else None)
+        else:
+            codes.append(by_name.get(text.lower()))
+    frame = regions.with_columns(pl.Series("kommun", codes, dtype=pl.String))
+    country = _country(regions)
+    frame = frame.with_columns(
+        pl.when(country).then(pl.lit("00")).otherwise(pl.col("kommun")).alias("kommun")
+    )
+    unmatched = frame.filter(pl.col("kommun").is_null())
+    if unmatched.height:
+        raise _unmatched_error(
+            unmatched, source, "kommun (expected '0114 Upplands Väsby', '0114' or the name)"
+        )
+    lan = pl.when(pl.col("kommun") == "00").then(None).otherwise(pl.col("kommun").str.slice(0, 2))
+    return frame.select("_row", "kommun", lan.alias("lan"))
+
+
+def _match_deso(regions: pl.DataFrame, key: pl.DataFrame | None, source: str) -> pl.DataFrame:
+    """DeSO labels start with the code: ``0114A0010``, ``0114A0010 (DeSO 2025)`` or
+    ``0114A0010_DeSO2025``. The RegSO comes from the key (bundled: DeSO 2018 → RegSO 2020)
+    and is given only when the key knows every DeSO of the file."""
+    from bryta.geography.areas import load_regso_key
+
+    text = regions.get_column("_region").fill_null("").str.strip_chars()
+    code = text.str.extract(_LEADING_CODE["deso"].pattern, 1)
+    frame = regions.with_columns(code.alias("deso"))
+    country = _country(regions)
+    frame = frame.with_columns(
+        pl.when(country).then(pl.lit("00")).otherwise(pl.col("deso")).alias("deso")
+    )
+    unmatched = frame.filter(pl.col("deso").is_null())
+    if unmatched.height:
+        raise _unmatched_error(
+            unmatched, source, "DeSO (expected a label starting with a code such as 0114A0010)"
+        )
+    real = pl.col("deso") != "00"
+    frame = frame.with_columns(
+        pl.when(real).then(pl.col("deso").str.slice(0, 4)).alias("kommun"),
+        pl.when(real).then(pl.col("deso").str.slice(0, 2)).alias("lan"),
+    )
+    table = (key if key is not None else load_regso_key()).select("deso", "regso")
+    located = frame.join(table, on="deso", how="left")
+    if located.filter(real & pl.col("regso").is_null()).height == 0:
+        return located.select("_row", "deso", "regso", "kommun", "lan")
+    return frame.select("_row", "deso", "kommun", "lan")
+
+
 _Matcher = Callable[[pl.DataFrame, pl.DataFrame | None, str], pl.DataFrame]
 #: level -> function mapping region labels to code columns (first column ``_row``).
-#: Kommun- and DeSO-level exports get their own matcher here.
-_MATCHERS: dict[str, _Matcher] = {"regso": _match_regso}
+_MATCHERS: dict[str, _Matcher] = {
+    "regso": _match_regso,
+    "deso": _match_deso,
+    "kommun": _match_kommun,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Measurement-ready counts
+
+#: Category values that are the total of a dimension (compared without case).
+TOTAL_CATEGORIES: frozenset[str] = frozenset({"totalt", "total", "samtliga", "summa", "totalsumma"})
+#: Column names of known categories, as the bundled panel names them (dimension, category).
+KNOWN_COLUMNS: dict[tuple[str, str], str] = {
+    ("födelseregion", "sverige"): "born_sweden",
+    ("upplåtelseform", "hyresrätt"): "rental",
+    ("upplåtelseform", "bostadsrätt"): "tenant_owned",
+    ("upplåtelseform", "äganderätt"): "owner_occupied",
+    ("upplåtelseform", "uppgift saknas"): "tenure_unknown",
+}
+#: Name of the remainder column (total minus the categories given), per dimension.
+KNOWN_REMAINDERS: dict[str, str] = {"födelseregion": "born_abroad"}
+_CODE_COLUMNS = ("deso", "regso", "kommun", "lan")
+
+
+def to_counts(long: pl.DataFrame, *, source: str, columns: str | None = None) -> pl.DataFrame:
+    """Measurement-ready counts from :func:`read_scb_export`'s long form: one row per area
+    (and year), one column per category of a dimension, totals dropped.
+
+    * Rows for the whole country (code ``00``) are dropped.
+    * The dimension that becomes the columns is ``columns``, or the one dimension with more
+      than one category. A dimension with one category only (``kön``: ``totalt``) is
+      dropped; any other dimension keeps only its total category when it has one, and is
+      otherwise kept as a key column.
+    * In the column dimension, the total category (``totalt``, ``samtliga``) is dropped.
+      When the other categories do not add up to it, the remainder becomes a column of its
+      own: ``born_abroad`` for ``födelseregion`` (total minus ``Sverige``), else
+      ``other``. Known categories are named as in the bundled panel (``born_sweden``,
+      ``rental``, ``tenant_owned``, ...); other categories keep their text.
+    * Whole numbers become Int64; SCB's missing values stay null.
+
+    >>> from bryta._files import bundled_file
+    >>> wide = to_counts(read_scb_export(bundled_file("regso_birth_region_2020_2023.csv")),
+    ...                  source="export")
+    >>> wide.columns
+    ['regso', 'kommun', 'lan', 'year', 'born_sweden', 'born_abroad']
+    """
+    codes = [c for c in _CODE_COLUMNS if c in long.columns]
+    dims = [c for c in long.columns if c not in (*codes, "year", "measure", "value")]
+    if codes:
+        long = long.filter(pl.col(codes[0]) != "00")
+    measures = long.get_column("measure").unique().drop_nulls().to_list()
+    if len(measures) > 1:
+        raise ImportFormatError(
+            f"{source}: the export has several measures ({', '.join(map(repr, measures))}); "
+            "counts take one: export one measure, or write the long form with --long"
+        )
+    long = long.drop("measure")
+    distinct = {d: long.get_column(d).unique(maintain_order=True).to_list() for d in dims}
+    if columns is not None and columns not in dims:
+        raise ImportFormatError(
+            f"{source}: no dimension {columns!r}; the dimensions are {', '.join(dims) or 'none'}"
+        )
+    varying = [d for d in dims if len(distinct[d]) > 1]
+    if columns is None:
+        if len(varying) > 1:
+            raise ImportFormatError(
+                f"{source}: several dimensions vary ({', '.join(varying)}); name the one "
+                "that becomes the count columns with --columns (the others keep their total "
+                "or stay as key columns)"
+            )
+        named = [d for d in dims if str(distinct[d][0]).strip().lower() not in TOTAL_CATEGORIES]
+        columns = varying[0] if varying else ([*dims, *named][-1] if dims else None)
+    keys = [*codes]
+    for d in dims:
+        if d == columns:
+            continue
+        total = [v for v in distinct[d] if str(v).strip().lower() in TOTAL_CATEGORIES]
+        if len(distinct[d]) == 1:
+            long = long.drop(d)
+        elif total:
+            long = long.filter(pl.col(d) == total[0]).drop(d)
+        else:
+            keys.append(d)
+    keys.append("year")
+    if columns is None:  # no dimension: the value is the count
+        out = long.select(*keys, "value")
+        counted = ["value"]
+    else:
+        repeated = long.select(*keys, columns).is_duplicated()
+        if repeated.any():
+            raise ImportFormatError(
+                f"{source}: {' × '.join([*keys, columns])} repeats; is a dimension missing "
+                "from the export's header?"
+            )
+        categories = [str(v) for v in distinct[columns]]
+        wide = long.pivot(on=columns, index=keys, values="value", aggregate_function=None)
+        out, counted = _split_total(wide, keys, columns, categories, source)
+    whole = out.select(
+        pl.all_horizontal((pl.col(c) == pl.col(c).round()).fill_null(True).all() for c in counted)
+    ).item()
+    if whole:
+        out = out.with_columns(pl.col(counted).cast(pl.Int64))
+    return out.sort(keys)
+
+
+def _split_total(
+    wide: pl.DataFrame, keys: list[str], columns: str, categories: list[str], source: str
+) -> tuple[pl.DataFrame, list[str]]:
+    """Drop the total category of the column dimension; add the remainder column when the
+    other categories fall short of it; name the columns (see :func:`to_counts`)."""
+    names = {c: KNOWN_COLUMNS.get((columns.lower(), c.strip().lower()), c) for c in categories}
+    total = [c for c in categories if c.strip().lower() in TOTAL_CATEGORIES]
+    parts = [c for c in categories if c not in total]
+    if total and parts:
+        rest = pl.col(total[0]) - pl.sum_horizontal(pl.col(c) for c in parts)
+        remainder = wide.select(rest.alias("_rest")).to_series()
+        if (remainder < 0).any():
+            raise ImportFormatError(
+                f"{source}: in {columns!r} the categories add up to more than {total[0]!r}"
+            )
+        if (remainder.fill_null(0) != 0).any():
+            name = KNOWN_REMAINDERS.get(columns.lower(), "other")
+            wide = wide.with_columns(remainder.alias(name))
+            parts.append(name)
+            names[name] = name
+    elif total:  # only the total: it is the count
+        parts = total
+    counted = [names[c] for c in parts]
+    out = wide.rename({c: names[c] for c in parts if names[c] != c}).select(*keys, *counted)
+    return out, counted

@@ -51,8 +51,10 @@ from typing import Any
 
 import polars as pl
 
-from bryta.compute.segregation.counts import _ROW, to_polars
-from bryta.compute.segregation.counts import _rows_text as _rows
+from bryta.compute._coerce import ROW as _ROW
+from bryta.compute._coerce import rows_text as _rows
+from bryta.compute._coerce import to_float
+from bryta.compute.segregation.counts import to_polars
 from bryta.errors import InputError
 
 __all__ = ["AREA_TYPE_NAMES", "OFFICIAL_CUTOFFS", "area_types"]
@@ -250,21 +252,7 @@ def _check_unique(frame: pl.DataFrame, unit: str, period: str) -> None:
 
 def _numeric(frame: pl.DataFrame, column: str, show: list[str], *, percent: bool) -> pl.DataFrame:
     """Cast ``column`` to Float64 (text is parsed), naming rows that are not valid values."""
-    dtype = frame.schema[column]
-    if dtype.is_numeric() or dtype == pl.Null:
-        values = frame.get_column(column).cast(pl.Float64)
-    elif dtype in (pl.String, pl.Categorical):
-        text = frame.get_column(column).cast(pl.String).str.strip_chars()
-        text = pl.Series(text).replace(["", "..", ".", "-"], None)
-        values = text.cast(pl.Float64, strict=False)
-        bad = text.is_not_null() & values.is_null()
-        if bad.any():
-            raise AreaTypeError(
-                f"column {column!r} has values that are not numbers, "
-                + _rows(frame, bad, [*show, column])
-            )
-    else:
-        raise AreaTypeError(f"column {column!r} is {dtype}, not numeric")
+    values = to_float(frame, column, show=show, error=AreaTypeError)
     low, high, what = (0.0, 100.0, "percentages (0–100)") if percent else (0.0, None, "counts")
     bad = ~values.is_finite() | (values < low)
     if high is not None:

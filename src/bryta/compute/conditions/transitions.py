@@ -31,10 +31,12 @@ from typing import Any, Literal
 
 import polars as pl
 
-from bryta.compute.segregation.counts import _ROW, to_polars
-from bryta.compute.segregation.counts import _rows_text as _rows
+from bryta.compute._coerce import ROW as _ROW
+from bryta.compute._coerce import rows_text as _rows
+from bryta.compute._coerce import to_number
+from bryta.compute.segregation.counts import to_polars
 from bryta.errors import InputError
-from bryta.geography.codes import add_parents
+from bryta.geography.codes import VERSIONS, add_parents, code_pattern
 
 __all__ = [
     "TransitionError",
@@ -60,24 +62,7 @@ class TransitionError(InputError):
 
 def _as_number(data: pl.DataFrame, column: str, show: Sequence[str]) -> pl.Series:
     """A numeric column; text (CSV) becomes Int64 when every value is whole, else Float64."""
-    series = data.get_column(column)
-    if series.dtype.is_numeric():
-        return series
-    if series.dtype not in (pl.String, pl.Categorical, pl.Null):
-        raise TransitionError(f"column {column!r} is {series.dtype}, not numeric")
-    text = series.cast(pl.String).str.strip_chars()
-    text = pl.Series(column, text).replace("", None)
-    whole = text.cast(pl.Int64, strict=False)
-    if whole.null_count() == text.null_count():
-        return whole
-    number = text.cast(pl.Float64, strict=False)
-    bad = text.is_not_null() & number.is_null()
-    if bad.any():
-        raise TransitionError(
-            f"column {column!r} has values that are not numbers, "
-            + _rows(data, bad, [*show, column])
-        )
-    return number
+    return to_number(data, column, show=show, error=TransitionError)
 
 
 def _as_type(data: pl.DataFrame, column: str, n_types: int, show: Sequence[str]) -> pl.Series:
@@ -385,7 +370,7 @@ def changed_areas(
     differ = pl.col("from_type").ne_missing(pl.col("to_type"))
     both = pl.col("from_type").is_not_null() & pl.col("to_type").is_not_null()
     changed = pairs.filter(differ if untyped else differ & both)
-    renames = {}
+    renames: dict[str, str] = {}
     if use_index:
         renames |= {f"{index_col}_first": "index_first", f"{index_col}_second": "index_second"}
     if population:
@@ -394,11 +379,29 @@ def changed_areas(
             f"{population}_second": "population_second",
         }
     changed = changed.rename(renames)
-    # kommun and län read from the codes (nothing is added for other units)
-    lookup = add_parents(data.select(unit).unique(), unit)
+    # kommun and län read from the codes, null for a code that is not one (nothing is
+    # added when no code is a RegSO, DeSO or kommun code)
+    lookup = _parents(data.select(unit).unique(), unit)
     located = [c for c in ("kommun", "lan") if c in lookup.columns and c != unit]
     changed = changed.join(lookup.select(unit, *located), on=unit, how="left")
     return changed.select(unit, *located, "from_type", "to_type", *renames.values())
+
+
+def _parents(units: pl.DataFrame, unit: str) -> pl.DataFrame:
+    """``kommun`` and ``lan`` of each code in ``unit`` that is a RegSO, DeSO or kommun code
+    (any version), null for the others; the frame unchanged when no code is one."""
+    text = pl.col(unit).cast(pl.String)
+    valid = pl.any_horizontal(
+        text.str.contains(code_pattern(level, version))
+        for level in ("deso", "regso", "kommun")
+        for version in (None, *VERSIONS.get(level, ()))
+    ).fill_null(False)
+    if not units.select(valid.any()).item():
+        return units
+    return units.with_columns(
+        pl.when(valid).then(text.str.slice(0, 4)).alias("kommun"),
+        pl.when(valid).then(text.str.slice(0, 2)).alias("lan"),
+    )
 
 
 def population_by_type(

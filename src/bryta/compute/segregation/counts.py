@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from bryta.compute import _coerce as coerce
+from bryta.compute._coerce import ROW as _ROW
+from bryta.compute._coerce import rows_text as _rows_text
 from bryta.compute.segregation._margins import segment_starts
 from bryta.errors import CountsError
-
-_ROW = "__bryta_row"
-_MAX_SHOWN = 5
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,7 +58,9 @@ class Counts:
         return self.keys.height
 
 
-def take_rows(frame: pl.DataFrame, rows: np.ndarray, columns: Sequence[str] | None = None):
+def take_rows(
+    frame: pl.DataFrame, rows: np.ndarray, columns: Sequence[str] | None = None
+) -> pl.DataFrame:
     """``frame[rows]`` (optionally only ``columns``) that keeps the height with no columns."""
     if columns is not None:
         frame = frame.select(list(columns))
@@ -86,60 +88,106 @@ def to_polars(data: Any) -> pl.DataFrame:
     if module == "pandas":
         return pl.from_pandas(data.reset_index(drop=True))
     if module == "pyarrow":
-        return pl.from_arrow(data)
+        frame = pl.from_arrow(data)
+        return frame if isinstance(frame, pl.DataFrame) else frame.to_frame()
     raise CountsError(f"counts must be a polars, pandas or Arrow table, not {type(data).__name__}")
-
-
-def _rows_text(frame: pl.DataFrame, mask: pl.Series | pl.Expr, show: Sequence[str]) -> str:
-    """Describe the first offending rows: '3 rows, first: row 2 (kommun=0114, …), …'."""
-    bad = frame.filter(mask)
-    first = bad.head(_MAX_SHOWN)
-    parts = []
-    for rec in first.iter_rows(named=True):
-        where = ", ".join(f"{c}={rec[c]!r}" for c in show)
-        parts.append(f"row {rec[_ROW] + 1} ({where})")
-    more = f" and {bad.height - first.height} more" if bad.height > first.height else ""
-    noun = "row" if bad.height == 1 else "rows"
-    return f"{bad.height} {noun}: " + "; ".join(parts) + more
 
 
 def _require_columns(frame: pl.DataFrame, names: Sequence[str], role: str) -> None:
     missing = [n for n in names if n not in frame.columns]
     if missing:
+        present = [c for c in frame.columns if c != _ROW]
         raise CountsError(
             f"{role} column {', '.join(map(repr, missing))} not found; "
-            f"the table has {', '.join(map(repr, frame.columns))}"
+            f"the table has {', '.join(map(repr, present))}"
         )
 
 
-def _check_numeric(frame: pl.DataFrame, column: str, show: Sequence[str]) -> pl.DataFrame:
-    """Cast a count column to Float64, naming the rows that are not numbers."""
-    dtype = frame.schema[column]
-    if dtype.is_numeric():
-        cast = frame.get_column(column).cast(pl.Float64)
-    elif dtype in (pl.String, pl.Categorical, pl.Null):
-        text = frame.get_column(column).cast(pl.String)
-        cast = text.str.strip_chars().cast(pl.Float64, strict=False)
-        bad = text.is_not_null() & cast.is_null()
-        if bad.any():
+def _check_numeric(
+    frame: pl.DataFrame, column: str, show: Sequence[str], *, whole: bool = False
+) -> pl.DataFrame:
+    """Convert a count column to Float64 (see :func:`bryta.compute._coerce.counts`)."""
+    fix = " (weighted counts: fractional=True, --fractional on the command line)"
+    values = coerce.counts(frame, column, show=show, whole=whole, fix=fix)
+    return frame.with_columns(values)
+
+
+#: Values that name a total of the groups rather than a group (compared without case).
+TOTAL_GROUPS: frozenset[str] = frozenset({"totalt", "total", "samtliga", "summa", "totalsumma"})
+#: Values that name the whole country or a total rather than an area (compared without case).
+TOTAL_AREAS: frozenset[str] = TOTAL_GROUPS | {"sverige", "riket", "hela riket", "00 riket"}
+_DROP = "remove those rows, or drop them with --drop-totals (drop_totals=True in Python)"
+#: Code columns and the pattern of a code that lost its leading zero (Excel stores codes as
+#: numbers): a kommun code of 1-3 digits, a län code of 1, RegSO and DeSO codes of 3+4/3+5.
+_SHORT_CODES = {
+    "kommun": (r"^\d{1,3}$", "0114"),
+    "lan": (r"^\d$", "01"),
+    "län": (r"^\d$", "01"),
+    "regso": (r"^\d{3}R\d{3}(_RegSO\d{4})?$", "0114R001"),
+    "deso": (r"^\d{3}[ABC]\d{4}(_DeSO\d{4})?$", "0114A0010"),
+}
+
+
+def _is_total(column: pl.Expr, names: frozenset[str]) -> pl.Expr:
+    return column.cast(pl.String).str.strip_chars().str.to_lowercase().is_in(list(names))
+
+
+def _check_codes(frame: pl.DataFrame, columns: Sequence[str]) -> None:
+    """Refuse kommun, län, RegSO and DeSO codes that lost their leading zero (``114``)."""
+    for column in columns:
+        rule = _SHORT_CODES.get(column.lower())
+        if rule is None:
+            continue
+        pattern, example = rule
+        short = pl.col(column).cast(pl.String).str.strip_chars().str.contains(pattern)
+        mask = frame.select(short.fill_null(False)).to_series()
+        if mask.any():
             raise CountsError(
-                f"count column {column!r} has values that are not numbers, "
-                f"{_rows_text(frame, bad, [*show, column])}"
+                f"column {column!r} has codes without their leading zero "
+                f"({column} codes look like {example!r}), {_rows_text(frame, mask, [column])}; "
+                "Excel drops the zero when a code column is stored as numbers: format the "
+                f"column as text, or pad the codes with zeros ({example!r})"
             )
-    else:
-        raise CountsError(f"count column {column!r} is {dtype}, not numeric")
-    missing = cast.is_null()
-    if missing.any():
-        raise CountsError(
-            f"count column {column!r} has missing values, {_rows_text(frame, missing, show)}"
-        )
-    bad = ~cast.is_finite() | (cast < 0)
-    if bad.any():
-        raise CountsError(
-            f"count column {column!r} has negative or non-finite counts, "
-            f"{_rows_text(frame.with_columns(cast.alias(column)), bad, [*show, column])}"
-        )
-    return frame.with_columns(cast.alias(column))
+
+
+def _totals(
+    frame: pl.DataFrame, column: str, names: frozenset[str], what: str, drop: bool
+) -> pl.DataFrame:
+    """Rows of ``column`` naming a total: dropped with ``drop``, else refused."""
+    mask = frame.select(_is_total(pl.col(column), names).fill_null(False)).to_series()
+    if not mask.any():
+        return frame
+    if drop:
+        return frame.filter(~mask)
+    values = frame.filter(mask).get_column(column).cast(pl.String).unique(maintain_order=True)
+    shown = ", ".join(repr(v) for v in values.head(3).to_list())
+    raise CountsError(
+        f"{what} column {column!r} holds a total, not {'an area' if what == 'unit' else 'a group'}"
+        f": {shown}, {_rows_text(frame, mask, [column])}; measured as "
+        f"{'an area' if what == 'unit' else 'a group'} it counts everyone twice: {_DROP}"
+    )
+
+
+def drop_totals(
+    data: Any, *, unit: str, groups: Sequence[str] | None = None, group_col: str | None = None
+) -> tuple[pl.DataFrame, list[str] | None]:
+    """Drop the rows whose unit is a total (``Sverige``, ``riket``, ``totalt``, …), the long
+    rows whose group is one (``totalt``, ``samtliga``, …) and total count columns from
+    ``groups``; return the frame and the groups left (what ``drop_totals=True`` does).
+
+    >>> frame = pl.DataFrame({"area": ["a", "Riket"], "x": [1, 9], "Totalt": [2, 9]})
+    >>> kept, groups = drop_totals(frame, unit="area", groups=["x", "Totalt"])
+    >>> kept["area"].to_list(), groups
+    (['a'], ['x'])
+    """
+    frame = to_polars(data)
+    _require_columns(frame, [unit], "unit")
+    frame = _totals(frame, unit, TOTAL_AREAS, "unit", True)
+    if group_col is not None and group_col in frame.columns:
+        frame = _totals(frame, group_col, TOTAL_GROUPS, "group", True)
+    if groups is not None:
+        groups = [g for g in groups if str(g).strip().lower() not in TOTAL_GROUPS]
+    return frame, groups
 
 
 def prepare_counts(
@@ -150,12 +198,21 @@ def prepare_counts(
     by: Sequence[str] | str | None = None,
     group_col: str | None = None,
     count_col: str | None = None,
+    drop_totals: bool = False,
+    fractional: bool = True,
 ) -> Counts:
     """Validate a counts table and turn it into :class:`Counts`.
 
     Wide input names its count columns in ``groups``. Long input names ``group_col`` and
     ``count_col``; ``groups`` then optionally selects and orders the groups (by default every
     group in the order it first appears).
+
+    A unit that is a total (``Sverige``, ``riket``, ``totalt``, ``samtliga``, … among the areas)
+    or a group that is one (a long group ``totalt``/``samtliga``, a count column so named) is
+    refused, since measuring it counts everyone twice; ``drop_totals=True`` drops those rows
+    (or columns) instead. Key columns named ``kommun``, ``lan``, ``regso`` or ``deso`` whose
+    codes lost their leading zero (``114``) are refused. ``fractional=False`` refuses counts
+    that are not whole numbers (people); weighted counts need the default.
 
     >>> import polars as pl
     >>> c = prepare_counts(pl.DataFrame({"area": ["x", "y"], "a": [3, 1], "b": [1, 3]}),
@@ -175,6 +232,9 @@ def prepare_counts(
             f"unit column {unit!r} has missing values, "
             f"{_rows_text(frame, pl.col(unit).is_null(), ident)}"
         )
+    _check_codes(frame, ident)
+    frame = _totals(frame, unit, TOTAL_AREAS, "unit", drop_totals)
+    whole = not fractional
 
     if group_col is not None or count_col is not None:
         if group_col is None or count_col is None:
@@ -187,11 +247,14 @@ def prepare_counts(
                 f"group column {group_col!r} has missing values, {_rows_text(frame, mask, ident)}"
             )
         if groups is None:
+            frame = _totals(frame, group_col, TOTAL_GROUPS, "group", drop_totals)
             groups = frame.get_column(group_col).unique(maintain_order=True).to_list()
         else:
             groups = [str(g) for g in groups]
             frame = frame.filter(pl.col(group_col).is_in(groups))
-        frame = _check_numeric(frame, count_col, [*ident, group_col])
+            frame = _totals(frame, group_col, TOTAL_GROUPS, "group", drop_totals)
+            groups = [g for g in groups if g.strip().lower() not in TOTAL_GROUPS]
+        frame = _check_numeric(frame, count_col, [*ident, group_col], whole=whole)
         dup = pl.struct([*ident, group_col]).is_duplicated()
         if frame.select(dup.any()).item():
             raise CountsError(
@@ -208,8 +271,16 @@ def prepare_counts(
         if not groups:
             raise CountsError("name the count columns in groups=, or give group_col and count_col")
         _require_columns(frame, list(groups), "group")
+        totals = [g for g in groups if str(g).strip().lower() in TOTAL_GROUPS]
+        if totals and not drop_totals:
+            raise CountsError(
+                f"count column {totals[0]!r} is a total, not a group; measured as a group it "
+                "counts everyone twice: leave it out of the groups, or drop it with "
+                "--drop-totals (drop_totals=True in Python)"
+            )
+        groups = [g for g in groups if g not in totals]
         for g in groups:
-            frame = _check_numeric(frame, g, ident)
+            frame = _check_numeric(frame, g, ident, whole=whole)
         dup = pl.struct(ident).is_duplicated()
         if frame.select(dup.any()).item():
             raise CountsError(

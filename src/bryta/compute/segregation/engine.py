@@ -159,12 +159,21 @@ def plan(
     count_col: str | None,
     b: float,
     base: float,
+    drop_totals: bool = False,
+    fractional: bool = False,
 ) -> tuple[Counts, list[IndexSpec], np.ndarray, Params]:
     """Validate everything a measurement needs before any work is done."""
     specs = resolve_indices(indices)
     params = Params(b=b, base=base)
     prepared = prepare_counts(
-        counts, unit=unit, groups=groups, by=by, group_col=group_col, count_col=count_col
+        counts,
+        unit=unit,
+        groups=groups,
+        by=by,
+        group_col=group_col,
+        count_col=count_col,
+        drop_totals=drop_totals,
+        fractional=fractional,
     )
     return prepared, specs, _focal_positions(prepared, focal), params
 
@@ -183,6 +192,9 @@ def measure(
     base: float = math.e,
     reasons: bool = False,
     on_index: Callable[[str], None] | None = None,
+    drop_totals: bool = False,
+    fractional: bool = False,
+    names: bool = False,
 ) -> pl.DataFrame:
     """Compute segregation indices for every partition of a counts table in one pass.
 
@@ -198,11 +210,18 @@ def measure(
         base: base of the logarithm for ``mutual_information`` and ``diversity``.
         reasons: add a ``reason`` column saying why a value is NaN.
         on_index: called with each index name once it is computed (progress reporting).
+        drop_totals: drop units that are totals (``Sverige``, ``riket``, ``totalt``, …) and
+            groups that are (``totalt``, ``samtliga``, …) instead of refusing them.
+        fractional: accept counts that are not whole numbers (weighted counts); by default
+            ``12.5`` people is refused, naming the rows.
+        names: add the area names beside Swedish codes in the ``by`` columns
+            (``kommun_name`` after ``kommun``, ``lan_name`` after ``lan``, ``regso_name``
+            after ``regso``; see :func:`with_area_names`).
 
     Returns:
         One row per partition × index (× focal group for two-group indices): the ``by``
-        columns in their input types, ``index``, ``group`` (null for multigroup indices) and
-        ``value``.
+        columns in their input types (with their names beside codes), ``index``, ``group``
+        (null for multigroup indices) and ``value``.
 
     >>> import polars as pl
     >>> df = pl.DataFrame({"kommun": ["0114"] * 3, "area": ["u1", "u2", "u3"],
@@ -230,8 +249,40 @@ def measure(
         count_col=count_col,
         b=b,
         base=base,
+        drop_totals=drop_totals,
+        fractional=fractional,
     )
     m = Margins(prepared.values, prepared.part)
     values, reason, columns = compute_blocks(m, specs, focal_pos, params, on_index)
     meta = index_meta(prepared.groups, columns)
-    return long_result(prepared.keys, meta, values, reason if reasons else None)
+    result = long_result(prepared.keys, meta, values, reason if reasons else None)
+    return with_area_names(result) if names else result
+
+
+#: Code columns that get a name column beside them, and the level of their codes.
+NAMED_LEVELS = {"kommun": "kommun", "lan": "lan", "regso": "regso"}
+
+
+def with_area_names(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``<column>_name`` right after each ``kommun``, ``lan`` and ``regso`` column that
+    holds valid codes of its level (names from :func:`bryta.geography.areas.areas`; null
+    for a code the bundled lists do not know). Other frames are returned unchanged.
+
+    >>> with_area_names(pl.DataFrame({"kommun": ["0114"], "value": [0.5]})).row(0)
+    ('0114', 'Upplands Väsby', 0.5)
+    """
+    from bryta.geography.areas import areas
+    from bryta.geography.codes import level_of
+
+    for column, level in NAMED_LEVELS.items():
+        name = f"{column}_name"
+        if column not in frame.columns or name in frame.columns:
+            continue
+        codes = frame.get_column(column)
+        if codes.dtype != pl.String or level_of(codes) != level:
+            continue
+        lookup = areas(level).select(pl.col("code").alias(column), pl.col("name").alias(name))
+        order = list(frame.columns)
+        order.insert(order.index(column) + 1, name)
+        frame = frame.join(lookup, on=column, how="left", maintain_order="left").select(order)
+    return frame

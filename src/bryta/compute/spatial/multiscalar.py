@@ -73,8 +73,14 @@ def multiscalar_profile(
         )
     if keys:
         contexts = contexts.join(data.select(_CELL, *keys), on=_CELL)
-    return measure(
-        contexts, unit=_CELL, groups=groups, by=[*keys, "k"], indices=indices, focal=focal
+    return measure(  # contexts hold distance-weighted counts: fractional by nature
+        contexts,
+        unit=_CELL,
+        groups=groups,
+        by=[*keys, "k"],
+        indices=indices,
+        focal=focal,
+        fractional=True,
     )
 
 

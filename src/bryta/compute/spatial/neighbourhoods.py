@@ -22,13 +22,10 @@ import numpy as np
 import polars as pl
 from scipy.spatial import cKDTree
 
-from bryta.compute.segregation.counts import (
-    _ROW,
-    _check_numeric,
-    _require_columns,
-    _rows_text,
-    to_polars,
-)
+from bryta.compute._coerce import ROW as _ROW
+from bryta.compute._coerce import rows_text as _rows_text
+from bryta.compute._coerce import to_float
+from bryta.compute.segregation.counts import _check_numeric, _require_columns, to_polars
 from bryta.compute.spatial import _knn
 from bryta.compute.spatial.decay import Decay
 from bryta.errors import CountsError
@@ -302,16 +299,9 @@ def _prepare(frame: Any, x: str, y: str, groups: Sequence[str], id: str | None):
 
 
 def _check_coordinate(data: pl.DataFrame, column: str) -> pl.DataFrame:
-    dtype = data.schema[column]
     col = data.get_column(column)
-    if dtype.is_numeric():
-        cast = col.cast(pl.Float64)
-        bad = cast.is_null() | ~cast.is_finite().fill_null(False)
-    elif dtype in (pl.String, pl.Categorical, pl.Null):
-        cast = col.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
-        bad = cast.is_null() | ~cast.is_finite().fill_null(False)
-    else:
-        raise CountsError(f"coordinate column {column!r} is {dtype}, not numeric")
+    cast = to_float(data, column, show=[column], error=CountsError, label="coordinate column")
+    bad = cast.is_null() | ~cast.is_finite().fill_null(False)
     if bad.any():
         raise CountsError(
             f"coordinate column {column!r} has missing or non-numeric values, "
