@@ -298,3 +298,73 @@ def test_diagnose_reaction_lag_from_an_area_types_file(registry, tmp_path):
     types.write_text("code,year\n0114R001,2020\n", encoding="utf-8")
     res = runner.invoke(app, diagnose)
     assert res.exit_code == 2 and "needs an area column" in res.output
+
+
+# --- a registry that is not there ------------------------------------------------------------
+
+NEVER_INITIALISED = [
+    ["seed"],
+    ["seed", "--synthetic", "5"],
+    ["export", "-o", "out.json"],
+    ["diagnose", "--by", "kommun", "-o", "out.csv"],
+    ["import", "PROGRAMMES"],
+    ["org", "list"],
+    ["org", "add", "X", "--sector", "business", "--level", "local"],
+    ["user", "list"],
+    ["user", "list", "--as", "1"],
+]
+
+
+@pytest.mark.parametrize("command", NEVER_INITIALISED, ids=" ".join)
+def test_a_registry_never_initialised_is_one_line_and_no_file(tmp_path, monkeypatch, command):
+    from importlib.resources import files
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "programmes.csv").write_bytes(
+        files("bryta.data").joinpath("programmes", "programmes.csv").read_bytes()
+    )
+    command = [str(tmp_path / "programmes.csv") if c == "PROGRAMMES" else c for c in command]
+    url = "sqlite:///fresh.sqlite"
+    res = runner.invoke(app, ["registry", *command, "--database", url])
+    assert res.exit_code == 2, res.output
+    assert res.output.strip().count("\n") == 0, res.output  # one line, no traceback
+    assert "bryta registry init --database sqlite:///fresh.sqlite" in res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["programmes.csv"]
+
+
+def test_an_empty_database_file_is_not_a_registry(tmp_path):
+    (tmp_path / "empty.sqlite").touch()  # what earlier versions left behind
+    url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    res = runner.invoke(app, ["registry", "seed", "--database", url])
+    assert res.exit_code == 2 and "is not an initialised registry" in res.output
+    assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
+    res = runner.invoke(app, ["registry", "seed", "--database", url])
+    assert res.exit_code == 0, res.output
+
+
+def test_a_plain_path_is_a_sqlite_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["registry", "init", "--database", "x.sqlite"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "x.sqlite").is_file()
+    res = runner.invoke(app, ["registry", "seed", "--database", "x.sqlite"])
+    assert res.exit_code == 0, res.output
+    assert _count(f"sqlite:///{tmp_path / 'x.sqlite'}", "interventions") == 39
+    res = runner.invoke(app, ["registry", "init", "--database", str(tmp_path / "sub" / "y.db")])
+    assert res.exit_code == 0 and (tmp_path / "sub" / "y.db").is_file()
+
+
+def test_an_unreachable_server_is_one_line(tmp_path):
+    url = "postgresql+psycopg://nobody@127.0.0.1:9/registry"  # the discard port: refused
+    for command in (["init"], ["seed"], ["org", "list"]):
+        res = runner.invoke(app, ["registry", *command, "--database", url])
+        assert res.exit_code in (2, 3), res.output  # a source error (3 once the CLI maps it)
+        assert res.output.strip().count("\n") == 0, res.output
+        assert "cannot reach the registry database postgresql+psycopg://nobody@127.0.0.1:9" in (
+            res.output
+        )
+
+
+def test_a_url_that_is_not_one(tmp_path):
+    res = runner.invoke(app, ["registry", "init", "--database", "mysql+nodriver://x/y"])
+    assert res.exit_code == 2 and "--database" in res.output, res.output

@@ -81,6 +81,8 @@ def test_migrations_match_models(registry_engine):
 
 def test_sqlite_uses_wal_and_foreign_keys(tmp_path):
     engine = db.connect(f"sqlite:///{tmp_path / 'sub' / 'registry.sqlite'}")
+    assert not (tmp_path / "sub").exists()  # connecting creates nothing; init does
+    db.init(engine)
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

@@ -30,7 +30,7 @@ def init(database: Database = None) -> None:
     """Create the registry database, or bring it up to the newest schema."""
     from bryta.registry import db
 
-    url = database or db.default_url()
+    url = db.normalise_url(database)
     with user_errors("registry"):
         db.init(url)
     err_console.print(f"registry ready at {url}", highlight=False)
@@ -67,7 +67,7 @@ def diagnose(
     with user_errors("registry"):
         check_writable(output)
         ref = dt.date.fromisoformat(as_of) if as_of else None
-        engine = db.connect(database or db.default_url())
+        engine = db.connect(database)
         try:
             frames = portfolio_frames(engine, published_only=public)
         finally:
@@ -170,7 +170,7 @@ def _load(records, database: str | None) -> int:
     from bryta.registry import db
     from bryta.registry.exchange import import_records
 
-    engine = db.connect(database or db.default_url())
+    engine = db.connect(database)
     try:
         with db.session(engine) as s:  # one transaction: all or nothing
             import_records(s, engine, records)
@@ -213,7 +213,7 @@ def export(
         suffix = output.suffix.lower()
         if suffix not in (".csv", ".json"):
             raise BrytaError(f"{output}: output must be .csv or .json")
-        engine = db.connect(database or db.default_url())
+        engine = db.connect(database)
         try:
             records = exchange.records_from_database(engine, published_only=public)
         finally:

@@ -40,9 +40,10 @@ def _service(database: str | None, act_as: int | None) -> Any:
     from bryta.registry.models import RegistryError, User
     from bryta.registry.service import SYSTEM, RegistryService
 
-    engine = db.connect(database or db.default_url())
+    engine = db.connect(database)
     actor: Any = SYSTEM
     if act_as is not None:
+        db.require_schema(engine)
         with Session(engine) as session:
             actor = session.get(User, act_as)
         if actor is None:

@@ -17,6 +17,7 @@ from bryta.compute.diagnostics import (
     PARTICIPATIONS_SCHEMA,
     SUCCESSIONS_SCHEMA,
 )
+from bryta.registry.db import require_schema
 from bryta.registry.models import (
     AreaLink,
     Funding,
@@ -40,6 +41,7 @@ def portfolio_frames(engine: Engine, *, published_only: bool = False) -> dict[st
     and ``settings`` all of them. Area links carry ``participants`` (reach) and
     ``share_of_effort``; ``fundings`` has one row per funding (funder, instrument, SEK, period).
     """
+    require_schema(engine)
     with engine.connect() as con:
         i = Intervention.__table__
         query = sa.select(i)

@@ -152,6 +152,7 @@ def import_records(
     """
     import sqlalchemy as sa
 
+    from bryta.registry.db import require_schema
     from bryta.registry.models import Organisation
     from bryta.registry.service import (
         SYSTEM,
@@ -163,6 +164,7 @@ def import_records(
         SuccessionIn,
     )
 
+    require_schema(engine)
     service = RegistryService(engine, SYSTEM, session=session)
     organisations: dict[tuple[str, Sector], int] = {
         (name, sector): id
@@ -271,6 +273,7 @@ def records_from_database(engine: Any, *, published_only: bool = False) -> list[
     import sqlalchemy as sa
     from sqlalchemy.orm import Session
 
+    from bryta.registry.db import require_schema
     from bryta.registry.models import (
         AreaLink,
         Funding,
@@ -279,6 +282,8 @@ def records_from_database(engine: Any, *, published_only: bool = False) -> list[
         Participation,
         Succession,
     )
+
+    require_schema(engine)
 
     def grouped(session: Session, model: Any, column: str) -> dict[int, list[Any]]:
         out: dict[int, list[Any]] = {}

@@ -110,7 +110,7 @@ class PeopleAndLinks(_Base):
 
     def list_organisations(self) -> list[OrganisationOut]:
         """Every organisation, by id (anyone may read them: they are public actors)."""
-        with Session(self.engine) as session:
+        with self._read() as session:
             rows = session.scalars(sa.select(Organisation).order_by(Organisation.id))
             return [_organisation_out(row) for row in rows]
 
@@ -141,7 +141,7 @@ class PeopleAndLinks(_Base):
     def list_users(self) -> list[UserOut]:
         """Every user, by id (admins only)."""
         self._require_admin("list users")
-        with Session(self.engine) as session:
+        with self._read() as session:
             return [_user_out(row) for row in session.scalars(sa.select(User).order_by(User.id))]
 
     def update_user(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from bryta.errors import AccessDenied, NotFound, StaleVersion
+from bryta.registry.db import require_schema
 from bryta.registry.enums import AuditAction, Form, OrgLevel, Role, Sector, Status, UserRole
 from bryta.registry.models import (
     AreaLink,
@@ -122,10 +123,21 @@ class RegistryService(PeopleAndLinks):
                 yield self._joined
                 self._joined.flush()
                 return
+            require_schema(self.engine)
             with Session(self.engine, expire_on_commit=False) as session, session.begin():
                 yield session
         except sa.exc.IntegrityError as error:
             raise RegistryError(f"{operation} failed: {error.orig}") from error
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        """A session for reading (the joined one, if any)."""
+        if self._joined is not None:
+            yield self._joined
+            return
+        require_schema(self.engine)
+        with Session(self.engine) as session:
+            yield session
 
     def _audit(
         self,
@@ -336,7 +348,7 @@ class RegistryService(PeopleAndLinks):
 
     def get(self, id: int) -> InterventionOut:
         """One intervention (the public: published ones only, others are not found)."""
-        with Session(self.engine) as session:
+        with self._read() as session:
             return _intervention_out(self._load(session, id))
 
     def list_interventions(
@@ -371,7 +383,7 @@ class RegistryService(PeopleAndLinks):
             query = query.where(
                 Intervention.area_links.any(AreaLink.area_code.startswith(kommun, autoescape=True))
             )
-        with Session(self.engine) as session:
+        with self._read() as session:
             lower = self._lower(session)
             for word in (text or "").split():
                 query = query.where(
