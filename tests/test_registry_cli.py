@@ -368,3 +368,14 @@ def test_an_unreachable_server_is_one_line(tmp_path):
 def test_a_url_that_is_not_one(tmp_path):
     res = runner.invoke(app, ["registry", "init", "--database", "mysql+nodriver://x/y"])
     assert res.exit_code == 2 and "--database" in res.output, res.output
+
+
+def test_a_bad_as_of_names_the_option(registry, tmp_path):
+    out = tmp_path / "d.csv"
+    diagnose = ["registry", "diagnose", "--by", "kommun", "--database", registry, "-o", str(out)]
+    res = runner.invoke(app, [*diagnose, "--as-of", "2024-02-30"])
+    assert res.exit_code == 2
+    assert "--as-of 2024-02-30: not a date YYYY-MM-DD (day is out of range for month)" in (
+        res.output
+    )
+    assert not out.exists()

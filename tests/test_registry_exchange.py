@@ -196,20 +196,40 @@ def test_malformed_csv_lists_every_problem(tmp_path, tricky_records):
         writer.writerows(rows)
     with pytest.raises(ImportFormatError) as error:
         read_registry_csv(path)
-    # The first record spans lines 2-3 (a two-line description); the next ones 4 and 5.
+    # Records, not file lines: the first record spans lines 2-3 (a two-line description).
     assert _problems(error) == [
-        "bad.csv row 2, field form: 'projekt' is not one of project, permanent_operation, "
+        "bad.csv record 1, field form: 'projekt' is not one of project, permanent_operation, "
         "pilot, grant_programme, one_off, policy",
-        "bad.csv row 2, field planned_start: '2021-13-01' is not a date YYYY-MM-DD",
-        "bad.csv row 2, field participations[0].role: is required",
-        "bad.csv row 2, field areas[0].code: area code '9999X001' is not a regso code "
+        "bad.csv record 1, field planned_start: '2021-13-01' is not a date YYYY-MM-DD",
+        "bad.csv record 1, field participations[0].role: is required",
+        "bad.csv record 1, field areas[0].code: area code '9999X001' is not a regso code "
         r"(expected ^\d{4}R\d{3}$ or ^\d{4}R\d{3}_RegSO2025$)",
-        "bad.csv row 4, field title: is required",
-        "bad.csv row 5, field age_bands[1]: 'teen' is not one of prenatal, 0-5, 6-15, 16-19, "
+        "bad.csv record 2, field title: is required",
+        "bad.csv record 3, field age_bands[1]: 'teen' is not one of prenatal, 0-5, 6-15, 16-19, "
         "20-64, 65+",
-        "bad.csv row 4, field key: 'GBG-1' already used in row 2",
+        "bad.csv record 2, field key: 'GBG-1' already used in record 1",
     ]
     assert str(error.value).startswith("bad.csv: 7 problems, nothing imported\n")
+
+
+def test_problems_name_the_record_not_the_file_line(tmp_path):
+    records = [
+        InterventionRecord(
+            key=f"K{i}",
+            title=f"Insats {i}",
+            description="Rad ett\nrad två\nrad tre",  # three physical lines per record
+            form=Form.PROJECT,
+            status=Status.ACTIVE,
+        )
+        for i in range(1, 121)
+    ]
+    path = tmp_path / "many.csv"
+    write_registry_csv(records, path)
+    text = path.read_text(encoding="utf-8").replace("\nK101,Insats 101,", "\nK101,,")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ImportFormatError) as error:
+        read_registry_csv(path)
+    assert _problems(error) == ["many.csv record 101, field title: is required"]
 
 
 def test_duplicate_key_in_csv(tmp_path, tricky_records):
@@ -217,7 +237,7 @@ def test_duplicate_key_in_csv(tmp_path, tricky_records):
     write_registry_csv(records, tmp_path / "dup.csv")
     with pytest.raises(ImportFormatError) as error:
         read_registry_csv(tmp_path / "dup.csv")
-    assert _problems(error) == ["dup.csv row 3, field key: 'GBG-2' already used in row 2"]
+    assert _problems(error) == ["dup.csv record 2, field key: 'GBG-2' already used in record 1"]
 
 
 def test_malformed_json_lists_every_problem(tmp_path, tricky_records):
@@ -236,15 +256,15 @@ def test_malformed_json_lists_every_problem(tmp_path, tricky_records):
     with pytest.raises(ImportFormatError) as error:
         read_registry_json(path)
     assert _problems(error) == [
-        "bad.json item 0, field age_bands: expected a list, got str",
-        "bad.json item 0, field actual_end: '2021-02-30' is not a date YYYY-MM-DD",
-        "bad.json item 0, field funding[0].amount_sek: '1250000' is not a whole number ≥ 0",
-        "bad.json item 0, field areas[1].share_of_effort: 1.5 is not a share between 0 and 1",
-        "bad.json item 1, field status: is required",
-        "bad.json item 3, field *: expected an object, got list",
-        "bad.json item 4, field form: 'projekt' is not one of project, permanent_operation, "
+        "bad.json record 1, field age_bands: expected a list, got str",
+        "bad.json record 1, field actual_end: '2021-02-30' is not a date YYYY-MM-DD",
+        "bad.json record 1, field funding[0].amount_sek: '1250000' is not a whole number ≥ 0",
+        "bad.json record 1, field areas[1].share_of_effort: 1.5 is not a share between 0 and 1",
+        "bad.json record 2, field status: is required",
+        "bad.json record 4, field *: expected an object, got list",
+        "bad.json record 5, field form: 'projekt' is not one of project, permanent_operation, "
         "pilot, grant_programme, one_off, policy",
-        "bad.json item 2, field key: 'GBG-2' already used in item 1",
+        "bad.json record 3, field key: 'GBG-2' already used in record 2",
     ]
 
 
@@ -321,8 +341,8 @@ def test_programmes_from_a_path_report_bad_rows(tmp_path):
         writer.writerows(rows)
     with pytest.raises(ImportFormatError) as error:
         read_programmes_csv(path)
-    assert _problems(error)[0].startswith("programmes.csv row 7, field form: 'projekt' is not")
-    assert "programmes.csv row 8, field actual_start: '1999-1' is not YYYY or YYYY-MM" in str(
+    assert _problems(error)[0].startswith("programmes.csv record 6, field form: 'projekt' is not")
+    assert "programmes.csv record 7, field actual_start: '1999-1' is not YYYY or YYYY-MM" in str(
         error.value
     )
 

@@ -66,7 +66,7 @@ def diagnose(
 
     with user_errors("registry"):
         check_writable(output)
-        ref = dt.date.fromisoformat(as_of) if as_of else None
+        ref = _as_of(as_of)
         engine = db.connect(database)
         try:
             frames = portfolio_frames(engine, published_only=public)
@@ -89,6 +89,18 @@ def diagnose(
         )
         write_table(result, output)
     err_console.print(f"wrote {result.height} figures to {output}", highlight=False)
+
+
+def _as_of(text: str | None) -> dt.date | None:
+    """``--as-of``, a date YYYY-MM-DD, or a one-line error naming the option and the value."""
+    from bryta.errors import InputError
+
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as error:
+        raise InputError(f"--as-of {text}: not a date YYYY-MM-DD ({error})") from None
 
 
 def _with_area_types(area_links):

@@ -80,9 +80,8 @@ def read_programmes_csv(path: str | PathLike[str] | None = None) -> list[Interve
     problems = _Problems(source)
     rows: _Rows = []
     reader = csv.DictReader(text.splitlines(keepends=True))
-    line = 2
-    for raw in reader:
-        where, line = f"row {line}", reader.line_num + 1
+    for number, raw in enumerate(reader, start=1):
+        where = f"record {number}"
         r = _Row(problems, where, strict=False)
         form = PROGRAMMES_FORMS.get(raw["form"])
         if form is None:

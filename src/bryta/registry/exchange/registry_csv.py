@@ -79,19 +79,19 @@ def read_registry_csv(path: str | PathLike[str]) -> list[InterventionRecord]:
         reader = csv.reader(handle)
         header = next(reader, None)
         if header is None:
-            problems.add("row 1", "header", "the file is empty")
+            problems.add("header", "columns", "the file is empty")
             problems.raise_if_any()
         missing = [c for c in ("key", "title", "form", "status") if c not in header]
         unknown = [c for c in header if c not in CSV_COLUMNS]
         if missing or unknown:
-            problems.add("row 1", "header", f"missing columns {missing}, unknown columns {unknown}")
+            problems.add("header", "columns", f"missing columns {missing}, unknown columns {unknown}")
             problems.raise_if_any()
-        line = reader.line_num + 1
+        number = 0
         for values in reader:
-            where = f"row {line}"
-            line = reader.line_num + 1
             if not any(values):
                 continue
+            number += 1  # records, not file lines: a text field may span several lines
+            where = f"record {number}"
             r = _Row(problems, where, strict=False)
             if len(values) != len(header):
                 r.bad("*", f"{len(values)} fields, the header has {len(header)}")

@@ -46,7 +46,7 @@ def read_registry_json(path: str | PathLike[str]) -> list[InterventionRecord]:
         problems.raise_if_any()
     rows: _Rows = []
     for index, item in enumerate(data):
-        where = f"item {index}"
+        where = f"record {index + 1}"
         r = _Row(problems, where, strict=True)
         if not isinstance(item, dict):
             r.bad("*", f"expected an object, got {type(item).__name__}")
