@@ -151,7 +151,7 @@ def test_seed_with_synthetic(tmp_path):
     assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
     res = runner.invoke(app, ["registry", "seed", "--synthetic", "50", "--database", url])
     assert res.exit_code == 0, res.output
-    assert "added 89 interventions (50 synthetic)" in res.output
+    assert "seeded 89 interventions (50 synthetic): 89 new, 0 updated, 0 unchanged" in res.output
 
 
 def _count(url, table):
@@ -181,7 +181,7 @@ def test_export_import_export_is_lossless(tmp_path, suffix):
     assert res.exit_code == 0, res.output
     assert one.read_text(encoding="utf-8") == two.read_text(encoding="utf-8")
     text = one.read_text(encoding="utf-8")
-    assert "SYN-0-0001" not in text  # keys are database ids
+    assert "SYN-0-0001" in text and "SE-NAT-2018-DELMOS" in text  # the stable keys
     for table in ("fundings", "successions", "area_links", "participations", "organisations"):
         assert _count(first, table) == _count(second, table) > 0
 
@@ -379,3 +379,104 @@ def test_a_bad_as_of_names_the_option(registry, tmp_path):
         res.output
     )
     assert not out.exists()
+
+
+# --- seeding and importing again: upsert by key -----------------------------------------------
+
+
+def _audit_count(url):
+    return _count(url, "audit_entries")
+
+
+def test_seed_is_idempotent(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
+    assert runner.invoke(app, ["registry", "seed", "--database", url]).exit_code == 0
+    audited = _audit_count(url)
+    res = runner.invoke(app, ["registry", "seed", "--database", url])
+    assert res.exit_code == 0, res.output
+    assert "0 new, 0 updated, 39 unchanged" in res.output
+    assert _count(url, "interventions") == 39 and _audit_count(url) == audited
+    res = runner.invoke(app, ["registry", "seed", "--synthetic", "20", "--database", url])
+    assert res.exit_code == 0, res.output
+    assert "20 new, 0 updated, 39 unchanged" in res.output
+    assert _count(url, "interventions") == 59
+
+
+def test_reimporting_an_export_updates_instead_of_duplicating(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
+    res = runner.invoke(app, ["registry", "seed", "--synthetic", "30", "--database", url])
+    assert res.exit_code == 0, res.output
+    tables = ("interventions", "fundings", "successions", "area_links", "participations")
+    before = {t: _count(url, t) for t in tables}
+    out = tmp_path / "all.json"
+    assert (
+        runner.invoke(app, ["registry", "export", "-o", str(out), "--database", url]).exit_code == 0
+    )
+    res = runner.invoke(app, ["registry", "import", str(out), "--database", url])
+    assert res.exit_code == 0, res.output
+    assert "0 new, 0 updated, 69 unchanged" in res.output
+    assert {t: _count(url, t) for t in tables} == before
+    data = json.loads(out.read_text(encoding="utf-8"))
+    data[0]["title"] = "Nytt namn"
+    removed = len(data[40]["funding"])
+    assert removed > 0
+    data[40]["funding"] = []
+    assert data[2]["published"] is True  # a programme
+    data[2]["published"] = False
+    out.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    res = runner.invoke(app, ["registry", "import", str(out), "--database", url])
+    assert res.exit_code == 0, res.output
+    assert "0 new, 3 updated, 66 unchanged" in res.output
+    assert _count(url, "interventions") == before["interventions"]
+    assert _count(url, "fundings") == before["fundings"] - removed
+    again = tmp_path / "again.json"
+    assert (
+        runner.invoke(app, ["registry", "export", "-o", str(again), "--database", url]).exit_code
+        == 0
+    )
+    assert json.loads(again.read_text(encoding="utf-8")) == data
+
+
+# --- synthetic records ----------------------------------------------------------------------
+
+
+def test_synthetic_records_are_not_published_and_can_be_left_out(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
+    res = runner.invoke(app, ["registry", "seed", "--synthetic", "40", "--database", url])
+    assert res.exit_code == 0, res.output
+
+    def export(*options):
+        out = tmp_path / "x.json"
+        res = runner.invoke(
+            app, ["registry", "export", "-o", str(out), "--database", url, *options]
+        )
+        assert res.exit_code == 0, res.output
+        return json.loads(out.read_text(encoding="utf-8"))
+
+    everything = export()
+    assert sum(r["synthetic"] for r in everything) == 40
+    assert all(not r["published"] for r in everything if r["synthetic"])
+    public = export("--public")
+    assert len(public) == 39 and not any(r["synthetic"] for r in public)
+    real = export("--exclude-synthetic")
+    assert len(real) == 39 and not any(r["synthetic"] for r in real)
+
+    def n_interventions(*options):
+        out = tmp_path / "d.csv"
+        diagnose = ["registry", "diagnose", "--by", "year", "--database", url, "-o", str(out)]
+        res = runner.invoke(app, [*diagnose, "--as-of", "2024-12-31", *options])
+        assert res.exit_code == 0, res.output
+        got = pl.read_csv(out).filter(metric="n_interventions", year=2020)
+        return got["value"].item()
+
+    real_2020 = sum(
+        1
+        for r in real
+        if (r["actual_start"] or r["planned_start"] or "9999") <= "2020-12-31"
+        and (r["actual_end"] or r["planned_end"] or "9999") >= "2020-01-01"
+    )
+    assert n_interventions("--public") == n_interventions("--exclude-synthetic") == real_2020
+    assert n_interventions() > real_2020

@@ -294,3 +294,29 @@ def test_editor_needs_an_organisation(registry_engine):
     with db.session(registry_engine) as s:
         s.add(User(name="admin", role=UserRole.ADMIN))
         s.add(User(name="anna", role=UserRole.EDITOR, organisation=_organisation("Malmö stad")))
+
+
+def test_upgrade_from_0001_keys_every_intervention_and_keeps_references(registry_url):
+    db.upgrade(registry_url, "0001")
+    engine = db.connect(registry_url)
+    insert = sa.text(
+        "INSERT INTO interventions (title, description, theory_of_change, form, status, "
+        "age_bands, group_tags, settings, outcome_domains, evaluation_type, evidence_reference, "
+        "updated_at, published, synthetic, version) VALUES (:title, '', '', 'project', "
+        "'active', '[]', '[]', '[]', '[]', 'none', :ref, CURRENT_TIMESTAMP, false, false, 1)"
+    )
+    with engine.begin() as connection:
+        connection.execute(insert, {"title": "A", "ref": "SOU 1997:118\nhttps://example.org"})
+        connection.execute(insert, {"title": "B", "ref": None})
+    with pytest.raises(BrytaError, match="revision 0001"):
+        db.require_schema(engine)
+    db.init(registry_url)
+    with Session(engine) as s:
+        rows = s.scalars(sa.select(Intervention).order_by(Intervention.id)).all()
+        assert [r.evidence_references for r in rows] == [
+            ["SOU 1997:118", "https://example.org"],
+            [],
+        ]
+        assert len({r.key for r in rows}) == 2 and all(rows[0].key)
+    db.require_schema(engine)
+    engine.dispose()

@@ -479,3 +479,25 @@ def test_plain_data_in_and_out(registry):
     assert registry.users["editor"].role is UserRole.EDITOR
     with pytest.raises(RegistryError, match="unknown field"):
         admin.create_intervention({**_payload(registry.a), "colour": "blue"})
+
+
+def test_keys_are_stable_and_unique(registry):
+    from bryta.errors import Conflict
+
+    admin = registry.service("admin")
+    assert registry.intervention.key  # given one when created without
+    made = admin.create_intervention(_payload(registry.a, key="MALMÖ-1"))
+    assert made.key == "MALMÖ-1" and admin.id_of("MALMÖ-1") == made.id
+    with pytest.raises(Conflict, match="has the key 'MALMÖ-1' already"):
+        admin.create_intervention(_payload(registry.a, key="MALMÖ-1"))
+    with pytest.raises(RegistryError, match="key never changes"):
+        admin.update_intervention(made.id, {"key": "other"}, 1)
+    with pytest.raises(NotFound):
+        registry.service("public").id_of("MALMÖ-1")  # not published
+
+
+def test_synthetic_records_can_be_left_out_of_lists(registry):
+    admin = registry.service("admin")
+    admin.create_intervention(_payload(registry.a, title="Påhittad", synthetic=True))
+    assert _titles(admin.list_interventions()) == ["Språkförskola", "Påhittad"]
+    assert _titles(admin.list_interventions(exclude_synthetic=True)) == ["Språkförskola"]

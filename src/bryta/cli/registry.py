@@ -18,6 +18,12 @@ Database = Annotated[
         help="SQLAlchemy URL (default: the SQLite file registry.sqlite in the data directory).",
     ),
 ]
+ExcludeSynthetic = Annotated[
+    bool,
+    typer.Option(
+        "--exclude-synthetic", help="Leave out synthetic (invented, demonstration) interventions."
+    ),
+]
 registry_app = typer.Typer(
     name="registry",
     help="Interventions: who does what, where, for whom, with whom.",
@@ -45,6 +51,7 @@ def diagnose(
         str | None, typer.Option(help="Reference date YYYY-MM-DD for open-ended work (today).")
     ] = None,
     public: Annotated[bool, typer.Option("--public", help="Only published interventions.")] = False,
+    exclude_synthetic: ExcludeSynthetic = False,
     area_types: Annotated[
         Path | None,
         typer.Option(
@@ -69,7 +76,9 @@ def diagnose(
         ref = _as_of(as_of)
         engine = db.connect(database)
         try:
-            frames = portfolio_frames(engine, published_only=public)
+            frames = portfolio_frames(
+                engine, published_only=public, exclude_synthetic=exclude_synthetic
+            )
         finally:
             engine.dispose()
         links, population = _with_area_types(frames["area_links"])
@@ -177,18 +186,22 @@ def _read_records(file: Path):
     return exchange.read_registry_csv(file)
 
 
-def _load(records, database: str | None) -> int:
-    """Add ``records`` through the registry service as ``system``, in one transaction."""
+def _load(records, database: str | None):
+    """Add or update ``records`` through the registry service as ``system``, in one
+    transaction; returns the :class:`~bryta.registry.exchange.ImportResult`."""
     from bryta.registry import db
     from bryta.registry.exchange import import_records
 
     engine = db.connect(database)
     try:
         with db.session(engine) as s:  # one transaction: all or nothing
-            import_records(s, engine, records)
+            return import_records(s, engine, records)
     finally:
         engine.dispose()
-    return len(records)
+
+
+def _summary(result) -> str:
+    return f"{result.added} new, {result.updated} updated, {result.unchanged} unchanged"
 
 
 @registry_app.command("import")
@@ -196,16 +209,21 @@ def import_file(
     file: Annotated[Path, typer.Argument(help="Registry .csv or .json, or programmes.csv.")],
     database: Database = None,
 ) -> None:
-    """Import interventions, validated row by row; all or nothing.
+    """Import interventions, validated record by record; all or nothing.
 
-    Reads the registry's own CSV and JSON formats (docs/registry_exchange.md) and the layout
-    of the bundled programmes.csv as it is.
+    An intervention whose key is stored already is updated to the file's (or left alone when
+    it is the same), so importing a file again adds nothing. Reads the registry's own CSV and
+    JSON formats (docs/registry_exchange.md) and the layout of the bundled programmes.csv.
     """
     with user_errors(str(file)):
         if not file.exists():
             raise typer.BadParameter(f"{file}: no such file")
-        n = _load(_read_records(file), database)
-    err_console.print(f"imported {n} interventions from {file}", highlight=False)
+        result = _load(_read_records(file), database)
+    err_console.print(
+        f"imported {len(result.ids)} interventions from {file} ({_summary(result)})",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @registry_app.command("export")
@@ -213,10 +231,12 @@ def export(
     output: Annotated[Path, typer.Option("-o", "--output", help=".csv or .json")],
     database: Database = None,
     public: Annotated[bool, typer.Option("--public", help="Only published interventions.")] = False,
+    exclude_synthetic: ExcludeSynthetic = False,
 ) -> None:
     """Write every intervention with its links as the registry's CSV or JSON.
 
-    Keys are the database ids; ``registry import`` reads the file back (docs/registry_exchange.md).
+    Keys are the interventions' stable keys: ``registry import`` of the file updates the
+    interventions it names instead of adding copies (docs/registry_exchange.md).
     """
     from bryta.errors import BrytaError
     from bryta.registry import db, exchange
@@ -227,7 +247,9 @@ def export(
             raise BrytaError(f"{output}: output must be .csv or .json")
         engine = db.connect(database)
         try:
-            records = exchange.records_from_database(engine, published_only=public)
+            records = exchange.records_from_database(
+                engine, published_only=public, exclude_synthetic=exclude_synthetic
+            )
         finally:
             engine.dispose()
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -249,15 +271,23 @@ def seed(
     ] = 0,
     seed_value: Annotated[int, typer.Option("--seed", help="Seed of the synthetic ones.")] = 0,
 ) -> None:
-    """Add the real Swedish programmes 1975–2024 (and optionally a synthetic portfolio)."""
+    """Add the real Swedish programmes 1975–2024 (and optionally a synthetic portfolio).
+
+    Seeding again adds nothing: the programmes are matched by their keys. Synthetic
+    interventions are marked synthetic and not published.
+    """
     from bryta.registry.exchange import read_programmes_csv, synthetic_portfolio
 
     with user_errors("registry"):
         records = read_programmes_csv()
         if synthetic:
             records = [*records, *synthetic_portfolio(synthetic, seed=seed_value)]
-        n = _load(records, database)
-    err_console.print(f"added {n} interventions ({synthetic} synthetic)", highlight=False)
+        result = _load(records, database)
+    err_console.print(
+        f"seeded {len(result.ids)} interventions ({synthetic} synthetic): {_summary(result)}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def register(app: typer.Typer) -> None:

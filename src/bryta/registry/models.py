@@ -12,6 +12,7 @@ end means open-ended.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -63,6 +64,11 @@ class Base(DeclarativeBase):
 def utcnow() -> datetime:
     """Now in UTC, timezone-aware (what every timestamp in the registry records)."""
     return datetime.now(UTC)
+
+
+def new_key() -> str:
+    """A fresh stable key for an intervention that came without one (a random UUID)."""
+    return str(uuid.uuid4())
 
 
 def _enum(kind: type[StrEnum], name: str) -> sa.Enum:
@@ -157,6 +163,7 @@ class Intervention(Base):
     __tablename__ = "interventions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(200), unique=True, default=new_key)
     title: Mapped[str] = mapped_column(sa.String(500))
     description: Mapped[str] = mapped_column(sa.Text, default="")
     theory_of_change: Mapped[str] = mapped_column(sa.Text, default="")
@@ -177,7 +184,7 @@ class Intervention(Base):
         _enum(EvaluationType, "evaluation_type"), default=EvaluationType.NONE
     )
     evaluation_report_url: Mapped[str | None] = mapped_column(sa.String(2000))
-    evidence_reference: Mapped[str | None] = mapped_column(sa.String(2000))
+    evidence_references: Mapped[list[str]] = mapped_column(_json_list(), default=list)
     reported_by: Mapped[str | None] = mapped_column(sa.String(300))
     verified_by: Mapped[str | None] = mapped_column(sa.String(300))
     updated_at: Mapped[datetime] = mapped_column(

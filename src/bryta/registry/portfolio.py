@@ -33,7 +33,9 @@ def _frame(rows: list[dict], schema: dict) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
 
 
-def portfolio_frames(engine: Engine, *, published_only: bool = False) -> dict[str, pl.DataFrame]:
+def portfolio_frames(
+    engine: Engine, *, published_only: bool = False, exclude_synthetic: bool = False
+) -> dict[str, pl.DataFrame]:
     """``interventions``, ``participations``, ``area_links``, ``successions`` and ``fundings``.
 
     ``amount_sek`` is the intervention's total funding; ``shared_indicator`` is true when it
@@ -47,6 +49,8 @@ def portfolio_frames(engine: Engine, *, published_only: bool = False) -> dict[st
         query = sa.select(i)
         if published_only:
             query = query.where(i.c.published.is_(True))
+        if exclude_synthetic:
+            query = query.where(i.c.synthetic.is_(False))
         interventions = [dict(r) for r in con.execute(query).mappings()]
         ids = {r["id"] for r in interventions}
         f = Funding.__table__

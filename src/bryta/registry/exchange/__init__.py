@@ -24,6 +24,7 @@ from bryta.registry.exchange._records import (
     SuccessionRecord,
 )
 from bryta.registry.exchange.database import (
+    ImportResult,
     import_records,
     load_into,
     records_from_database,
@@ -49,6 +50,7 @@ __all__ = [
     "SYNTHETIC_KOMMUNER",
     "AreaRecord",
     "FundingRecord",
+    "ImportResult",
     "InterventionRecord",
     "ParticipationRecord",
     "SuccessionRecord",

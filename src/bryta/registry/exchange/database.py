@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bryta.registry.enums import (
@@ -67,6 +68,7 @@ def load_into(session: Any, records: Sequence[InterventionRecord]) -> dict[str, 
     out: dict[str, Intervention] = {}
     for record in records:
         row = Intervention(
+            key=record.key,
             title=record.title,
             description=record.description,
             theory_of_change=record.theory_of_change,
@@ -83,7 +85,7 @@ def load_into(session: Any, records: Sequence[InterventionRecord]) -> dict[str, 
             outcome_domains=[d.value for d in record.outcome_domains],
             evaluation_type=record.evaluation_type,
             evaluation_report_url=record.evaluation_report_url,
-            evidence_reference="\n".join(record.evidence_references) or None,
+            evidence_references=list(record.evidence_references),
             reported_by=record.reported_by,
             verified_by=record.verified_by,
             published=record.published,
@@ -138,22 +140,38 @@ def load_into(session: Any, records: Sequence[InterventionRecord]) -> dict[str, 
 # Import through the service layer, export from the database
 
 
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did: key → database id, and how many records were new, changed or
+    already stored as they are in the file."""
+
+    ids: dict[str, int]
+    added: int
+    updated: int
+    unchanged: int
+
+
 def import_records(
     session: Any, engine: Any, records: Sequence[InterventionRecord]
-) -> dict[str, int]:
-    """Add ``records`` through ``RegistryService(engine, SYSTEM)`` in ``session``'s transaction.
+) -> ImportResult:
+    """Add or update ``records`` through ``RegistryService(engine, SYSTEM)`` in ``session``'s
+    transaction, matched by their stable ``key``.
 
-    Every new organisation and intervention is created by the service (its checks, an audit
-    entry each); a published record is then published through the service (a second, update,
-    entry), and every funding and succession is added through the service too (an audit
-    entry each). Nothing is committed here: the caller commits ``session`` or rolls it back,
-    so a failure anywhere leaves the database as it was. Organisations are matched by
-    (name, sector). Returns key → database id.
+    A key not in the database is created by the service (an audit entry), then published if
+    the record is (a second, update, entry), and its fundings and successions added (an entry
+    each). A key already stored is left alone when the stored intervention equals the record
+    (so importing a file twice, or seeding twice, changes nothing), and otherwise updated to
+    the record: its fields and links, its fundings replaced, published or withdrawn, its
+    successions made those of the record. Nothing is committed here: the caller commits
+    ``session`` or rolls it back, so a failure anywhere leaves the database as it was.
+    Organisations are matched by (name, sector).
     """
+    import dataclasses
+
     import sqlalchemy as sa
 
     from bryta.registry.db import require_schema
-    from bryta.registry.models import Organisation
+    from bryta.registry.models import Funding, Intervention, Organisation, Succession
     from bryta.registry.service import (
         SYSTEM,
         AreaLinkData,
@@ -172,6 +190,9 @@ def import_records(
             sa.select(Organisation.id, Organisation.name, Organisation.sector)
         )
     }
+    stored_ids: dict[str, int] = {
+        key: id for key, id in session.execute(sa.select(Intervention.key, Intervention.id))
+    }
 
     def organisation(name: str, sector: Sector, level: OrgLevel | None) -> int:
         if (name, sector) not in organisations:
@@ -182,7 +203,17 @@ def import_records(
             organisations[name, sector] = out.id
         return organisations[name, sector]
 
+    def stored_fundings(id: int) -> list[Any]:
+        rows = session.scalars(
+            sa.select(Funding).where(Funding.intervention_id == id).order_by(Funding.id)
+        )
+        return list(rows)
+
+    def funding_values(f: Any) -> tuple[Any, ...]:
+        return (f.funder_id, Instrument(f.instrument), f.amount_sek, f.start_date, f.end_date)
+
     ids: dict[str, int] = {}
+    added = updated = unchanged = 0
     for record in records:
         participations = tuple(
             ParticipationData(
@@ -193,82 +224,125 @@ def import_records(
             )
             for p in record.participations
         )
-        funders = [organisation(f.funder, f.funder_sector, None) for f in record.funding]
-        out = service.create_intervention(
-            InterventionIn(
-                title=record.title,
-                form=record.form,
-                status=record.status,
-                description=record.description,
-                theory_of_change=record.theory_of_change,
-                planned_start=record.planned_start,
-                planned_end=record.planned_end,
-                actual_start=record.actual_start,
-                actual_end=record.actual_end,
-                age_bands=tuple(a.value for a in record.age_bands),
-                group_tags=tuple(record.group_tags),
-                prevention_level=record.prevention_level,
-                settings=tuple(s.value for s in record.settings),
-                outcome_domains=tuple(d.value for d in record.outcome_domains),
-                evaluation_type=record.evaluation_type,
-                evaluation_report_url=record.evaluation_report_url,
-                evidence_reference="\n".join(record.evidence_references) or None,
-                reported_by=record.reported_by,
-                verified_by=record.verified_by,
-                synthetic=record.synthetic,
-                participations=participations,
-                area_links=tuple(
-                    AreaLinkData(
-                        level=a.level,
-                        area_code=a.code,
-                        share_of_effort=a.share_of_effort,
-                        reach_participants=a.reach_participants,
-                        reach_share=a.reach_share,
-                    )
-                    for a in record.areas
-                ),
+        fundings = [
+            FundingIn(
+                funder_id=organisation(f.funder, f.funder_sector, None),
+                instrument=f.instrument,
+                amount_sek=f.amount_sek,
+                start_date=f.start,
+                end_date=f.end,
             )
+            for f in record.funding
+        ]
+        item = InterventionIn(
+            key=record.key,
+            title=record.title,
+            form=record.form,
+            status=record.status,
+            description=record.description,
+            theory_of_change=record.theory_of_change,
+            planned_start=record.planned_start,
+            planned_end=record.planned_end,
+            actual_start=record.actual_start,
+            actual_end=record.actual_end,
+            age_bands=tuple(a.value for a in record.age_bands),
+            group_tags=tuple(record.group_tags),
+            prevention_level=record.prevention_level,
+            settings=tuple(s.value for s in record.settings),
+            outcome_domains=tuple(d.value for d in record.outcome_domains),
+            evaluation_type=record.evaluation_type,
+            evaluation_report_url=record.evaluation_report_url,
+            evidence_references=tuple(record.evidence_references),
+            reported_by=record.reported_by,
+            verified_by=record.verified_by,
+            synthetic=record.synthetic,
+            participations=participations,
+            area_links=tuple(
+                AreaLinkData(
+                    level=a.level,
+                    area_code=a.code,
+                    share_of_effort=a.share_of_effort,
+                    reach_participants=a.reach_participants,
+                    reach_share=a.reach_share,
+                )
+                for a in record.areas
+            ),
         )
-        if record.published:
-            out = service.publish(out.id, out.version)
-        version = out.version
-        for f, funder in zip(record.funding, funders, strict=True):
-            service.add_funding(
-                out.id,
-                FundingIn(
-                    funder_id=funder,
-                    instrument=f.instrument,
-                    amount_sek=f.amount_sek,
-                    start_date=f.start,
-                    end_date=f.end,
-                ),
-                version,
-            )
-            version += 1
-        ids[record.key] = out.id
-    for record in records:
-        for s in record.successions:
+        wanted = {f.name: getattr(item, f.name) for f in dataclasses.fields(InterventionIn)}
+        id = stored_ids.get(record.key)
+        if id is None:
+            out = service.create_intervention(item)
+            if record.published:
+                out = service.publish(out.id, out.version)
+            version = out.version
+            for funding in fundings:
+                service.add_funding(out.id, funding, version)
+                version += 1
+            ids[record.key] = out.id
+            added += 1
+            continue
+        ids[record.key] = id
+        stored = service.get(id)
+        have = {name: getattr(stored, name) for name in wanted}
+        old_fundings = stored_fundings(id)
+        same_fundings = [funding_values(f) for f in old_fundings] == [
+            funding_values(f) for f in fundings
+        ]
+        if have == wanted and same_fundings and stored.published == record.published:
+            unchanged += 1
+            continue
+        updated += 1
+        version = stored.version
+        if have != wanted:
+            changes = {name: value for name, value in wanted.items() if name != "key"}
+            version = service.update_intervention(id, changes, version).version
+        if not same_fundings:
+            for old in old_fundings:
+                service.remove_funding(old.id, version)
+                version += 1
+            for funding in fundings:
+                service.add_funding(id, funding, version)
+                version += 1
+        if stored.published != record.published:
+            change = service.publish if record.published else service.unpublish
+            change(id, version)
+    present = {
+        (row.from_id, row.to_id): row
+        for row in session.scalars(
+            sa.select(Succession).where(Succession.from_id.in_(list(ids.values())))
+        )
+    }
+    wanted_links = {
+        (ids[record.key], ids[s.to]): s for record in records for s in record.successions
+    }
+    for pair, row in present.items():
+        s = wanted_links.get(pair)
+        if s is None or (SuccessionKind(row.kind), row.succeeded_on) != (s.kind, s.succeeded_on):
+            service.remove_succession(row.id)
+    for pair, s in wanted_links.items():
+        row = present.get(pair)
+        if row is None or (SuccessionKind(row.kind), row.succeeded_on) != (s.kind, s.succeeded_on):
             service.add_succession(
                 SuccessionIn(
-                    from_id=ids[record.key],
-                    to_id=ids[s.to],
-                    kind=s.kind,
-                    succeeded_on=s.succeeded_on,
+                    from_id=pair[0], to_id=pair[1], kind=s.kind, succeeded_on=s.succeeded_on
                 )
             )
     try:
         session.flush()
     except sa.exc.IntegrityError as error:
         raise RegistryError(f"import failed: {error.orig}") from error
-    return ids
+    return ImportResult(ids=ids, added=added, updated=updated, unchanged=unchanged)
 
 
-def records_from_database(engine: Any, *, published_only: bool = False) -> list[InterventionRecord]:
-    """Every intervention in the database (or the published ones) as records, by id.
+def records_from_database(
+    engine: Any, *, published_only: bool = False, exclude_synthetic: bool = False
+) -> list[InterventionRecord]:
+    """Every intervention in the database (or the published ones, or the real ones) as
+    records, by id.
 
-    One query per table. ``key`` is the database id as text; a participation's ``level`` is
-    its organisation's. With ``published_only``, successions to unpublished interventions are
-    left out (the file could not be read back otherwise).
+    One query per table. ``key`` is the intervention's stable key; a participation's ``level``
+    is its organisation's. Successions to interventions left out are left out too (the file
+    could not be read back otherwise).
     """
     import sqlalchemy as sa
     from sqlalchemy.orm import Session
@@ -295,18 +369,20 @@ def records_from_database(engine: Any, *, published_only: bool = False) -> list[
         query = sa.select(Intervention).order_by(Intervention.id)
         if published_only:
             query = query.where(Intervention.published.is_(True))
+        if exclude_synthetic:
+            query = query.where(Intervention.synthetic.is_(False))
         interventions = list(session.scalars(query))
         organisations = {o.id: o for o in session.scalars(sa.select(Organisation))}
         participations = grouped(session, Participation, "intervention_id")
         fundings = grouped(session, Funding, "intervention_id")
         areas = grouped(session, AreaLink, "intervention_id")
         successions = grouped(session, Succession, "from_id")
-        kept = {row.id for row in interventions}
+        kept = {row.id: row.key for row in interventions}
         records = []
         for row in interventions:
             records.append(
                 InterventionRecord(
-                    key=str(row.id),
+                    key=row.key,
                     title=row.title,
                     form=Form(row.form),
                     status=Status(row.status),
@@ -327,9 +403,7 @@ def records_from_database(engine: Any, *, published_only: bool = False) -> list[
                     outcome_domains=[OutcomeDomain(d) for d in row.outcome_domains or ()],
                     evaluation_type=EvaluationType(row.evaluation_type),
                     evaluation_report_url=row.evaluation_report_url,
-                    evidence_references=(row.evidence_reference or "").split("\n")
-                    if row.evidence_reference
-                    else [],
+                    evidence_references=list(row.evidence_references or ()),
                     reported_by=row.reported_by,
                     verified_by=row.verified_by,
                     published=bool(row.published),
@@ -368,7 +442,7 @@ def records_from_database(engine: Any, *, published_only: bool = False) -> list[
                     ],
                     successions=[
                         SuccessionRecord(
-                            to=str(s.to_id),
+                            to=kept[s.to_id],
                             kind=SuccessionKind(s.kind),
                             succeeded_on=s.succeeded_on,
                         )

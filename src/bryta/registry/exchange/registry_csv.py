@@ -84,7 +84,9 @@ def read_registry_csv(path: str | PathLike[str]) -> list[InterventionRecord]:
         missing = [c for c in ("key", "title", "form", "status") if c not in header]
         unknown = [c for c in header if c not in CSV_COLUMNS]
         if missing or unknown:
-            problems.add("header", "columns", f"missing columns {missing}, unknown columns {unknown}")
+            problems.add(
+                "header", "columns", f"missing columns {missing}, unknown columns {unknown}"
+            )
             problems.raise_if_any()
         number = 0
         for values in reader:

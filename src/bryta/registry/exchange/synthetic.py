@@ -146,7 +146,8 @@ def synthetic_portfolio(n: int = 300, seed: int = 0) -> list[InterventionRecord]
 
     State agencies, municipalities, housing companies and civil society as accountable,
     implementing, funding and partner organisations; mostly short projects; every record has
-    ``synthetic=True`` and a title starting ``[synthetic]``. Status is as of 2025-01-01.
+    ``synthetic=True``, a title starting ``[synthetic]`` and is unpublished (invented records
+    never reach the public unless an admin publishes one). Status is as of 2025-01-01.
     """
     from bryta.geography.areas import regso_table
 
@@ -302,7 +303,7 @@ def synthetic_portfolio(n: int = 300, seed: int = 0) -> list[InterventionRecord]
                 outcome_domains=[OutcomeDomain(d) for d in domains],
                 evaluation_type=EvaluationType(_pick(rng, _EVALUATIONS)),
                 reported_by=f"bryta synthetic_portfolio(seed={seed})",
-                published=True,
+                published=False,
                 synthetic=True,
                 participations=participations,
                 funding=funding,

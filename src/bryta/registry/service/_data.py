@@ -73,6 +73,7 @@ class InterventionIn:
 
     title: str
     form: Form
+    key: str | None = None
     status: Status = Status.PLANNED
     description: str = ""
     theory_of_change: str = ""
@@ -87,7 +88,7 @@ class InterventionIn:
     outcome_domains: tuple[str, ...] = ()
     evaluation_type: EvaluationType = EvaluationType.NONE
     evaluation_report_url: str | None = None
-    evidence_reference: str | None = None
+    evidence_references: tuple[str, ...] = ()
     reported_by: str | None = None
     verified_by: str | None = None
     synthetic: bool = False
@@ -188,7 +189,16 @@ def _required(kind: type[StrEnum]) -> Any:
     return lambda value, name: _enum(kind, value, name)
 
 
+def _key(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if not _text(value, name).strip() or value != value.strip() or len(value) > 200:
+        raise RegistryError(f"{name}: {value!r} is not a key (1–200 characters, no outer spaces)")
+    return str(value)
+
+
 _INTERVENTION_FIELDS: dict[str, Any] = {
+    "key": _key,
     "title": _title,
     "form": _required(Form),
     "status": _required(Status),
@@ -205,7 +215,7 @@ _INTERVENTION_FIELDS: dict[str, Any] = {
     "outcome_domains": _strings,
     "evaluation_type": _required(EvaluationType),
     "evaluation_report_url": _optional_text,
-    "evidence_reference": _optional_text,
+    "evidence_references": _strings,
     "reported_by": _optional_text,
     "verified_by": _optional_text,
     "synthetic": _bool,
@@ -272,9 +282,11 @@ def _changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     """The checked fields of an update; a child list given replaces the stored one."""
     if not isinstance(changes, Mapping):
         raise RegistryError(f"changes must be a mapping of field names to values, not {changes!r}")
-    unknown = sorted(set(changes) - set(_INTERVENTION_FIELDS) - set(_CHILD_FIELDS))
+    unknown = sorted(set(changes) - set(_INTERVENTION_FIELDS) - set(_CHILD_FIELDS) | {"key"})
+    unknown = [name for name in unknown if name in changes]
     if unknown:
         hint = " (use publish/unpublish)" if "published" in unknown else ""
+        hint += " (an intervention's key never changes)" if "key" in unknown else ""
         raise RegistryError(f"cannot change field(s) {', '.join(unknown)}{hint}")
     values = {
         name: _INTERVENTION_FIELDS[name](value, name)
@@ -305,7 +317,7 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 def _intervention_out(row: Intervention) -> InterventionOut:
     values = {name: getattr(row, name) for name in _INTERVENTION_FIELDS}
-    for name in ("age_bands", "group_tags", "settings", "outcome_domains"):
+    for name in ("age_bands", "group_tags", "settings", "outcome_domains", "evidence_references"):
         values[name] = tuple(values[name] or ())
     participations = tuple(
         ParticipationData(

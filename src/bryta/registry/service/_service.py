@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from bryta.errors import AccessDenied, NotFound, StaleVersion
+from bryta.errors import AccessDenied, Conflict, NotFound, StaleVersion
 from bryta.registry.db import require_schema
 from bryta.registry.enums import AuditAction, Form, OrgLevel, Role, Sector, Status, UserRole
 from bryta.registry.models import (
@@ -24,6 +24,7 @@ from bryta.registry.models import (
     Participation,
     RegistryError,
     User,
+    new_key,
     utcnow,
 )
 from bryta.registry.service._data import (
@@ -225,6 +226,13 @@ class RegistryService(PeopleAndLinks):
         self._check_editor_scope(operation, None, values["participations"])
         with self._write("create intervention") as session:
             self._check_organisations(session, values["participations"])
+            if values["key"] is None:
+                values["key"] = new_key()
+            taken = session.scalar(
+                sa.select(Intervention.id).where(Intervention.key == values["key"])
+            )
+            if taken is not None:
+                raise Conflict(f"intervention {taken} has the key {values['key']!r} already")
             row = Intervention(published=False)
             self._apply(row, values)
             _check_periods(row)
@@ -326,7 +334,13 @@ class RegistryService(PeopleAndLinks):
         for name, value in values.items():
             if name in _CHILD_FIELDS:
                 setattr(row, name, children[name])
-            elif name in {"age_bands", "group_tags", "settings", "outcome_domains"}:
+            elif name in {
+                "age_bands",
+                "group_tags",
+                "settings",
+                "outcome_domains",
+                "evidence_references",
+            }:
                 setattr(row, name, list(value))
             else:
                 setattr(row, name, value)
@@ -346,6 +360,16 @@ class RegistryService(PeopleAndLinks):
             raise NotFound(f"intervention {id} not found")
         return row
 
+    def id_of(self, key: str) -> int:
+        """The id of the intervention with ``key`` (the public: published ones only)."""
+        with self._read() as session:
+            row = session.execute(
+                sa.select(Intervention.id, Intervention.published).where(Intervention.key == key)
+            ).one_or_none()
+        if row is None or (self.actor is None and not row.published):
+            raise NotFound(f"no intervention with key {key!r}")
+        return int(row.id)
+
     def get(self, id: int) -> InterventionOut:
         """One intervention (the public: published ones only, others are not found)."""
         with self._read() as session:
@@ -360,6 +384,8 @@ class RegistryService(PeopleAndLinks):
         published_only: bool | None = None,
         limit: int = 100,
         offset: int = 0,
+        *,
+        exclude_synthetic: bool = False,
     ) -> list[InterventionOut]:
         """Interventions by id, filtered.
 
@@ -367,12 +393,15 @@ class RegistryService(PeopleAndLinks):
         RegSO in it (their codes start with the kommun code); ``text`` matches every word,
         case-insensitively, in title, description or theory of change. The public always sees
         published interventions only; others see all unless ``published_only``.
+        ``exclude_synthetic`` leaves out invented (demonstration) records.
         """
         if limit < 0 or offset < 0:
             raise RegistryError("limit and offset must not be negative")
         query = sa.select(Intervention)
         if self.actor is None or published_only:
             query = query.where(Intervention.published.is_(True))
+        if exclude_synthetic:
+            query = query.where(Intervention.synthetic.is_(False))
         if form is not None:
             query = query.where(Intervention.form == _enum(Form, form, "form"))
         if status is not None:
