@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from bryta.cli import app
 from bryta.registry import db
-from bryta.registry.enums import AreaLevel, Form, OrgLevel, Role, Sector, Status
 from bryta.registry.models import AreaLink, Intervention, Organisation, Participation
+from bryta.vocabulary import AreaLevel, Form, OrgLevel, Role, Sector, Status
 
 runner = CliRunner()
 

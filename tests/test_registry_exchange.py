@@ -17,21 +17,6 @@ import sqlalchemy as sa
 from bryta.errors import ImportFormatError
 from bryta.geography.codes import validate_codes
 from bryta.registry import db
-from bryta.registry.enums import (
-    AgeBand,
-    AreaLevel,
-    EvaluationType,
-    Form,
-    Instrument,
-    OrgLevel,
-    OutcomeDomain,
-    PreventionLevel,
-    Role,
-    Sector,
-    Setting,
-    Status,
-    SuccessionKind,
-)
 from bryta.registry.exchange import (
     CSV_COLUMNS,
     STATE_AGENCIES,
@@ -49,6 +34,21 @@ from bryta.registry.exchange import (
     write_registry_json,
 )
 from bryta.registry.models import Intervention, Organisation, Succession
+from bryta.vocabulary import (
+    AgeBand,
+    AreaLevel,
+    EvaluationType,
+    Form,
+    Instrument,
+    OrgLevel,
+    OutcomeDomain,
+    PreventionLevel,
+    Role,
+    Sector,
+    Setting,
+    Status,
+    SuccessionKind,
+)
 
 SHARED_PROGRAMMES = Path("/work/shared/data/programmes/programmes.csv")
 

@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from bryta.cli import app
 from bryta.registry import db
-from bryta.registry.enums import AuditAction, UserRole
 from bryta.registry.models import Funding, RegistryError, Succession
 from bryta.registry.service import (
     SYSTEM,
@@ -22,6 +21,7 @@ from bryta.registry.service import (
     RegistryService,
     StaleVersion,
 )
+from bryta.vocabulary import AuditAction, UserRole
 from tests.test_registry_service import ROLES, Registry, _audit, _payload, _stored, registry
 
 __all__ = ["registry"]  # the fixture, shared with the service tests
@@ -199,12 +199,12 @@ def test_people(registry):
 
 
 def test_import_audits_fundings_and_successions(registry_engine):
-    from bryta.registry.enums import SuccessionKind
     from bryta.registry.exchange import (
         SuccessionRecord,
         import_records,
         synthetic_portfolio,
     )
+    from bryta.vocabulary import SuccessionKind
 
     records = synthetic_portfolio(60)
     for first, then in ((0, 1), (2, 3), (2, 4)):

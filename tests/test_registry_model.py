@@ -14,7 +14,19 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bryta.errors import BrytaError
 from bryta.registry import db
-from bryta.registry.enums import (
+from bryta.registry.models import (
+    AreaLink,
+    Base,
+    Funding,
+    IndicatorLink,
+    Intervention,
+    Organisation,
+    Participation,
+    RegistryError,
+    Succession,
+    User,
+)
+from bryta.vocabulary import (
     AgeBand,
     AreaLevel,
     EvaluationType,
@@ -29,18 +41,6 @@ from bryta.registry.enums import (
     Status,
     SuccessionKind,
     UserRole,
-)
-from bryta.registry.models import (
-    AreaLink,
-    Base,
-    Funding,
-    IndicatorLink,
-    Intervention,
-    Organisation,
-    Participation,
-    RegistryError,
-    Succession,
-    User,
 )
 
 

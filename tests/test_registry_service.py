@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from bryta.errors import BrytaError
 from bryta.registry import db
-from bryta.registry.enums import AuditAction, Form, Role, Status, UserRole
 from bryta.registry.models import AuditEntry, Intervention, RegistryError
 from bryta.registry.service import (
     SYSTEM,
@@ -26,6 +25,7 @@ from bryta.registry.service import (
     StaleVersion,
     UserOut,
 )
+from bryta.vocabulary import AuditAction, Form, Role, Status, UserRole
 
 
 @dataclass

@@ -25,7 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship,
 
 from bryta.errors import ImportFormatError, InputError
 from bryta.geography.codes import VERSIONS, code_pattern, validate_codes
-from bryta.registry.enums import (
+from bryta.vocabulary import (
     AgeBand,
     AreaLevel,
     AuditAction,

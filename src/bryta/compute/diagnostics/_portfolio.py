@@ -14,25 +14,14 @@ from collections.abc import Iterable, Sequence
 import polars as pl
 
 from bryta.errors import InputError
+from bryta.vocabulary import AgeBand, Form, Instrument, PreventionLevel, Setting
 
-AGE_BANDS = ("prenatal", "0-5", "6-15", "16-19", "20-64", "65+")
-EARLY_BANDS = ("prenatal", "0-5")
-FORMS = ("project", "permanent_operation", "pilot", "grant_programme", "one_off", "policy")
-PREVENTION_LEVELS = ("universal", "selective", "indicated", "reactive")
-SETTINGS = (
-    "child_health_centre",
-    "preschool",
-    "compulsory_school",
-    "upper_secondary",
-    "leisure",
-    "social_services",
-    "labour_market",
-    "housing_property",
-    "police_justice",
-    "local_civil_society",
-    "digital",
-)
-CORE_BUDGET = "core_budget"
+AGE_BANDS = tuple(band.value for band in AgeBand)
+EARLY_BANDS = (AgeBand.PRENATAL.value, AgeBand.AGE_0_5.value)
+FORMS = tuple(form.value for form in Form)
+PREVENTION_LEVELS = tuple(level.value for level in PreventionLevel)
+SETTINGS = tuple(setting.value for setting in Setting)
+CORE_BUDGET = Instrument.CORE_BUDGET.value
 HIGH_NEED_TYPES = (1, 2)
 BY = ("kommun", "area_type", "year")
 DAYS_PER_MONTH = 365.25 / 12

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from bryta.registry.enums import (
+from bryta.vocabulary import (
     AgeBand,
     AreaLevel,
     EvaluationType,

@@ -10,7 +10,16 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from bryta.errors import ImportFormatError
-from bryta.registry.enums import (
+from bryta.registry.exchange._records import (
+    _NESTED_FIELDS,
+    AreaRecord,
+    FundingRecord,
+    InterventionRecord,
+    ParticipationRecord,
+    SuccessionRecord,
+)
+from bryta.registry.models import RegistryError, check_area_code
+from bryta.vocabulary import (
     AgeBand,
     AreaLevel,
     EvaluationType,
@@ -25,15 +34,6 @@ from bryta.registry.enums import (
     Status,
     SuccessionKind,
 )
-from bryta.registry.exchange._records import (
-    _NESTED_FIELDS,
-    AreaRecord,
-    FundingRecord,
-    InterventionRecord,
-    ParticipationRecord,
-    SuccessionRecord,
-)
-from bryta.registry.models import RegistryError, check_area_code
 
 E = TypeVar("E", bound=StrEnum)
 

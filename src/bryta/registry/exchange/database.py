@@ -6,7 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bryta.registry.enums import (
+from bryta.registry.exchange._records import (
+    AreaRecord,
+    FundingRecord,
+    InterventionRecord,
+    ParticipationRecord,
+    SuccessionRecord,
+)
+from bryta.registry.models import RegistryError
+from bryta.vocabulary import (
     AgeBand,
     AreaLevel,
     EvaluationType,
@@ -21,14 +29,6 @@ from bryta.registry.enums import (
     Status,
     SuccessionKind,
 )
-from bryta.registry.exchange._records import (
-    AreaRecord,
-    FundingRecord,
-    InterventionRecord,
-    ParticipationRecord,
-    SuccessionRecord,
-)
-from bryta.registry.models import RegistryError
 
 # --------------------------------------------------------------------------------------------
 # Seeding

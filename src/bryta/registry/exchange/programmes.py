@@ -10,17 +10,6 @@ from importlib.resources import files
 from os import PathLike
 from pathlib import Path
 
-from bryta.registry.enums import (
-    AgeBand,
-    AreaLevel,
-    Form,
-    OrgLevel,
-    OutcomeDomain,
-    PreventionLevel,
-    Role,
-    Sector,
-    Status,
-)
 from bryta.registry.exchange._records import (
     AreaRecord,
     InterventionRecord,
@@ -31,6 +20,17 @@ from bryta.registry.exchange._validation import (
     _Problems,
     _Row,
     _Rows,
+)
+from bryta.vocabulary import (
+    AgeBand,
+    AreaLevel,
+    Form,
+    OrgLevel,
+    OutcomeDomain,
+    PreventionLevel,
+    Role,
+    Sector,
+    Status,
 )
 
 PROGRAMMES_FORMS = {

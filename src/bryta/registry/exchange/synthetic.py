@@ -7,7 +7,14 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from bryta.registry.enums import (
+from bryta.registry.exchange._records import (
+    AreaRecord,
+    FundingRecord,
+    InterventionRecord,
+    ParticipationRecord,
+    SuccessionRecord,
+)
+from bryta.vocabulary import (
     AgeBand,
     AreaLevel,
     EvaluationType,
@@ -21,13 +28,6 @@ from bryta.registry.enums import (
     Setting,
     Status,
     SuccessionKind,
-)
-from bryta.registry.exchange._records import (
-    AreaRecord,
-    FundingRecord,
-    InterventionRecord,
-    ParticipationRecord,
-    SuccessionRecord,
 )
 
 STATE_AGENCIES = (

@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from bryta.registry.enums import (
+from bryta.registry.models import Intervention, Organisation, RegistryError, User
+from bryta.vocabulary import (
     AreaLevel,
     EvaluationType,
     Form,
@@ -20,7 +21,6 @@ from bryta.registry.enums import (
     Status,
     UserRole,
 )
-from bryta.registry.models import Intervention, Organisation, RegistryError, User
 
 # AccessDenied (the message names the actor, the operation and the reason), NotFound (no
 # such record, or one the actor may not see) and StaleVersion (changed since the caller read

@@ -18,14 +18,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from bryta.errors import NotFound
-from bryta.registry.enums import (
-    AuditAction,
-    Instrument,
-    OrgLevel,
-    Sector,
-    SuccessionKind,
-    UserRole,
-)
 from bryta.registry.models import (
     Funding,
     Intervention,
@@ -45,6 +37,14 @@ from bryta.registry.service._data import (
     _organisation_out,
     _title,
     _user_out,
+)
+from bryta.vocabulary import (
+    AuditAction,
+    Instrument,
+    OrgLevel,
+    Sector,
+    SuccessionKind,
+    UserRole,
 )
 
 if TYPE_CHECKING:  # the mixin relies on RegistryService's helpers

@@ -15,7 +15,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bryta.errors import AccessDenied, Conflict, NotFound, StaleVersion
 from bryta.registry.db import require_schema
-from bryta.registry.enums import AuditAction, Form, OrgLevel, Role, Sector, Status, UserRole
 from bryta.registry.models import (
     AreaLink,
     AuditEntry,
@@ -52,6 +51,7 @@ from bryta.registry.service._data import (
     _user_out,
 )
 from bryta.registry.service._more import PeopleAndLinks
+from bryta.vocabulary import AuditAction, Form, OrgLevel, Role, Sector, Status, UserRole
 
 # Roles that put an intervention in an editor's scope.
 _SCOPE_ROLES = frozenset({Role.ACCOUNTABLE, Role.IMPLEMENTING})
