@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import polars as pl
 
@@ -101,7 +102,9 @@ class DiagnosticsInputError(InputError):
     """A portfolio frame lacks a column the diagnostics need, or ``by`` is unknown."""
 
 
-def conform(frame: pl.DataFrame, schema: dict, name: str, need: Iterable[str] = ()) -> pl.DataFrame:
+def conform(
+    frame: pl.DataFrame, schema: dict[str, Any], name: str, need: Iterable[str] = ()
+) -> pl.DataFrame:
     """``frame`` with exactly the columns of ``schema`` in its types.
 
     Columns in ``need`` and every non-optional column must be present; a missing optional
@@ -216,7 +219,7 @@ def group_years(member: pl.DataFrame, prepared: pl.DataFrame, by: str) -> pl.Dat
     return member.join(years, on="id")
 
 
-def keys(by: str, *frames: pl.DataFrame, groups: Sequence | None = None) -> pl.DataFrame:
+def keys(by: str, *frames: pl.DataFrame, groups: Sequence[str | int] | None = None) -> pl.DataFrame:
     """The sorted distinct group keys seen in ``frames`` plus those asked for in ``groups``."""
     dtype = KEY_DTYPES[by]
     parts = [f.select(pl.col(by).cast(dtype)) for f in frames]

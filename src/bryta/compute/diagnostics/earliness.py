@@ -72,7 +72,7 @@ def earliness(
     *,
     by: str,
     as_of: dt.date | None = None,
-    groups: Sequence | None = None,
+    groups: Sequence[str | int] | None = None,
     area_types: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Life-stage and prevention diagnostics per ``by`` group (kommun, area_type or year).

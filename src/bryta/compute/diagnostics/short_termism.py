@@ -58,7 +58,7 @@ def short_termism(
     *,
     by: str,
     as_of: dt.date | None = None,
-    groups: Sequence | None = None,
+    groups: Sequence[str | int] | None = None,
     fundings: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Short-termism diagnostics per ``by`` group (kommun, area_type or year).
