@@ -754,6 +754,7 @@ def test_portfolio_frames_from_the_registry(tmp_path):
         Participation,
     )
     from bryta.registry.portfolio import portfolio_frames
+    from bryta.registry.service import SYSTEM, RegistryService
     from bryta.vocabulary import (
         AreaLevel,
         Form,
@@ -788,7 +789,7 @@ def test_portfolio_frames_from_the_registry(tmp_path):
                              reach_participants=25, share_of_effort=0.5),
                 ]
             )  # fmt: skip
-        frames = portfolio_frames(engine)
+        frames = portfolio_frames(RegistryService(engine, SYSTEM).list_interventions(limit=None))
     finally:
         engine.dispose()
     assert frames["interventions"]["amount_sek"].to_list() == [400.0]

@@ -22,10 +22,10 @@ from bryta.registry.models import (
     Intervention,
     Organisation,
     Participation,
-    RegistryError,
     Succession,
     User,
 )
+from bryta.registry.validation import RecordError, RegistryError, check_area_code, check_record
 from bryta.vocabulary import (
     AgeBand,
     AreaLevel,
@@ -225,10 +225,10 @@ def test_enum_values_are_those_of_the_docs(registry_engine):
 
 
 def test_bad_vocabulary_in_lists_is_refused():
-    with pytest.raises(RegistryError, match="age_bands: '0-6' not allowed"):
-        _intervention(age_bands=["0-6"])
-    with pytest.raises(RegistryError, match="settings"):
-        _intervention(settings=["school"])
+    with pytest.raises(RecordError, match=r"field age_bands\[0\]: '0-6' is not one of"):
+        check_record({"title": "x", "form": "project", "age_bands": ["0-6"]})
+    with pytest.raises(RecordError, match=r"settings\[0\]: 'school'"):
+        check_record({"title": "x", "form": "project", "settings": ["school"]})
 
 
 @pytest.mark.parametrize(
@@ -245,20 +245,32 @@ def test_bad_vocabulary_in_lists_is_refused():
 )
 def test_bad_area_code_is_refused(level, code):
     with pytest.raises(RegistryError) as raised:
-        AreaLink(level=level, area_code=code)
+        check_area_code(code, level)
     assert isinstance(raised.value, BrytaError)
     assert repr(code) in str(raised.value) or repr(level) in str(raised.value)
 
 
-def test_area_code_checked_whichever_is_set_last():
-    link = AreaLink(area_code="1280C1230")
-    with pytest.raises(RegistryError, match="not a kommun code"):
-        link.level = "kommun"
-    link = AreaLink(level="deso", area_code="1280C1230")
-    with pytest.raises(RegistryError, match="'0114' is not a deso code"):
-        link.area_code = "0114"
-    with pytest.raises(RegistryError, match="share_of_effort must be between 0 and 1"):
-        AreaLink(level="kommun", area_code="0114", share_of_effort=1.5)
+def test_one_check_lists_every_problem_of_a_record():
+    with pytest.raises(RecordError) as raised:
+        check_record(
+            {
+                "title": "",
+                "form": "project",
+                "area_links": [
+                    {"level": "deso", "area_code": "0114"},
+                    {"level": "kommun", "area_code": "0114", "share_of_effort": 1.5},
+                ],
+                "indicator_links": [{"indicator_id": "N15419", "baseline": "many"}],
+            }
+        )
+    assert str(raised.value).splitlines() == [
+        "intervention: 4 problems, nothing changed",
+        "intervention, field title: is required",
+        "intervention, field area_links[0].area_code: area code '0114' is not a deso code "
+        r"(expected ^\d{4}[ABC]\d{4}$ or ^\d{4}[ABC]\d{4}_DeSO2025$)",
+        "intervention, field area_links[1].share_of_effort: 1.5 is not a share between 0 and 1",
+        "intervention, field indicator_links[0].baseline: 'many' is not a number",
+    ]
 
 
 def test_concurrent_edits_are_detected(registry_engine):

@@ -1,5 +1,8 @@
 """The registry's tables as SQLAlchemy 2.0 typed models (the data model of docs/registry.md).
 
+Rows only: what may be stored is checked before, by :mod:`bryta.registry.validation` (the
+service checks every record it writes), and last by the database's constraints.
+
 Portable on purpose: enumerations are stored as text with a CHECK constraint, lists of
 vocabulary values (age bands, settings, outcome domains, group tags) as JSON lists, money as
 whole SEK in a BIGINT, so SQLite and PostgreSQL hold the same schema. The schema itself is
@@ -13,31 +16,24 @@ end means open-ended.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.ext.mutable import MutableList
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from bryta.errors import ImportFormatError, InputError
-from bryta.geography.codes import VERSIONS, code_pattern, validate_codes
 from bryta.vocabulary import (
-    AgeBand,
     AreaLevel,
     AuditAction,
     EvaluationType,
     Form,
     Instrument,
     OrgLevel,
-    OutcomeDomain,
     PreventionLevel,
     Role,
     Sector,
-    Setting,
     Status,
     SuccessionKind,
     UserRole,
@@ -51,10 +47,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-class RegistryError(InputError):
-    """A registry value that breaks the data model (a bad area code, an unknown enum value)."""
 
 
 class Base(DeclarativeBase):
@@ -87,48 +79,6 @@ def _enum(kind: type[StrEnum], name: str) -> sa.Enum:
 def _json_list() -> Any:
     """A JSON list whose in-place changes (``append``) are noticed by the session."""
     return MutableList.as_mutable(sa.JSON())
-
-
-def _check_values(kind: type[StrEnum], values: Iterable[str] | None, field: str) -> list[str]:
-    """``values`` as a list of ``kind`` values, or :class:`RegistryError` naming the bad ones."""
-    values = list(values or [])
-    allowed = {m.value for m in kind}
-    bad = [v for v in values if v not in allowed]
-    if bad:
-        raise RegistryError(
-            f"{field}: {', '.join(map(repr, bad))} not allowed; use {', '.join(sorted(allowed))}"
-        )
-    return [kind(v).value for v in values]
-
-
-def _area_level(level: str) -> AreaLevel:
-    try:
-        return AreaLevel(level)
-    except ValueError:
-        raise RegistryError(
-            f"area level must be one of {', '.join(AreaLevel)}, not {level!r}"
-        ) from None
-
-
-def check_area_code(code: str, level: str) -> None:
-    """Raise :class:`RegistryError` unless ``code`` is a ``level`` code (any version).
-
-    >>> check_area_code("0114A0010_DeSO2025", "deso")
-    >>> check_area_code("0114", "deso")
-    Traceback (most recent call last):
-    ...
-    bryta.registry.models.RegistryError: area code '0114' is not a deso code ...
-    """
-    level = _area_level(level)
-    versions = (None, *VERSIONS.get(level, ()))
-    for version in versions:
-        try:
-            validate_codes(pl.Series("area_code", [code], dtype=pl.String), level, version=version)
-            return
-        except ImportFormatError:
-            continue
-    patterns = " or ".join(sorted({code_pattern(level, v) for v in versions}))
-    raise RegistryError(f"area code {code!r} is not a {level} code (expected {patterns})")
 
 
 def _months(start: date | None, end: date | None) -> float | None:
@@ -220,18 +170,6 @@ class Intervention(Base):
         cascade="all, delete-orphan",
         passive_deletes=True,
     )
-
-    @validates("age_bands")
-    def _check_age_bands(self, key: str, values: Iterable[str]) -> list[str]:
-        return _check_values(AgeBand, values, key)
-
-    @validates("settings")
-    def _check_settings(self, key: str, values: Iterable[str]) -> list[str]:
-        return _check_values(Setting, values, key)
-
-    @validates("outcome_domains")
-    def _check_outcome_domains(self, key: str, values: Iterable[str]) -> list[str]:
-        return _check_values(OutcomeDomain, values, key)
 
     @property
     def planned_duration_months(self) -> float | None:
@@ -329,21 +267,6 @@ class AreaLink(Base):
     reach_share: Mapped[float | None] = mapped_column(sa.Float)
 
     intervention: Mapped[Intervention] = relationship(back_populates="area_links")
-
-    @validates("area_code", "level")
-    def _check_area(self, key: str, value: str) -> str:
-        # Whichever of the two is set second triggers the check against the other.
-        code = value if key == "area_code" else self.area_code
-        level = value if key == "level" else self.level
-        if code is not None and level is not None:
-            check_area_code(code, level)
-        return _area_level(value) if key == "level" else value
-
-    @validates("share_of_effort", "reach_share")
-    def _check_share(self, key: str, value: float | None) -> float | None:
-        if value is not None and not 0 <= value <= 1:
-            raise RegistryError(f"{key} must be between 0 and 1, not {value!r}")
-        return value
 
 
 class IndicatorLink(Base):

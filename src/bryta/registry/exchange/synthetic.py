@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from bryta.registry.exchange._records import (
-    AreaRecord,
+from bryta.registry.records import (
+    AreaLinkRecord,
     FundingRecord,
     InterventionRecord,
     ParticipationRecord,
@@ -177,7 +177,7 @@ def synthetic_portfolio(n: int = 300, seed: int = 0) -> list[InterventionRecord]
             months = _pick(rng, _PROJECT_MONTHS) if form is not Form.ONE_OFF else rng.randint(1, 3)
         planned_end = _end_after(start, months) if months else None
         actual_end = planned_end
-        if planned_end and rng.random() < 0.15:  # some end early, some run over
+        if months and rng.random() < 0.15:  # some end early, some run over
             actual_end = _end_after(start, max(1, months + rng.choice((-6, -3, 3, 6))))
         status = Status.ACTIVE
         if start > _REFERENCE_DAY:
@@ -196,9 +196,9 @@ def synthetic_portfolio(n: int = 300, seed: int = 0) -> list[InterventionRecord]
         )
         shares = [round(1 / len(chosen), 3)] * len(chosen)
         areas = [
-            AreaRecord(
+            AreaLinkRecord(
                 level=AreaLevel.REGSO,
-                code=code,
+                area_code=code,
                 share_of_effort=share,
                 reach_participants=rng.randint(10, 400),
             )
@@ -278,8 +278,8 @@ def synthetic_portfolio(n: int = 300, seed: int = 0) -> list[InterventionRecord]
                 funder_sector=funder_sector,
                 instrument=instrument,
                 amount_sek=yearly * max(1, round(((funding_end - start).days) / 365)),
-                start=start,
-                end=funding_end,
+                start_date=start,
+                end_date=funding_end,
             )
         ]
         if funder != lead:
@@ -306,8 +306,8 @@ def synthetic_portfolio(n: int = 300, seed: int = 0) -> list[InterventionRecord]
                 published=False,
                 synthetic=True,
                 participations=participations,
-                funding=funding,
-                areas=areas,
+                fundings=funding,
+                area_links=areas,
             )
         )
         kommun_of.append(kommun)
@@ -326,10 +326,12 @@ def _link_successions(
         if rng.random() >= 0.2:
             continue
         end = record.actual_end
+        assert end is not None  # an ended record has an actual end
         for b, other in enumerate(records):
             start = other.actual_start or other.planned_start
             if (
                 b == a
+                or other.key is None
                 or other.key in taken
                 or kommun_of[b] != kommun_of[a]
                 or start is None

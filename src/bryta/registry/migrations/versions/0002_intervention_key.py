@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -24,7 +25,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _table(*columns: sa.Column[object]) -> sa.TableClause:
+def _table(*columns: sa.ColumnClause[Any]) -> sa.TableClause:
     return sa.table("interventions", sa.column("id", sa.Integer()), *columns)
 
 
