@@ -61,10 +61,10 @@ from sqlalchemy.orm import Session
 
 import bryta
 from bryta.registry import db
-from bryta.registry.enums import AuditAction, Role, UserRole
 from bryta.registry.exchange import load_into, synthetic_portfolio
 from bryta.registry.models import AuditEntry, Intervention, Organisation, Participation
 from bryta.registry.service import SYSTEM, RegistryService, StaleVersion
+from bryta.vocabulary import AuditAction, Role, UserRole
 
 SEED = 20240611
 N_INTERVENTIONS = 10_000

@@ -746,15 +746,6 @@ def test_diagnose_passes_fundings_and_area_types(portfolio):
 
 def test_portfolio_frames_from_the_registry(tmp_path):
     from bryta.registry import db
-    from bryta.registry.enums import (
-        AreaLevel,
-        Form,
-        Instrument,
-        OrgLevel,
-        Role,
-        Sector,
-        Status,
-    )
     from bryta.registry.models import (
         AreaLink,
         Funding,
@@ -763,6 +754,16 @@ def test_portfolio_frames_from_the_registry(tmp_path):
         Participation,
     )
     from bryta.registry.portfolio import portfolio_frames
+    from bryta.registry.service import SYSTEM, RegistryService
+    from bryta.vocabulary import (
+        AreaLevel,
+        Form,
+        Instrument,
+        OrgLevel,
+        Role,
+        Sector,
+        Status,
+    )
 
     url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
     db.init(url)
@@ -788,7 +789,7 @@ def test_portfolio_frames_from_the_registry(tmp_path):
                              reach_participants=25, share_of_effort=0.5),
                 ]
             )  # fmt: skip
-        frames = portfolio_frames(engine)
+        frames = portfolio_frames(RegistryService(engine, SYSTEM).list_interventions(limit=None))
     finally:
         engine.dispose()
     assert frames["interventions"]["amount_sek"].to_list() == [400.0]
@@ -818,3 +819,11 @@ def test_every_metric_is_documented(family):
     for metric in METRICS[family]:
         name = metric.split("[")[0]
         assert f"`{name}`" in doc or f"`{name}[" in doc, metric
+
+
+def test_the_diagnostics_read_the_one_vocabulary():
+    from bryta.compute.diagnostics import _portfolio as P
+    from bryta.vocabulary import AgeBand, Form, PreventionLevel, Setting
+
+    assert tuple(AgeBand) == P.AGE_BANDS and tuple(Form) == P.FORMS
+    assert tuple(PreventionLevel) == P.PREVENTION_LEVELS and tuple(Setting) == P.SETTINGS

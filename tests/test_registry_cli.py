@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from bryta.cli import app
 from bryta.registry import db
-from bryta.registry.enums import AreaLevel, Form, OrgLevel, Role, Sector, Status
 from bryta.registry.models import AreaLink, Intervention, Organisation, Participation
+from bryta.vocabulary import AreaLevel, Form, OrgLevel, Role, Sector, Status
 
 runner = CliRunner()
 
@@ -151,7 +151,7 @@ def test_seed_with_synthetic(tmp_path):
     assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
     res = runner.invoke(app, ["registry", "seed", "--synthetic", "50", "--database", url])
     assert res.exit_code == 0, res.output
-    assert "added 89 interventions (50 synthetic)" in res.output
+    assert "seeded 89 interventions (50 synthetic): 89 new, 0 updated, 0 unchanged" in res.output
 
 
 def _count(url, table):
@@ -181,7 +181,7 @@ def test_export_import_export_is_lossless(tmp_path, suffix):
     assert res.exit_code == 0, res.output
     assert one.read_text(encoding="utf-8") == two.read_text(encoding="utf-8")
     text = one.read_text(encoding="utf-8")
-    assert "SYN-0-0001" not in text  # keys are database ids
+    assert "SYN-0-0001" in text and "SE-NAT-2018-DELMOS" in text  # the stable keys
     for table in ("fundings", "successions", "area_links", "participations", "organisations"):
         assert _count(first, table) == _count(second, table) > 0
 
@@ -199,8 +199,8 @@ def test_export_public_and_bad_suffix(registry, tmp_path):
         "sector": "civil_society",
         "role": "implementing",
         "level": "local",
-        "start": None,
-        "end": None,
+        "start_date": None,
+        "end_date": None,
     }
     res = runner.invoke(
         app, ["registry", "export", "-o", str(tmp_path / "x.parquet"), "--database", registry]
@@ -223,7 +223,7 @@ def test_import_is_audited(tmp_path):
     engine.dispose()
     counts = {(entity, action): n for entity, action, who, n in rows if who == "system"}
     assert counts[("interventions", "create")] == 39
-    assert counts[("interventions", "update")] == 39  # published through the service
+    assert ("interventions", "update") not in counts  # created published, in one step
     assert counts[("organisations", "create")] == _count(url, "organisations")
 
 
@@ -232,7 +232,7 @@ def test_import_fails_at_write_time_and_changes_nothing(tmp_path):
     assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
     assert runner.invoke(app, ["registry", "seed", "--database", url]).exit_code == 0
     before = {t: _count(url, t) for t in ("interventions", "organisations", "audit_entries")}
-    area = {"level": "regso", "code": "0114R001"}
+    area = {"level": "regso", "area_code": "0114R001"}
     records = [
         {
             "key": k,
@@ -247,11 +247,11 @@ def test_import_fails_at_write_time_and_changes_nothing(tmp_path):
                     "role": "accountable",
                 }
             ],
-            "areas": [area],
+            "area_links": [area],
         }
         for k in ("a", "b", "c")
     ]
-    records[2]["areas"] = [area, area]  # passes the reader; the database refuses it
+    records[2]["area_links"] = [area, area]  # passes the reader; the database refuses it
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(records), encoding="utf-8")
     res = runner.invoke(app, ["registry", "import", str(bad), "--database", url])
@@ -298,3 +298,218 @@ def test_diagnose_reaction_lag_from_an_area_types_file(registry, tmp_path):
     types.write_text("code,year\n0114R001,2020\n", encoding="utf-8")
     res = runner.invoke(app, diagnose)
     assert res.exit_code == 2 and "needs an area column" in res.output
+
+
+# --- a registry that is not there ------------------------------------------------------------
+
+NEVER_INITIALISED = [
+    ["seed"],
+    ["seed", "--synthetic", "5"],
+    ["export", "-o", "out.json"],
+    ["diagnose", "--by", "kommun", "-o", "out.csv"],
+    ["import", "PROGRAMMES"],
+    ["org", "list"],
+    ["org", "add", "X", "--sector", "business", "--level", "local"],
+    ["user", "list"],
+    ["user", "list", "--as", "1"],
+]
+
+
+@pytest.mark.parametrize("command", NEVER_INITIALISED, ids=" ".join)
+def test_a_registry_never_initialised_is_one_line_and_no_file(tmp_path, monkeypatch, command):
+    from importlib.resources import files
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "programmes.csv").write_bytes(
+        files("bryta.data").joinpath("programmes", "programmes.csv").read_bytes()
+    )
+    command = [str(tmp_path / "programmes.csv") if c == "PROGRAMMES" else c for c in command]
+    url = "sqlite:///fresh.sqlite"
+    res = runner.invoke(app, ["registry", *command, "--database", url])
+    assert res.exit_code == 2, res.output
+    assert res.output.strip().count("\n") == 0, res.output  # one line, no traceback
+    assert "bryta registry init --database sqlite:///fresh.sqlite" in res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["programmes.csv"]
+
+
+def test_an_empty_database_file_is_not_a_registry(tmp_path):
+    (tmp_path / "empty.sqlite").touch()  # what earlier versions left behind
+    url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    res = runner.invoke(app, ["registry", "seed", "--database", url])
+    assert res.exit_code == 2 and "is not an initialised registry" in res.output
+    assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
+    res = runner.invoke(app, ["registry", "seed", "--database", url])
+    assert res.exit_code == 0, res.output
+
+
+def test_a_plain_path_is_a_sqlite_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["registry", "init", "--database", "x.sqlite"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "x.sqlite").is_file()
+    res = runner.invoke(app, ["registry", "seed", "--database", "x.sqlite"])
+    assert res.exit_code == 0, res.output
+    assert _count(f"sqlite:///{tmp_path / 'x.sqlite'}", "interventions") == 39
+    res = runner.invoke(app, ["registry", "init", "--database", str(tmp_path / "sub" / "y.db")])
+    assert res.exit_code == 0 and (tmp_path / "sub" / "y.db").is_file()
+
+
+def test_an_unreachable_server_is_one_line(tmp_path):
+    url = "postgresql+psycopg://nobody@127.0.0.1:9/registry"  # the discard port: refused
+    for command in (["init"], ["seed"], ["org", "list"]):
+        res = runner.invoke(app, ["registry", *command, "--database", url])
+        assert res.exit_code in (2, 3), res.output  # a source error (3 once the CLI maps it)
+        assert res.output.strip().count("\n") == 0, res.output
+        assert "cannot reach the registry database postgresql+psycopg://nobody@127.0.0.1:9" in (
+            res.output
+        )
+
+
+def test_a_url_that_is_not_one(tmp_path):
+    res = runner.invoke(app, ["registry", "init", "--database", "mysql+nodriver://x/y"])
+    assert res.exit_code == 2 and "--database" in res.output, res.output
+
+
+def test_a_bad_as_of_names_the_option(registry, tmp_path):
+    out = tmp_path / "d.csv"
+    diagnose = ["registry", "diagnose", "--by", "kommun", "--database", registry, "-o", str(out)]
+    res = runner.invoke(app, [*diagnose, "--as-of", "2024-02-30"])
+    assert res.exit_code == 2
+    assert "--as-of 2024-02-30: not a date YYYY-MM-DD (day is out of range for month)" in (
+        res.output
+    )
+    assert not out.exists()
+
+
+# --- seeding and importing again: upsert by key -----------------------------------------------
+
+
+def _audit_count(url):
+    return _count(url, "audit_entries")
+
+
+def test_seed_is_idempotent(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
+    assert runner.invoke(app, ["registry", "seed", "--database", url]).exit_code == 0
+    audited = _audit_count(url)
+    res = runner.invoke(app, ["registry", "seed", "--database", url])
+    assert res.exit_code == 0, res.output
+    assert "0 new, 0 updated, 39 unchanged" in res.output
+    assert _count(url, "interventions") == 39 and _audit_count(url) == audited
+    res = runner.invoke(app, ["registry", "seed", "--synthetic", "20", "--database", url])
+    assert res.exit_code == 0, res.output
+    assert "20 new, 0 updated, 39 unchanged" in res.output
+    assert _count(url, "interventions") == 59
+
+
+def test_reimporting_an_export_updates_instead_of_duplicating(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
+    res = runner.invoke(app, ["registry", "seed", "--synthetic", "30", "--database", url])
+    assert res.exit_code == 0, res.output
+    tables = ("interventions", "fundings", "successions", "area_links", "participations")
+    before = {t: _count(url, t) for t in tables}
+    out = tmp_path / "all.json"
+    assert (
+        runner.invoke(app, ["registry", "export", "-o", str(out), "--database", url]).exit_code == 0
+    )
+    res = runner.invoke(app, ["registry", "import", str(out), "--database", url])
+    assert res.exit_code == 0, res.output
+    assert "0 new, 0 updated, 69 unchanged" in res.output
+    assert {t: _count(url, t) for t in tables} == before
+    data = json.loads(out.read_text(encoding="utf-8"))
+    data[0]["title"] = "Nytt namn"
+    removed = len(data[40]["fundings"])
+    assert removed > 0
+    data[40]["fundings"] = []
+    assert data[2]["published"] is True  # a programme
+    data[2]["published"] = False
+    out.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    res = runner.invoke(app, ["registry", "import", str(out), "--database", url])
+    assert res.exit_code == 0, res.output
+    assert "0 new, 3 updated, 66 unchanged" in res.output
+    assert _count(url, "interventions") == before["interventions"]
+    assert _count(url, "fundings") == before["fundings"] - removed
+    again = tmp_path / "again.json"
+    assert (
+        runner.invoke(app, ["registry", "export", "-o", str(again), "--database", url]).exit_code
+        == 0
+    )
+    assert json.loads(again.read_text(encoding="utf-8")) == data
+
+
+# --- synthetic records ----------------------------------------------------------------------
+
+
+def test_synthetic_records_are_not_published_and_can_be_left_out(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
+    res = runner.invoke(app, ["registry", "seed", "--synthetic", "40", "--database", url])
+    assert res.exit_code == 0, res.output
+
+    def export(*options):
+        out = tmp_path / "x.json"
+        res = runner.invoke(
+            app, ["registry", "export", "-o", str(out), "--database", url, *options]
+        )
+        assert res.exit_code == 0, res.output
+        return json.loads(out.read_text(encoding="utf-8"))
+
+    everything = export()
+    assert sum(r["synthetic"] for r in everything) == 40
+    assert all(not r["published"] for r in everything if r["synthetic"])
+    public = export("--public")
+    assert len(public) == 39 and not any(r["synthetic"] for r in public)
+    real = export("--exclude-synthetic")
+    assert len(real) == 39 and not any(r["synthetic"] for r in real)
+
+    def n_interventions(*options):
+        out = tmp_path / "d.csv"
+        diagnose = ["registry", "diagnose", "--by", "year", "--database", url, "-o", str(out)]
+        res = runner.invoke(app, [*diagnose, "--as-of", "2024-12-31", *options])
+        assert res.exit_code == 0, res.output
+        got = pl.read_csv(out).filter(metric="n_interventions", year=2020)
+        return got["value"].item()
+
+    real_2020 = sum(
+        1
+        for r in real
+        if (r["actual_start"] or r["planned_start"] or "9999") <= "2020-12-31"
+        and (r["actual_end"] or r["planned_end"] or "9999") >= "2020-01-01"
+    )
+    assert n_interventions("--public") == n_interventions("--exclude-synthetic") == real_2020
+    assert n_interventions() > real_2020
+
+
+# --- every read through the service, for an actor -----------------------------------------------
+
+
+def test_list_and_audit_commands(registry):
+    res = runner.invoke(app, ["registry", "list", "--database", registry, "--public"])
+    assert res.exit_code == 0, res.output
+    assert "1 interventions" in res.output and "Läxhjälp" in res.output
+    res = runner.invoke(app, ["registry", "list", "--database", registry])
+    assert "2 interventions" in res.output
+    res = runner.invoke(app, ["registry", "audit", "--database", registry])
+    assert res.exit_code == 0 and "0 changes" in res.output  # written around the service
+
+
+def test_the_application_layer_reads_for_an_actor(registry, tmp_path):
+    from bryta.app import registry as use
+    from bryta.app.context import Context, Settings
+
+    ctx = Context(Settings(database=registry))
+    try:
+        public = use.diagnose(ctx, None, by="kommun", as_of=dt.date(2023, 12, 31))
+        system = use.diagnose(ctx, use.actor(ctx), by="kommun", as_of=dt.date(2023, 12, 31))
+        n = {
+            who: frame.filter(kommun="0114", metric="n_interventions")["value"].item()
+            for who, frame in (("public", public), ("system", system))
+        }
+        assert n == {"public": 1, "system": 2}
+        assert [r.title for r in use.interventions(ctx, None)] == ["Läxhjälp"]
+        with pytest.raises(Exception, match="--as 7: no user"):
+            use.actor(ctx, 7)
+    finally:
+        ctx.close()

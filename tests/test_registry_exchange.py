@@ -17,7 +17,27 @@ import sqlalchemy as sa
 from bryta.errors import ImportFormatError
 from bryta.geography.codes import validate_codes
 from bryta.registry import db
-from bryta.registry.enums import (
+from bryta.registry.exchange import (
+    CSV_COLUMNS,
+    STATE_AGENCIES,
+    load_into,
+    read_programmes_csv,
+    read_registry_csv,
+    read_registry_json,
+    synthetic_portfolio,
+    write_registry_csv,
+    write_registry_json,
+)
+from bryta.registry.models import Intervention, Organisation, Succession
+from bryta.registry.records import (
+    AreaLinkRecord,
+    FundingRecord,
+    IndicatorLinkRecord,
+    InterventionRecord,
+    ParticipationRecord,
+    SuccessionRecord,
+)
+from bryta.vocabulary import (
     AgeBand,
     AreaLevel,
     EvaluationType,
@@ -32,23 +52,6 @@ from bryta.registry.enums import (
     Status,
     SuccessionKind,
 )
-from bryta.registry.exchange import (
-    CSV_COLUMNS,
-    STATE_AGENCIES,
-    AreaRecord,
-    FundingRecord,
-    InterventionRecord,
-    ParticipationRecord,
-    SuccessionRecord,
-    load_into,
-    read_programmes_csv,
-    read_registry_csv,
-    read_registry_json,
-    synthetic_portfolio,
-    write_registry_csv,
-    write_registry_json,
-)
-from bryta.registry.models import Intervention, Organisation, Succession
 
 SHARED_PROGRAMMES = Path("/work/shared/data/programmes/programmes.csv")
 
@@ -91,35 +94,46 @@ def make_tricky_records() -> list[InterventionRecord]:
                     sector=Sector.MUNICIPALITY,
                     role=Role.ACCOUNTABLE,
                     level=OrgLevel.LOCAL,
-                    start=date(2021, 1, 1),
+                    start_date=date(2021, 1, 1),
                 ),
                 ParticipationRecord(
                     organisation="Föreningen Ö|st; Väst",
                     sector=Sector.CIVIL_SOCIETY,
                     role=Role.IMPLEMENTING,
-                    end=date(2021, 6, 30),
+                    end_date=date(2021, 6, 30),
                 ),
             ],
-            funding=[
+            fundings=[
                 FundingRecord(
                     funder="Allmänna arvsfonden",
                     funder_sector=Sector.STATE_AGENCY,
                     instrument=Instrument.ARVSFONDEN,
                     amount_sek=1_250_000,
-                    start=date(2021, 1, 1),
-                    end=date(2022, 12, 31),
+                    start_date=date(2021, 1, 1),
+                    end_date=date(2022, 12, 31),
                 )
             ],
-            areas=[
-                AreaRecord(level=AreaLevel.KOMMUN, code="1480"),
-                AreaRecord(
+            area_links=[
+                AreaLinkRecord(level=AreaLevel.KOMMUN, area_code="1480"),
+                AreaLinkRecord(
                     level=AreaLevel.REGSO,
-                    code="1480R011",
+                    area_code="1480R011",
                     share_of_effort=0.75,
                     reach_participants=120,
                     reach_share=0.125,
                 ),
-                AreaRecord(level=AreaLevel.DESO, code="1480C1480", share_of_effort=0.25),
+                AreaLinkRecord(level=AreaLevel.DESO, area_code="1480C1480", share_of_effort=0.25),
+            ],
+            indicator_links=[
+                IndicatorLinkRecord(
+                    indicator_id="N15419",
+                    start_date=date(2021, 1, 1),
+                    end_date=date(2021, 12, 31),
+                    baseline=70.0,
+                    target=80.0,
+                    actual=74.5,
+                ),
+                IndicatorLinkRecord(indicator_id="employment_rate_20_64", target=0.125),
             ],
             successions=[
                 SuccessionRecord(
@@ -185,7 +199,7 @@ def test_malformed_csv_lists_every_problem(tmp_path, tricky_records):
     rows[0].update(
         form="projekt",
         planned_start="2021-13-01",
-        areas="regso|9999X001",
+        area_links="regso|9999X001",
         participations="Göteborgs Stad|municipality",
     )
     rows[1].update(title="", key="GBG-1")
@@ -196,20 +210,40 @@ def test_malformed_csv_lists_every_problem(tmp_path, tricky_records):
         writer.writerows(rows)
     with pytest.raises(ImportFormatError) as error:
         read_registry_csv(path)
-    # The first record spans lines 2-3 (a two-line description); the next ones 4 and 5.
+    # Records, not file lines: the first record spans lines 2-3 (a two-line description).
     assert _problems(error) == [
-        "bad.csv row 2, field form: 'projekt' is not one of project, permanent_operation, "
+        "bad.csv record 1, field form: 'projekt' is not one of project, permanent_operation, "
         "pilot, grant_programme, one_off, policy",
-        "bad.csv row 2, field planned_start: '2021-13-01' is not a date YYYY-MM-DD",
-        "bad.csv row 2, field participations[0].role: is required",
-        "bad.csv row 2, field areas[0].code: area code '9999X001' is not a regso code "
+        "bad.csv record 1, field planned_start: '2021-13-01' is not a date YYYY-MM-DD",
+        "bad.csv record 1, field participations[0].role: is required",
+        "bad.csv record 1, field area_links[0].area_code: area code '9999X001' is not a regso code "
         r"(expected ^\d{4}R\d{3}$ or ^\d{4}R\d{3}_RegSO2025$)",
-        "bad.csv row 4, field title: is required",
-        "bad.csv row 5, field age_bands[1]: 'teen' is not one of prenatal, 0-5, 6-15, 16-19, "
+        "bad.csv record 2, field title: is required",
+        "bad.csv record 3, field age_bands[1]: 'teen' is not one of prenatal, 0-5, 6-15, 16-19, "
         "20-64, 65+",
-        "bad.csv row 4, field key: 'GBG-1' already used in row 2",
+        "bad.csv record 2, field key: 'GBG-1' already used in record 1",
     ]
     assert str(error.value).startswith("bad.csv: 7 problems, nothing imported\n")
+
+
+def test_problems_name_the_record_not_the_file_line(tmp_path):
+    records = [
+        InterventionRecord(
+            key=f"K{i}",
+            title=f"Insats {i}",
+            description="Rad ett\nrad två\nrad tre",  # three physical lines per record
+            form=Form.PROJECT,
+            status=Status.ACTIVE,
+        )
+        for i in range(1, 121)
+    ]
+    path = tmp_path / "many.csv"
+    write_registry_csv(records, path)
+    text = path.read_text(encoding="utf-8").replace("\nK101,Insats 101,", "\nK101,,")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ImportFormatError) as error:
+        read_registry_csv(path)
+    assert _problems(error) == ["many.csv record 101, field title: is required"]
 
 
 def test_duplicate_key_in_csv(tmp_path, tricky_records):
@@ -217,7 +251,7 @@ def test_duplicate_key_in_csv(tmp_path, tricky_records):
     write_registry_csv(records, tmp_path / "dup.csv")
     with pytest.raises(ImportFormatError) as error:
         read_registry_csv(tmp_path / "dup.csv")
-    assert _problems(error) == ["dup.csv row 3, field key: 'GBG-2' already used in row 2"]
+    assert _problems(error) == ["dup.csv record 2, field key: 'GBG-2' already used in record 1"]
 
 
 def test_malformed_json_lists_every_problem(tmp_path, tricky_records):
@@ -225,8 +259,8 @@ def test_malformed_json_lists_every_problem(tmp_path, tricky_records):
     write_registry_json(tricky_records, path)
     data = json.loads(path.read_text(encoding="utf-8"))
     data[0]["age_bands"] = "6-15"  # a string, not a list
-    data[0]["funding"][0]["amount_sek"] = "1250000"  # a string, not a number
-    data[0]["areas"][1]["share_of_effort"] = 1.5
+    data[0]["fundings"][0]["amount_sek"] = "1250000"  # a string, not a number
+    data[0]["area_links"][1]["share_of_effort"] = 1.5
     data[0]["actual_end"] = "2021-02-30"
     del data[1]["status"]
     data.append(dict(data[1], status="active"))  # duplicate key GBG-2
@@ -236,15 +270,16 @@ def test_malformed_json_lists_every_problem(tmp_path, tricky_records):
     with pytest.raises(ImportFormatError) as error:
         read_registry_json(path)
     assert _problems(error) == [
-        "bad.json item 0, field age_bands: expected a list, got str",
-        "bad.json item 0, field actual_end: '2021-02-30' is not a date YYYY-MM-DD",
-        "bad.json item 0, field funding[0].amount_sek: '1250000' is not a whole number ≥ 0",
-        "bad.json item 0, field areas[1].share_of_effort: 1.5 is not a share between 0 and 1",
-        "bad.json item 1, field status: is required",
-        "bad.json item 3, field *: expected an object, got list",
-        "bad.json item 4, field form: 'projekt' is not one of project, permanent_operation, "
+        "bad.json record 1, field actual_end: '2021-02-30' is not a date YYYY-MM-DD",
+        "bad.json record 1, field age_bands: expected a list, got str",
+        "bad.json record 1, field fundings[0].amount_sek: '1250000' is not a whole number ≥ 0",
+        "bad.json record 1, field area_links[1].share_of_effort: 1.5 is not a share between 0 "
+        "and 1",
+        "bad.json record 2, field status: is required",
+        "bad.json record 4, field *: expected an object, got list",
+        "bad.json record 5, field form: 'projekt' is not one of project, permanent_operation, "
         "pilot, grant_programme, one_off, policy",
-        "bad.json item 2, field key: 'GBG-2' already used in item 1",
+        "bad.json record 3, field key: 'GBG-2' already used in record 2",
     ]
 
 
@@ -304,7 +339,7 @@ def test_programmes_are_published_evidence_not_synthetic():
         assert (record.status is Status.ENDED) == bool(row["actual_end"])
         if row["actual_start"]:
             assert record.actual_start.isoformat().startswith(row["actual_start"])
-        codes = [a.code for a in record.areas if a.level is AreaLevel.KOMMUN]
+        codes = [a.area_code for a in record.area_links if a.level is AreaLevel.KOMMUN]
         assert len(codes) == len([m for m in row["municipalities"].split(";") if m])
     delmos = next(r for r in read_programmes_csv() if r.key == "SE-NAT-2018-DELMOS")
     assert (delmos.actual_start, delmos.actual_end) == (date(2018, 1, 1), date(2022, 12, 31))
@@ -321,8 +356,8 @@ def test_programmes_from_a_path_report_bad_rows(tmp_path):
         writer.writerows(rows)
     with pytest.raises(ImportFormatError) as error:
         read_programmes_csv(path)
-    assert _problems(error)[0].startswith("programmes.csv row 7, field form: 'projekt' is not")
-    assert "programmes.csv row 8, field actual_start: '1999-1' is not YYYY or YYYY-MM" in str(
+    assert _problems(error)[0].startswith("programmes.csv record 6, field form: 'projekt' is not")
+    assert "programmes.csv record 7, field actual_start: '1999-1' is not YYYY or YYYY-MM" in str(
         error.value
     )
 
@@ -344,14 +379,14 @@ def test_synthetic_portfolio_is_realistic():
     portfolio = synthetic_portfolio(400, seed=7)
     forms = Counter(r.form for r in portfolio)
     assert forms.most_common(1)[0][0] is Form.PROJECT
-    codes = pl.Series("regso", [a.code for r in portfolio for a in r.areas])
+    codes = pl.Series("regso", [a.area_code for r in portfolio for a in r.area_links])
     validate_codes(codes, "regso")
     organisations = {p.organisation for r in portfolio for p in r.participations}
     assert organisations & set(STATE_AGENCIES)
     sectors = [{p.sector for p in r.participations} for r in portfolio]
     assert sum(len(s) >= 2 for s in sectors) > 40  # some cross-sector work
     assert sum(len(r.successions) for r in portfolio) > 5
-    assert all(f.amount_sek > 0 for r in portfolio for f in r.funding)
+    assert all(f.amount_sek > 0 for r in portfolio for f in r.fundings)
     for r in portfolio:
         for span in ((r.planned_start, r.planned_end), (r.actual_start, r.actual_end)):
             assert None in span or span[0] <= span[1]

@@ -14,7 +14,19 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bryta.errors import BrytaError
 from bryta.registry import db
-from bryta.registry.enums import (
+from bryta.registry.models import (
+    AreaLink,
+    Base,
+    Funding,
+    IndicatorLink,
+    Intervention,
+    Organisation,
+    Participation,
+    Succession,
+    User,
+)
+from bryta.registry.validation import RecordError, RegistryError, check_area_code, check_record
+from bryta.vocabulary import (
     AgeBand,
     AreaLevel,
     EvaluationType,
@@ -29,18 +41,6 @@ from bryta.registry.enums import (
     Status,
     SuccessionKind,
     UserRole,
-)
-from bryta.registry.models import (
-    AreaLink,
-    Base,
-    Funding,
-    IndicatorLink,
-    Intervention,
-    Organisation,
-    Participation,
-    RegistryError,
-    Succession,
-    User,
 )
 
 
@@ -81,6 +81,8 @@ def test_migrations_match_models(registry_engine):
 
 def test_sqlite_uses_wal_and_foreign_keys(tmp_path):
     engine = db.connect(f"sqlite:///{tmp_path / 'sub' / 'registry.sqlite'}")
+    assert not (tmp_path / "sub").exists()  # connecting creates nothing; init does
+    db.init(engine)
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -223,10 +225,10 @@ def test_enum_values_are_those_of_the_docs(registry_engine):
 
 
 def test_bad_vocabulary_in_lists_is_refused():
-    with pytest.raises(RegistryError, match="age_bands: '0-6' not allowed"):
-        _intervention(age_bands=["0-6"])
-    with pytest.raises(RegistryError, match="settings"):
-        _intervention(settings=["school"])
+    with pytest.raises(RecordError, match=r"field age_bands\[0\]: '0-6' is not one of"):
+        check_record({"title": "x", "form": "project", "age_bands": ["0-6"]})
+    with pytest.raises(RecordError, match=r"settings\[0\]: 'school'"):
+        check_record({"title": "x", "form": "project", "settings": ["school"]})
 
 
 @pytest.mark.parametrize(
@@ -243,20 +245,32 @@ def test_bad_vocabulary_in_lists_is_refused():
 )
 def test_bad_area_code_is_refused(level, code):
     with pytest.raises(RegistryError) as raised:
-        AreaLink(level=level, area_code=code)
+        check_area_code(code, level)
     assert isinstance(raised.value, BrytaError)
     assert repr(code) in str(raised.value) or repr(level) in str(raised.value)
 
 
-def test_area_code_checked_whichever_is_set_last():
-    link = AreaLink(area_code="1280C1230")
-    with pytest.raises(RegistryError, match="not a kommun code"):
-        link.level = "kommun"
-    link = AreaLink(level="deso", area_code="1280C1230")
-    with pytest.raises(RegistryError, match="'0114' is not a deso code"):
-        link.area_code = "0114"
-    with pytest.raises(RegistryError, match="share_of_effort must be between 0 and 1"):
-        AreaLink(level="kommun", area_code="0114", share_of_effort=1.5)
+def test_one_check_lists_every_problem_of_a_record():
+    with pytest.raises(RecordError) as raised:
+        check_record(
+            {
+                "title": "",
+                "form": "project",
+                "area_links": [
+                    {"level": "deso", "area_code": "0114"},
+                    {"level": "kommun", "area_code": "0114", "share_of_effort": 1.5},
+                ],
+                "indicator_links": [{"indicator_id": "N15419", "baseline": "many"}],
+            }
+        )
+    assert str(raised.value).splitlines() == [
+        "intervention: 4 problems, nothing changed",
+        "intervention, field title: is required",
+        "intervention, field area_links[0].area_code: area code '0114' is not a deso code "
+        r"(expected ^\d{4}[ABC]\d{4}$ or ^\d{4}[ABC]\d{4}_DeSO2025$)",
+        "intervention, field area_links[1].share_of_effort: 1.5 is not a share between 0 and 1",
+        "intervention, field indicator_links[0].baseline: 'many' is not a number",
+    ]
 
 
 def test_concurrent_edits_are_detected(registry_engine):
@@ -292,3 +306,29 @@ def test_editor_needs_an_organisation(registry_engine):
     with db.session(registry_engine) as s:
         s.add(User(name="admin", role=UserRole.ADMIN))
         s.add(User(name="anna", role=UserRole.EDITOR, organisation=_organisation("Malmö stad")))
+
+
+def test_upgrade_from_0001_keys_every_intervention_and_keeps_references(registry_url):
+    db.upgrade(registry_url, "0001")
+    engine = db.connect(registry_url)
+    insert = sa.text(
+        "INSERT INTO interventions (title, description, theory_of_change, form, status, "
+        "age_bands, group_tags, settings, outcome_domains, evaluation_type, evidence_reference, "
+        "updated_at, published, synthetic, version) VALUES (:title, '', '', 'project', "
+        "'active', '[]', '[]', '[]', '[]', 'none', :ref, CURRENT_TIMESTAMP, false, false, 1)"
+    )
+    with engine.begin() as connection:
+        connection.execute(insert, {"title": "A", "ref": "SOU 1997:118\nhttps://example.org"})
+        connection.execute(insert, {"title": "B", "ref": None})
+    with pytest.raises(BrytaError, match="revision 0001"):
+        db.require_schema(engine)
+    db.init(registry_url)
+    with Session(engine) as s:
+        rows = s.scalars(sa.select(Intervention).order_by(Intervention.id)).all()
+        assert [r.evidence_references for r in rows] == [
+            ["SOU 1997:118", "https://example.org"],
+            [],
+        ]
+        assert len({r.key for r in rows}) == 2 and all(rows[0].key)
+    db.require_schema(engine)
+    engine.dispose()

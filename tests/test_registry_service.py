@@ -13,19 +13,19 @@ from sqlalchemy.orm import Session
 
 from bryta.errors import BrytaError
 from bryta.registry import db
-from bryta.registry.enums import AuditAction, Form, Role, Status, UserRole
-from bryta.registry.models import AuditEntry, Intervention, RegistryError
+from bryta.registry.models import AuditEntry, Intervention
 from bryta.registry.service import (
     SYSTEM,
     AccessDenied,
-    InterventionIn,
-    InterventionOut,
+    InterventionRecord,
     NotFound,
-    ParticipationData,
+    ParticipationRecord,
     RegistryService,
     StaleVersion,
     UserOut,
 )
+from bryta.registry.validation import RegistryError
+from bryta.vocabulary import AuditAction, Form, Role, Status, UserRole
 
 
 @dataclass
@@ -36,7 +36,7 @@ class Registry:
     a: int
     b: int
     users: dict[str, UserOut | None]
-    intervention: InterventionOut
+    intervention: InterventionRecord
 
     def service(self, who: str) -> RegistryService:
         return RegistryService(self.engine, self.users[who])
@@ -180,9 +180,9 @@ def test_editor_scope(registry):
         other.create_intervention(_payload(registry.a))
     # implementing is enough
     created = other.create_intervention(_payload(registry.b, role="implementing"))
-    assert created.participations == (
-        ParticipationData(organisation_id=registry.b, role=Role.IMPLEMENTING),
-    )
+    assert [(p.organisation_id, p.organisation, p.role) for p in created.participations] == [
+        (registry.b, "IM", Role.IMPLEMENTING)
+    ]
     # an editor cannot drop their own organisation's role to escape the rule ...
     hand_over = [{"organisation_id": registry.b, "role": "accountable"}]
     with pytest.raises(AccessDenied, match="must stay accountable or implementing"):
@@ -378,7 +378,7 @@ def test_two_threads_race_one_wins_nothing_lost(registry, registry_url, field):
         thread.join(timeout=60)
     for engine in engines:
         engine.dispose()
-    won = [r for r in results if isinstance(r, InterventionOut)]
+    won = [r for r in results if isinstance(r, InterventionRecord)]
     lost = [r for r in results if isinstance(r, StaleVersion)]
     assert len(won) == 1 and len(lost) == 1, results
     assert "you had version 1, it is now 2; reload and retry" in str(lost[0])
@@ -426,7 +426,7 @@ def catalogue(registry) -> Registry:
     return registry
 
 
-def _titles(found: list[InterventionOut]) -> list[str]:
+def _titles(found: list[InterventionRecord]) -> list[str]:
     return [i.title for i in found]
 
 
@@ -464,14 +464,14 @@ def test_filters_and_text_search(catalogue):
 def test_plain_data_in_and_out(registry):
     admin = registry.service("admin")
     made = admin.create_intervention(
-        InterventionIn(
+        InterventionRecord(
             title="Familjecentral",
             form=Form.PERMANENT_OPERATION,
             planned_start=date(2024, 1, 1),
-            participations=(ParticipationData(organisation_id=registry.a, role=Role.ACCOUNTABLE),),
+            participations=[ParticipationRecord(organisation_id=registry.a, role=Role.ACCOUNTABLE)],
         )
     )
-    assert isinstance(made, InterventionOut)
+    assert isinstance(made, InterventionRecord)
     assert (made.version, made.published, made.status) == (1, False, Status.PLANNED)
     assert made.updated_at.tzinfo is not None
     assert admin.get(made.id) == made
@@ -479,3 +479,69 @@ def test_plain_data_in_and_out(registry):
     assert registry.users["editor"].role is UserRole.EDITOR
     with pytest.raises(RegistryError, match="unknown field"):
         admin.create_intervention({**_payload(registry.a), "colour": "blue"})
+
+
+def test_keys_are_stable_and_unique(registry):
+    from bryta.errors import Conflict
+
+    admin = registry.service("admin")
+    assert registry.intervention.key  # given one when created without
+    made = admin.create_intervention(_payload(registry.a, key="MALMÖ-1"))
+    assert made.key == "MALMÖ-1" and admin.id_of("MALMÖ-1") == made.id
+    with pytest.raises(Conflict, match="has the key 'MALMÖ-1' already"):
+        admin.create_intervention(_payload(registry.a, key="MALMÖ-1"))
+    with pytest.raises(RegistryError, match="key never changes"):
+        admin.update_intervention(made.id, {"key": "other"}, 1)
+    with pytest.raises(NotFound):
+        registry.service("public").id_of("MALMÖ-1")  # not published
+
+
+def test_synthetic_records_can_be_left_out_of_lists(registry):
+    admin = registry.service("admin")
+    admin.create_intervention(_payload(registry.a, title="Påhittad", synthetic=True))
+    assert _titles(admin.list_interventions()) == ["Språkförskola", "Påhittad"]
+    assert _titles(admin.list_interventions(exclude_synthetic=True)) == ["Språkförskola"]
+
+
+def test_indicator_links_are_written_through_the_service(registry):
+    editor, other = registry.service("editor"), registry.service("other_editor")
+    id = registry.intervention.id
+    links = [
+        {"indicator_id": "N15419", "baseline": 70.0, "target": 80.0, "start_date": "2024-01-01"}
+    ]
+    with pytest.raises(AccessDenied):
+        other.set_indicator_links(id, links, 1)
+    with pytest.raises(RegistryError, match=r"indicator_links\[0\].target: 'high'"):
+        editor.set_indicator_links(id, [{"indicator_id": "N15419", "target": "high"}], 1)
+    out = editor.set_indicator_links(id, links, 1)
+    assert out.version == 2
+    assert [(i.indicator_id, i.baseline, i.target, i.start_date) for i in out.indicator_links] == [
+        ("N15419", 70.0, 80.0, date(2024, 1, 1))
+    ]
+    entry = _audit(registry.engine)[-1]
+    assert (
+        entry.before["indicator_links"] == [] and entry.after["indicator_links"][0]["target"] == 80
+    )
+    assert registry.service("viewer").get(id).indicator_links == out.indicator_links
+
+
+def test_the_audit_trail_is_read_through_the_service(registry):
+    with pytest.raises(AccessDenied, match="the public may not read the audit trail"):
+        registry.service("public").audit_trail()
+    trail = registry.service("viewer").audit_trail("interventions", registry.intervention.id)
+    assert [(e.action, e.who) for e in trail] == [(AuditAction.CREATE, "system")]
+    assert trail[0].after["title"] == "Språkförskola" and trail[0].at.tzinfo is not None
+
+
+def test_the_public_never_sees_a_succession_to_unpublished_work(registry):
+    admin = registry.service("admin")
+    later = admin.create_intervention(_payload(registry.a, key="LATER"))
+    first = admin.update_intervention(
+        registry.intervention.id, {"successions": [{"to": "LATER", "kind": "continued"}]}, 1
+    )
+    assert [s.to for s in first.successions] == ["LATER"]
+    admin.publish(first.id, first.version)
+    public = registry.service("public")
+    assert public.get(first.id).successions == []
+    admin.publish(later.id, later.version)
+    assert [s.to for s in public.get(first.id).successions] == ["LATER"]

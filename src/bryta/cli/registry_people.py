@@ -20,7 +20,8 @@ Database = Annotated[
     str | None,
     typer.Option(
         "--database",
-        help="SQLAlchemy URL (default: the SQLite file registry.sqlite in the data directory).",
+        help="SQLAlchemy URL or a SQLite file path (default: registry.sqlite in the data "
+        "directory).",
     ),
 ]
 ActAs = Annotated[
@@ -34,20 +35,11 @@ user_app = typer.Typer(name="user", help="Users and their roles (admins).", no_a
 
 def _service(database: str | None, act_as: int | None) -> Any:
     """A service on the database, acting as ``act_as`` (a user id) or as ``system``."""
-    from sqlalchemy.orm import Session
+    from bryta.app import registry
+    from bryta.app.context import Context, Settings
 
-    from bryta.registry import db
-    from bryta.registry.models import RegistryError, User
-    from bryta.registry.service import SYSTEM, RegistryService
-
-    engine = db.connect(database or db.default_url())
-    actor: Any = SYSTEM
-    if act_as is not None:
-        with Session(engine) as session:
-            actor = session.get(User, act_as)
-        if actor is None:
-            raise RegistryError(f"no user with id {act_as}")
-    return RegistryService(engine, actor)
+    ctx = Context(Settings(database=database))
+    return ctx.registry(registry.actor(ctx, act_as))
 
 
 def _show(rows: list[Any], title: str) -> None:

@@ -1,5 +1,8 @@
 """The registry's tables as SQLAlchemy 2.0 typed models (the data model of docs/registry.md).
 
+Rows only: what may be stored is checked before, by :mod:`bryta.registry.validation` (the
+service checks every record it writes), and last by the database's constraints.
+
 Portable on purpose: enumerations are stored as text with a CHECK constraint, lists of
 vocabulary values (age bands, settings, outcome domains, group tags) as JSON lists, money as
 whole SEK in a BIGINT, so SQLite and PostgreSQL hold the same schema. The schema itself is
@@ -12,31 +15,25 @@ end means open-ended.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import uuid
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.ext.mutable import MutableList
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from bryta.errors import ImportFormatError, InputError
-from bryta.geography.codes import VERSIONS, code_pattern, validate_codes
-from bryta.registry.enums import (
-    AgeBand,
+from bryta.vocabulary import (
     AreaLevel,
     AuditAction,
     EvaluationType,
     Form,
     Instrument,
     OrgLevel,
-    OutcomeDomain,
     PreventionLevel,
     Role,
     Sector,
-    Setting,
     Status,
     SuccessionKind,
     UserRole,
@@ -52,10 +49,6 @@ NAMING_CONVENTION = {
 }
 
 
-class RegistryError(InputError):
-    """A registry value that breaks the data model (a bad area code, an unknown enum value)."""
-
-
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -63,6 +56,11 @@ class Base(DeclarativeBase):
 def utcnow() -> datetime:
     """Now in UTC, timezone-aware (what every timestamp in the registry records)."""
     return datetime.now(UTC)
+
+
+def new_key() -> str:
+    """A fresh stable key for an intervention that came without one (a random UUID)."""
+    return str(uuid.uuid4())
 
 
 def _enum(kind: type[StrEnum], name: str) -> sa.Enum:
@@ -81,48 +79,6 @@ def _enum(kind: type[StrEnum], name: str) -> sa.Enum:
 def _json_list() -> Any:
     """A JSON list whose in-place changes (``append``) are noticed by the session."""
     return MutableList.as_mutable(sa.JSON())
-
-
-def _check_values(kind: type[StrEnum], values: Iterable[str] | None, field: str) -> list[str]:
-    """``values`` as a list of ``kind`` values, or :class:`RegistryError` naming the bad ones."""
-    values = list(values or [])
-    allowed = {m.value for m in kind}
-    bad = [v for v in values if v not in allowed]
-    if bad:
-        raise RegistryError(
-            f"{field}: {', '.join(map(repr, bad))} not allowed; use {', '.join(sorted(allowed))}"
-        )
-    return [kind(v).value for v in values]
-
-
-def _area_level(level: str) -> AreaLevel:
-    try:
-        return AreaLevel(level)
-    except ValueError:
-        raise RegistryError(
-            f"area level must be one of {', '.join(AreaLevel)}, not {level!r}"
-        ) from None
-
-
-def check_area_code(code: str, level: str) -> None:
-    """Raise :class:`RegistryError` unless ``code`` is a ``level`` code (any version).
-
-    >>> check_area_code("0114A0010_DeSO2025", "deso")
-    >>> check_area_code("0114", "deso")
-    Traceback (most recent call last):
-    ...
-    bryta.registry.models.RegistryError: area code '0114' is not a deso code ...
-    """
-    level = _area_level(level)
-    versions = (None, *VERSIONS.get(level, ()))
-    for version in versions:
-        try:
-            validate_codes(pl.Series("area_code", [code], dtype=pl.String), level, version=version)
-            return
-        except ImportFormatError:
-            continue
-    patterns = " or ".join(sorted({code_pattern(level, v) for v in versions}))
-    raise RegistryError(f"area code {code!r} is not a {level} code (expected {patterns})")
 
 
 def _months(start: date | None, end: date | None) -> float | None:
@@ -157,6 +113,7 @@ class Intervention(Base):
     __tablename__ = "interventions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(200), unique=True, default=new_key)
     title: Mapped[str] = mapped_column(sa.String(500))
     description: Mapped[str] = mapped_column(sa.Text, default="")
     theory_of_change: Mapped[str] = mapped_column(sa.Text, default="")
@@ -177,7 +134,7 @@ class Intervention(Base):
         _enum(EvaluationType, "evaluation_type"), default=EvaluationType.NONE
     )
     evaluation_report_url: Mapped[str | None] = mapped_column(sa.String(2000))
-    evidence_reference: Mapped[str | None] = mapped_column(sa.String(2000))
+    evidence_references: Mapped[list[str]] = mapped_column(_json_list(), default=list)
     reported_by: Mapped[str | None] = mapped_column(sa.String(300))
     verified_by: Mapped[str | None] = mapped_column(sa.String(300))
     updated_at: Mapped[datetime] = mapped_column(
@@ -213,18 +170,6 @@ class Intervention(Base):
         cascade="all, delete-orphan",
         passive_deletes=True,
     )
-
-    @validates("age_bands")
-    def _check_age_bands(self, key: str, values: Iterable[str]) -> list[str]:
-        return _check_values(AgeBand, values, key)
-
-    @validates("settings")
-    def _check_settings(self, key: str, values: Iterable[str]) -> list[str]:
-        return _check_values(Setting, values, key)
-
-    @validates("outcome_domains")
-    def _check_outcome_domains(self, key: str, values: Iterable[str]) -> list[str]:
-        return _check_values(OutcomeDomain, values, key)
 
     @property
     def planned_duration_months(self) -> float | None:
@@ -322,21 +267,6 @@ class AreaLink(Base):
     reach_share: Mapped[float | None] = mapped_column(sa.Float)
 
     intervention: Mapped[Intervention] = relationship(back_populates="area_links")
-
-    @validates("area_code", "level")
-    def _check_area(self, key: str, value: str) -> str:
-        # Whichever of the two is set second triggers the check against the other.
-        code = value if key == "area_code" else self.area_code
-        level = value if key == "level" else self.level
-        if code is not None and level is not None:
-            check_area_code(code, level)
-        return _area_level(value) if key == "level" else value
-
-    @validates("share_of_effort", "reach_share")
-    def _check_share(self, key: str, value: float | None) -> float | None:
-        if value is not None and not 0 <= value <= 1:
-            raise RegistryError(f"{key} must be between 0 and 1, not {value!r}")
-        return value
 
 
 class IndicatorLink(Base):

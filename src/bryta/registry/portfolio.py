@@ -1,14 +1,18 @@
-"""The registry as the portfolio frames the diagnostics take (:mod:`bryta.compute.diagnostics`).
+"""Intervention records as the portfolio frames the diagnostics take
+(:mod:`bryta.compute.diagnostics`).
 
-Reading only: one query per table, no per-row lazy loading. ``published_only`` gives the
-public's view (published interventions and their links).
+Pure: the records come from the service (``RegistryService.list_interventions`` for an actor,
+so the public's diagnosis sees published interventions only) or from a file. Interventions are
+identified by their ``key``; organisations by their database id, or by name and sector when
+the records come from a file.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 import polars as pl
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from bryta.compute.diagnostics import (
     AREA_LINKS_SCHEMA,
@@ -17,156 +21,92 @@ from bryta.compute.diagnostics import (
     PARTICIPATIONS_SCHEMA,
     SUCCESSIONS_SCHEMA,
 )
-from bryta.registry.models import (
-    AreaLink,
-    Funding,
-    IndicatorLink,
-    Intervention,
-    Organisation,
-    Participation,
-    Succession,
-)
+from bryta.registry.records import InterventionRecord
 
 
-def _frame(rows: list[dict], schema: dict) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
+def _frame(rows: list[dict[str, Any]], schema: Mapping[str, Any]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=dict(schema))
 
 
-def portfolio_frames(engine: Engine, *, published_only: bool = False) -> dict[str, pl.DataFrame]:
+def _organisation(id: int | None, name: str | None, sector: str | None) -> str:
+    return str(id) if id is not None else f"{name} ({sector})"
+
+
+def portfolio_frames(records: Iterable[InterventionRecord]) -> dict[str, pl.DataFrame]:
     """``interventions``, ``participations``, ``area_links``, ``successions`` and ``fundings``.
 
     ``amount_sek`` is the intervention's total funding; ``shared_indicator`` is true when it
     has an indicator link with both a baseline and a target; ``setting`` is its first setting
     and ``settings`` all of them. Area links carry ``participants`` (reach) and
     ``share_of_effort``; ``fundings`` has one row per funding (funder, instrument, SEK, period).
+    Successions to interventions not among ``records`` are left out.
     """
-    with engine.connect() as con:
-        i = Intervention.__table__
-        query = sa.select(i)
-        if published_only:
-            query = query.where(i.c.published.is_(True))
-        interventions = [dict(r) for r in con.execute(query).mappings()]
-        ids = {r["id"] for r in interventions}
-        f = Funding.__table__
-        fundings = [
-            dict(r)
-            for r in con.execute(
-                sa.select(
-                    f.c.intervention_id,
-                    f.c.funder_id,
-                    f.c.instrument,
-                    f.c.amount_sek,
-                    f.c.start_date,
-                    f.c.end_date,
-                ).order_by(f.c.id)
-            ).mappings()
-            if r["intervention_id"] in ids
+    records = list(records)
+    keys = {r.key for r in records}
+    interventions, participations, area_links, fundings, successions = [], [], [], [], []
+    for r in records:
+        interventions.append(
+            {
+                "id": r.key,
+                "title": r.title,
+                "form": r.form.value,
+                "status": r.status.value,
+                "planned_start": r.planned_start,
+                "planned_end": r.planned_end,
+                "actual_start": r.actual_start,
+                "actual_end": r.actual_end,
+                "age_bands": [a.value for a in r.age_bands],
+                "prevention_level": None
+                if r.prevention_level is None
+                else r.prevention_level.value,
+                "setting": r.settings[0].value if r.settings else None,
+                "settings": [s.value for s in r.settings],
+                "outcome_domains": [d.value for d in r.outcome_domains],
+                "amount_sek": float(sum(f.amount_sek for f in r.fundings)) if r.fundings else None,
+                "shared_indicator": any(
+                    i.baseline is not None and i.target is not None for i in r.indicator_links
+                ),
+            }
+        )
+        participations += [
+            {
+                "intervention_id": r.key,
+                "organisation_id": _organisation(p.organisation_id, p.organisation, p.sector),
+                "role": p.role.value,
+                "sector": None if p.sector is None else p.sector.value,
+            }
+            for p in r.participations
         ]
-        totals: dict = {}
-        for r in fundings:
-            totals[r["intervention_id"]] = totals.get(r["intervention_id"], 0) + r["amount_sek"]
-        il = IndicatorLink.__table__
-        shared = {
-            r[0]
-            for r in con.execute(
-                sa.select(il.c.intervention_id).where(
-                    il.c.baseline.is_not(None), il.c.target.is_not(None)
-                )
-            )
-        }
-        p, o = Participation.__table__, Organisation.__table__
-        participations = [
-            dict(r)
-            for r in con.execute(
-                sa.select(p.c.intervention_id, p.c.organisation_id, p.c.role, o.c.sector).join(
-                    o, o.c.id == p.c.organisation_id
-                )
-            ).mappings()
-            if r["intervention_id"] in ids
+        area_links += [
+            {
+                "intervention_id": r.key,
+                "area": a.area_code,
+                "kommun": a.area_code[:4],
+                "participants": None
+                if a.reach_participants is None
+                else float(a.reach_participants),
+                "share_of_effort": a.share_of_effort,
+            }
+            for a in r.area_links
         ]
-        a = AreaLink.__table__
-        areas = [
-            dict(r)
-            for r in con.execute(
-                sa.select(
-                    a.c.intervention_id, a.c.area_code, a.c.reach_participants, a.c.share_of_effort
-                )
-            ).mappings()
-            if r["intervention_id"] in ids
+        fundings += [
+            {
+                "intervention_id": r.key,
+                "funder_id": _organisation(f.funder_id, f.funder, f.funder_sector),
+                "instrument": f.instrument.value,
+                "amount_sek": float(f.amount_sek),
+                "start": f.start_date,
+                "end": f.end_date,
+            }
+            for f in r.fundings
         ]
-        s = Succession.__table__
-        successions = [
-            dict(r)
-            for r in con.execute(sa.select(s.c.from_id, s.c.to_id)).mappings()
-            if r["from_id"] in ids and r["to_id"] in ids
-        ]
-    iv_rows = [
-        {
-            "id": str(r["id"]),
-            "title": r["title"],
-            "form": str(r["form"]),
-            "status": str(r["status"]),
-            "planned_start": r["planned_start"],
-            "planned_end": r["planned_end"],
-            "actual_start": r["actual_start"],
-            "actual_end": r["actual_end"],
-            "age_bands": list(r["age_bands"] or []),
-            "prevention_level": None
-            if r["prevention_level"] is None
-            else str(r["prevention_level"]),
-            "setting": (r["settings"] or [None])[0],
-            "settings": list(r["settings"] or []),
-            "outcome_domains": list(r["outcome_domains"] or []),
-            "amount_sek": None if r["id"] not in totals else float(totals[r["id"]]),
-            "shared_indicator": r["id"] in shared,
-        }
-        for r in interventions
-    ]
+        successions += [{"from_id": r.key, "to_id": s.to} for s in r.successions if s.to in keys]
     return {
-        "interventions": _frame(iv_rows, INTERVENTIONS_SCHEMA),
-        "participations": _frame(
-            [
-                {
-                    "intervention_id": str(r["intervention_id"]),
-                    "organisation_id": str(r["organisation_id"]),
-                    "role": str(r["role"]),
-                    "sector": str(r["sector"]),
-                }
-                for r in participations
-            ],
-            PARTICIPATIONS_SCHEMA,
-        ),
+        "interventions": _frame(interventions, INTERVENTIONS_SCHEMA),
+        "participations": _frame(participations, PARTICIPATIONS_SCHEMA),
         "area_links": _frame(
-            [
-                {
-                    "intervention_id": str(r["intervention_id"]),
-                    "area": r["area_code"],
-                    "kommun": r["area_code"][:4],
-                    "participants": None
-                    if r["reach_participants"] is None
-                    else float(r["reach_participants"]),
-                    "share_of_effort": r["share_of_effort"],
-                }
-                for r in areas
-            ],
-            {k: v for k, v in AREA_LINKS_SCHEMA.items() if k != "area_type"},
+            area_links, {k: v for k, v in AREA_LINKS_SCHEMA.items() if k != "area_type"}
         ),
-        "fundings": _frame(
-            [
-                {
-                    "intervention_id": str(r["intervention_id"]),
-                    "funder_id": str(r["funder_id"]),
-                    "instrument": str(r["instrument"]),
-                    "amount_sek": float(r["amount_sek"]),
-                    "start": r["start_date"],
-                    "end": r["end_date"],
-                }
-                for r in fundings
-            ],
-            FUNDINGS_SCHEMA,
-        ),
-        "successions": _frame(
-            [{"from_id": str(r["from_id"]), "to_id": str(r["to_id"])} for r in successions],
-            SUCCESSIONS_SCHEMA,
-        ),
+        "fundings": _frame(fundings, FUNDINGS_SCHEMA),
+        "successions": _frame(successions, SUCCESSIONS_SCHEMA),
     }

@@ -112,7 +112,7 @@ def diagnose(
     *,
     by: str,
     as_of: dt.date | None = None,
-    groups: Sequence | None = None,
+    groups: Sequence[str | int] | None = None,
     fundings: pl.DataFrame | None = None,
     area_types: pl.DataFrame | None = None,
 ) -> pl.DataFrame:

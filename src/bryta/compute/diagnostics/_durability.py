@@ -11,6 +11,7 @@ import datetime as dt
 import polars as pl
 
 from bryta.compute.diagnostics import _portfolio as P
+from bryta.vocabulary import Form
 
 SURVIVAL_MONTHS = (12, 24, 36, 48)
 SURVIVAL_METRICS = tuple(f"survival[{k}]" for k in SURVIVAL_MONTHS)
@@ -63,7 +64,9 @@ def survival(prepared: pl.DataFrame, member: pl.DataFrame, by: str, ref: dt.date
     """
     ref_lit = pl.lit(ref)
     projects = prepared.filter(
-        (pl.col("form") == "project") & pl.col("start").is_not_null() & (pl.col("start") <= ref_lit)
+        (pl.col("form") == Form.PROJECT.value)
+        & pl.col("start").is_not_null()
+        & (pl.col("start") <= ref_lit)
     ).select(
         "id",
         "ended",

@@ -10,29 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import polars as pl
 
 from bryta.errors import InputError
+from bryta.vocabulary import AgeBand, Form, Instrument, PreventionLevel, Setting
 
-AGE_BANDS = ("prenatal", "0-5", "6-15", "16-19", "20-64", "65+")
-EARLY_BANDS = ("prenatal", "0-5")
-FORMS = ("project", "permanent_operation", "pilot", "grant_programme", "one_off", "policy")
-PREVENTION_LEVELS = ("universal", "selective", "indicated", "reactive")
-SETTINGS = (
-    "child_health_centre",
-    "preschool",
-    "compulsory_school",
-    "upper_secondary",
-    "leisure",
-    "social_services",
-    "labour_market",
-    "housing_property",
-    "police_justice",
-    "local_civil_society",
-    "digital",
-)
-CORE_BUDGET = "core_budget"
+AGE_BANDS = tuple(band.value for band in AgeBand)
+EARLY_BANDS = (AgeBand.PRENATAL.value, AgeBand.AGE_0_5.value)
+FORMS = tuple(form.value for form in Form)
+PREVENTION_LEVELS = tuple(level.value for level in PreventionLevel)
+SETTINGS = tuple(setting.value for setting in Setting)
+CORE_BUDGET = Instrument.CORE_BUDGET.value
 HIGH_NEED_TYPES = (1, 2)
 BY = ("kommun", "area_type", "year")
 DAYS_PER_MONTH = 365.25 / 12
@@ -112,7 +102,9 @@ class DiagnosticsInputError(InputError):
     """A portfolio frame lacks a column the diagnostics need, or ``by`` is unknown."""
 
 
-def conform(frame: pl.DataFrame, schema: dict, name: str, need: Iterable[str] = ()) -> pl.DataFrame:
+def conform(
+    frame: pl.DataFrame, schema: dict[str, Any], name: str, need: Iterable[str] = ()
+) -> pl.DataFrame:
     """``frame`` with exactly the columns of ``schema`` in its types.
 
     Columns in ``need`` and every non-optional column must be present; a missing optional
@@ -227,7 +219,7 @@ def group_years(member: pl.DataFrame, prepared: pl.DataFrame, by: str) -> pl.Dat
     return member.join(years, on="id")
 
 
-def keys(by: str, *frames: pl.DataFrame, groups: Sequence | None = None) -> pl.DataFrame:
+def keys(by: str, *frames: pl.DataFrame, groups: Sequence[str | int] | None = None) -> pl.DataFrame:
     """The sorted distinct group keys seen in ``frames`` plus those asked for in ``groups``."""
     dtype = KEY_DTYPES[by]
     parts = [f.select(pl.col(by).cast(dtype)) for f in frames]

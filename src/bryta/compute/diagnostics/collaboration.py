@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import networkx as nx
 import polars as pl
@@ -48,7 +49,12 @@ def _graph_metrics(nodes: pl.DataFrame, edges: pl.DataFrame, by: str) -> pl.Data
     node_lists = nodes.group_by(by).agg("org")
     edge_lists = edges.group_by(by).agg("a", "b")
     table = node_lists.join(edge_lists, on=by, how="left")
-    out = {by: [], "network_components": [], "top_broker_betweenness": [], "_broker": []}
+    out: dict[str, list[Any]] = {
+        by: [],
+        "network_components": [],
+        "top_broker_betweenness": [],
+        "_broker": [],
+    }
     for group, orgs, a, b in table.select(by, "org", "a", "b").iter_rows():
         graph = nx.Graph()
         graph.add_nodes_from(orgs)
@@ -78,7 +84,7 @@ def collaboration(
     *,
     by: str,
     as_of: dt.date | None = None,
-    groups: Sequence | None = None,
+    groups: Sequence[str | int] | None = None,
 ) -> pl.DataFrame:
     """Collaboration diagnostics per ``by`` group (kommun, area_type or year).
 

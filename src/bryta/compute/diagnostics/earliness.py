@@ -9,6 +9,7 @@ import polars as pl
 
 from bryta.compute.diagnostics import _portfolio as P
 from bryta.compute.diagnostics._reaction_lag import REACTION_LAG_METRICS, reaction_lag
+from bryta.vocabulary import PreventionLevel
 
 EARLINESS_METRICS = (
     *(f"life_stage_share[{band}]" for band in P.AGE_BANDS),
@@ -71,7 +72,7 @@ def earliness(
     *,
     by: str,
     as_of: dt.date | None = None,
-    groups: Sequence | None = None,
+    groups: Sequence[str | int] | None = None,
     area_types: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Life-stage and prevention diagnostics per ``by`` group (kommun, area_type or year).
@@ -143,8 +144,8 @@ def earliness(
     wide = rows.group_by(by).agg(
         early_share=P.ratio(P.is_early().sum(), pl.len()),
         upstream_ratio=P.ratio(
-            level.is_in(["universal", "selective"]).sum(),
-            level.is_in(["indicated", "reactive"]).sum(),
+            level.is_in([PreventionLevel.UNIVERSAL.value, PreventionLevel.SELECTIVE.value]).sum(),
+            level.is_in([PreventionLevel.INDICATED.value, PreventionLevel.REACTIVE.value]).sum(),
         ),
     )
     reach = _participants(prepared, area_links, member, by).join(

@@ -27,7 +27,7 @@ def _area_counts(
     population: pl.DataFrame,
     by: str,
     as_of: dt.date | None,
-    groups: Sequence | None,
+    groups: Sequence[str | int] | None,
 ) -> pl.DataFrame:
     """One row per group × populated area: ``by``, ``area``, ``area_type``, ``population``,
     ``index``, and over the group's interventions linked to the area: ``n`` (how many),
@@ -116,7 +116,7 @@ def need_coverage(
     *,
     by: str,
     as_of: dt.date | None = None,
-    groups: Sequence | None = None,
+    groups: Sequence[str | int] | None = None,
 ) -> pl.DataFrame:
     """Need-coverage diagnostics per ``by`` group (kommun, area_type or year).
 
@@ -213,7 +213,7 @@ def unserved_areas(
     *,
     by: str,
     as_of: dt.date | None = None,
-    groups: Sequence | None = None,
+    groups: Sequence[str | int] | None = None,
 ) -> pl.DataFrame:
     """The high-need areas (types 1–2) with no intervention, per ``by`` group.
 

@@ -9,6 +9,7 @@ import polars as pl
 
 from bryta.compute.diagnostics import _durability as T
 from bryta.compute.diagnostics import _portfolio as P
+from bryta.vocabulary import Form
 
 SHORT_TERMISM_METRICS = (
     "n_interventions",
@@ -31,14 +32,14 @@ def _institutionalised(prepared: pl.DataFrame, successions: pl.DataFrame) -> pl.
     """Ended projects (``id``, ``actual_end``) with ``continued``: a permanent-operation
     successor that starts no later than 12 months after the project's actual end."""
     succ = P.conform(successions, P.SUCCESSIONS_SCHEMA, "successions")
-    ended = prepared.filter((pl.col("form") == "project") & pl.col("ended")).select(
+    ended = prepared.filter((pl.col("form") == Form.PROJECT.value) & pl.col("ended")).select(
         "id", "actual_end"
     )
     continued = (
         ended.join(succ, left_on="id", right_on="from_id")
         .join(prepared.select("id", "form", "start"), left_on="to_id", right_on="id")
         .filter(
-            (pl.col("form") == "permanent_operation")
+            (pl.col("form") == Form.PERMANENT_OPERATION.value)
             & (pl.col("start") <= pl.col("actual_end").dt.offset_by("12mo"))
         )
         .select("id")
@@ -57,7 +58,7 @@ def short_termism(
     *,
     by: str,
     as_of: dt.date | None = None,
-    groups: Sequence | None = None,
+    groups: Sequence[str | int] | None = None,
     fundings: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Short-termism diagnostics per ``by`` group (kommun, area_type or year).
@@ -118,7 +119,7 @@ def short_termism(
     if key.is_empty():
         return P.empty_long(by)
     rows = member.join(prepared, on="id")
-    is_project = pl.col("form") == "project"
+    is_project = pl.col("form") == Form.PROJECT.value
     known = pl.col("months").is_not_null()
     wide = rows.group_by(by).agg(
         n_interventions=pl.len(),

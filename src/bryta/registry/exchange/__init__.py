@@ -1,33 +1,16 @@
-"""Registry exchange formats: plain records, the registry CSV and JSON, programmes.csv, a demo.
+"""Registry exchange formats: the registry CSV and JSON, programmes.csv, a demo portfolio.
 
-Pure on purpose: the readers parse and validate files into :class:`InterventionRecord` values,
-the writers serialise them, and nothing touches the database — the service layer persists
-records. The exceptions, in :mod:`~bryta.registry.exchange.database`:
-:func:`import_records` (through the service, audited), :func:`records_from_database` (for
-export) and :func:`load_into` (seeding and tests, no audit). The formats and the mapping of the
-bundled ``programmes.csv`` are described in ``docs/registry_exchange.md``.
-
-Every reader checks every row and raises one :class:`~bryta.errors.ImportFormatError` listing
-every problem (file, row, field); it never returns part of a file.
-
-The modules: ``_records`` (the records and their field names), ``_validation`` (rows into
-records, every problem collected), ``registry_csv``, ``registry_json``, ``programmes``,
-``synthetic`` and ``database``.
+The readers parse files into :class:`~bryta.registry.records.InterventionRecord` values,
+checked by :mod:`bryta.registry.validation` (every problem collected, with record and field;
+one :class:`~bryta.registry.validation.RecordError`, never part of a file); the writers
+serialise records. The database is reached only through the service:
+:func:`import_records` saves records by key (audited); an export is the service's list of
+records written out (:mod:`bryta.app.registry`). :func:`load_into` (tests and benchmarks)
+adds rows without the service. The formats and the mapping of the bundled
+``programmes.csv`` are described in ``docs/registry_exchange.md``.
 """
 
-from bryta.registry.exchange._records import (
-    CSV_COLUMNS,
-    AreaRecord,
-    FundingRecord,
-    InterventionRecord,
-    ParticipationRecord,
-    SuccessionRecord,
-)
-from bryta.registry.exchange.database import (
-    import_records,
-    load_into,
-    records_from_database,
-)
+from bryta.registry.exchange.database import ImportResult, import_records, load_into
 from bryta.registry.exchange.programmes import (
     PROGRAMMES_FORMS,
     PROGRAMMES_SECTORS,
@@ -40,6 +23,7 @@ from bryta.registry.exchange.synthetic import (
     SYNTHETIC_KOMMUNER,
     synthetic_portfolio,
 )
+from bryta.registry.records import CSV_COLUMNS
 
 __all__ = [
     "CSV_COLUMNS",
@@ -47,17 +31,12 @@ __all__ = [
     "PROGRAMMES_SECTORS",
     "STATE_AGENCIES",
     "SYNTHETIC_KOMMUNER",
-    "AreaRecord",
-    "FundingRecord",
-    "InterventionRecord",
-    "ParticipationRecord",
-    "SuccessionRecord",
+    "ImportResult",
     "import_records",
     "load_into",
     "read_programmes_csv",
     "read_registry_csv",
     "read_registry_json",
-    "records_from_database",
     "synthetic_portfolio",
     "write_registry_csv",
     "write_registry_json",

@@ -1,50 +1,113 @@
-"""The parts that talk to the database: seeding, import through the service layer, export."""
+"""Records into the database: the import through the service layer, and a quick load for
+tests and benchmarks."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from bryta.registry.enums import (
-    AgeBand,
-    AreaLevel,
-    EvaluationType,
-    Form,
-    Instrument,
-    OrgLevel,
-    OutcomeDomain,
-    PreventionLevel,
-    Role,
-    Sector,
-    Setting,
-    Status,
-    SuccessionKind,
-)
-from bryta.registry.exchange._records import (
-    AreaRecord,
-    FundingRecord,
-    InterventionRecord,
-    ParticipationRecord,
-    SuccessionRecord,
-)
-from bryta.registry.models import RegistryError
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
-# --------------------------------------------------------------------------------------------
-# Seeding
+from bryta.registry.records import InterventionRecord
+from bryta.vocabulary import OrgLevel, Sector
 
 
-def load_into(session: Any, records: Sequence[InterventionRecord]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did: key → database id, and how many records were new, changed or
+    already stored as they are in the file."""
+
+    ids: dict[str, int]
+    added: int
+    updated: int
+    unchanged: int
+
+
+def _default_level(sector: Sector) -> OrgLevel:
+    return OrgLevel.NATIONAL if sector is Sector.STATE_AGENCY else OrgLevel.LOCAL
+
+
+def import_records(
+    session: Session, engine: Engine, records: Sequence[InterventionRecord]
+) -> ImportResult:
+    """Add or update ``records`` through ``RegistryService(engine, SYSTEM)`` in ``session``'s
+    transaction, matched by their stable ``key`` (:meth:`RegistryService.save`).
+
+    A key not stored yet is created (an audit entry, published as the record says); a key
+    stored already is left alone when the stored intervention equals the record — so
+    importing a file twice, or seeding twice, changes nothing — and otherwise updated to it.
+    Organisations are matched by name and sector; new ones are created (an audit entry each)
+    with the participation's level, or national for state agencies and local otherwise.
+    Nothing is committed here: the caller commits ``session`` or rolls it back, so a failure
+    anywhere leaves the database as it was.
+    """
+    from bryta.registry.db import require_schema
+    from bryta.registry.models import Intervention, Organisation
+    from bryta.registry.service import SYSTEM, RegistryService
+    from bryta.registry.service._service import Outcome
+    from bryta.registry.validation import RegistryError
+
+    require_schema(engine)
+    service = RegistryService(engine, SYSTEM, session=session)
+    organisations = {
+        (name, Sector(sector))
+        for name, sector in session.execute(sa.select(Organisation.name, Organisation.sector))
+    }
+    for record in records:
+        named = [(p.organisation, p.sector, p.level) for p in record.participations]
+        named += [(f.funder, f.funder_sector, None) for f in record.fundings]
+        for name, sector, level in named:
+            if name is not None and sector is not None and (name, sector) not in organisations:
+                service.create_organisation(
+                    {"name": name, "sector": sector, "level": level or _default_level(sector)}
+                )
+                organisations.add((name, sector))
+    stored = set(session.scalars(sa.select(Intervention.key)))
+    outcomes: dict[str, Outcome] = {}
+    ids: dict[str, int] = {}
+    later: list[InterventionRecord] = []
+    # Successions name their successor by key: a successor further down the file is not
+    # stored yet, so such records are saved without it first and completed afterwards.
+    for record in records:
+        assert record.key is not None
+        ready = [s for s in record.successions if s.to in stored]
+        first = record if len(ready) == len(record.successions) else None
+        if first is None:
+            first = dataclasses.replace(record, successions=ready)
+            later.append(record)
+        out, outcome = service.save(first)
+        assert out.id is not None
+        ids[record.key], outcomes[record.key] = out.id, outcome
+        stored.add(record.key)
+    for record in later:
+        assert record.key is not None
+        _, outcome = service.save(record)
+        if outcome == "updated" and outcomes[record.key] == "unchanged":
+            outcomes[record.key] = "updated"
+    try:
+        session.flush()
+    except sa.exc.IntegrityError as error:
+        raise RegistryError(f"import failed: {error.orig}") from error
+    counts = {kind: sum(o == kind for o in outcomes.values()) for kind in ("added", "updated")}
+    unchanged = sum(o == "unchanged" for o in outcomes.values())
+    return ImportResult(ids=ids, unchanged=unchanged, **counts)
+
+
+def load_into(session: Session, records: Sequence[InterventionRecord]) -> dict[str, Any]:
     """Add ``records`` to ``session`` as ORM rows; returns key → ``Intervention``.
 
-    **For seeding and tests until the service layer is wired**: no access control, no audit
-    entries. Organisations are matched by (name, sector) among those already in the database
-    and those added here; evidence references are stored one per line. The caller commits.
+    **For tests and benchmarks only**: no checks, no access control, no audit entries.
+    Organisations are matched by (name, sector) among those already in the database and
+    those added here. The caller commits.
     """
-    import sqlalchemy as sa
-
     from bryta.registry.models import (
         AreaLink,
         Funding,
+        IndicatorLink,
         Intervention,
         Organisation,
         Participation,
@@ -52,14 +115,14 @@ def load_into(session: Any, records: Sequence[InterventionRecord]) -> dict[str, 
     )
 
     organisations: dict[tuple[str, Sector], Organisation] = {
-        (o.name, o.sector): o for o in session.scalars(sa.select(Organisation))
+        (o.name, Sector(o.sector)): o for o in session.scalars(sa.select(Organisation))
     }
 
-    def organisation(name: str, sector: Sector, level: OrgLevel | None) -> Organisation:
+    def organisation(name: str | None, sector: Sector | None, level: OrgLevel | None) -> Any:
+        assert name is not None and sector is not None
         if (name, sector) not in organisations:
-            default = OrgLevel.NATIONAL if sector is Sector.STATE_AGENCY else OrgLevel.LOCAL
             organisations[name, sector] = Organisation(
-                name=name, sector=sector, level=level or default
+                name=name, sector=sector, level=level or _default_level(sector)
             )
             session.add(organisations[name, sector])
         return organisations[name, sector]
@@ -67,34 +130,40 @@ def load_into(session: Any, records: Sequence[InterventionRecord]) -> dict[str, 
     out: dict[str, Intervention] = {}
     for record in records:
         row = Intervention(
-            title=record.title,
-            description=record.description,
-            theory_of_change=record.theory_of_change,
-            form=record.form,
-            status=record.status,
-            planned_start=record.planned_start,
-            planned_end=record.planned_end,
-            actual_start=record.actual_start,
-            actual_end=record.actual_end,
+            **{
+                name: getattr(record, name)
+                for name in (
+                    "key",
+                    "title",
+                    "description",
+                    "theory_of_change",
+                    "form",
+                    "status",
+                    "planned_start",
+                    "planned_end",
+                    "actual_start",
+                    "actual_end",
+                    "prevention_level",
+                    "evaluation_type",
+                    "evaluation_report_url",
+                    "reported_by",
+                    "verified_by",
+                    "published",
+                    "synthetic",
+                )
+            },
             age_bands=[a.value for a in record.age_bands],
             group_tags=list(record.group_tags),
-            prevention_level=record.prevention_level,
             settings=[s.value for s in record.settings],
             outcome_domains=[d.value for d in record.outcome_domains],
-            evaluation_type=record.evaluation_type,
-            evaluation_report_url=record.evaluation_report_url,
-            evidence_reference="\n".join(record.evidence_references) or None,
-            reported_by=record.reported_by,
-            verified_by=record.verified_by,
-            published=record.published,
-            synthetic=record.synthetic,
+            evidence_references=list(record.evidence_references),
         )
         row.participations = [
             Participation(
                 organisation=organisation(p.organisation, p.sector, p.level),
                 role=p.role,
-                start_date=p.start,
-                end_date=p.end,
+                start_date=p.start_date,
+                end_date=p.end_date,
             )
             for p in record.participations
         ]
@@ -103,24 +172,29 @@ def load_into(session: Any, records: Sequence[InterventionRecord]) -> dict[str, 
                 funder=organisation(f.funder, f.funder_sector, None),
                 instrument=f.instrument,
                 amount_sek=f.amount_sek,
-                start_date=f.start,
-                end_date=f.end,
+                start_date=f.start_date,
+                end_date=f.end_date,
             )
-            for f in record.funding
+            for f in record.fundings
         ]
         row.area_links = [
             AreaLink(
                 level=a.level,
-                area_code=a.code,
+                area_code=a.area_code,
                 share_of_effort=a.share_of_effort,
                 reach_participants=a.reach_participants,
                 reach_share=a.reach_share,
             )
-            for a in record.areas
+            for a in record.area_links
+        ]
+        row.indicator_links = [
+            IndicatorLink(**dataclasses.asdict(link)) for link in record.indicator_links
         ]
         session.add(row)
+        assert record.key is not None
         out[record.key] = row
     for record in records:
+        assert record.key is not None
         for s in record.successions:
             session.add(
                 Succession(
@@ -132,244 +206,3 @@ def load_into(session: Any, records: Sequence[InterventionRecord]) -> dict[str, 
             )
     session.flush()
     return out
-
-
-# --------------------------------------------------------------------------------------------
-# Import through the service layer, export from the database
-
-
-def import_records(
-    session: Any, engine: Any, records: Sequence[InterventionRecord]
-) -> dict[str, int]:
-    """Add ``records`` through ``RegistryService(engine, SYSTEM)`` in ``session``'s transaction.
-
-    Every new organisation and intervention is created by the service (its checks, an audit
-    entry each); a published record is then published through the service (a second, update,
-    entry), and every funding and succession is added through the service too (an audit
-    entry each). Nothing is committed here: the caller commits ``session`` or rolls it back,
-    so a failure anywhere leaves the database as it was. Organisations are matched by
-    (name, sector). Returns key → database id.
-    """
-    import sqlalchemy as sa
-
-    from bryta.registry.models import Organisation
-    from bryta.registry.service import (
-        SYSTEM,
-        AreaLinkData,
-        FundingIn,
-        InterventionIn,
-        ParticipationData,
-        RegistryService,
-        SuccessionIn,
-    )
-
-    service = RegistryService(engine, SYSTEM, session=session)
-    organisations: dict[tuple[str, Sector], int] = {
-        (name, sector): id
-        for id, name, sector in session.execute(
-            sa.select(Organisation.id, Organisation.name, Organisation.sector)
-        )
-    }
-
-    def organisation(name: str, sector: Sector, level: OrgLevel | None) -> int:
-        if (name, sector) not in organisations:
-            default = OrgLevel.NATIONAL if sector is Sector.STATE_AGENCY else OrgLevel.LOCAL
-            out = service.create_organisation(
-                {"name": name, "sector": sector, "level": level or default}
-            )
-            organisations[name, sector] = out.id
-        return organisations[name, sector]
-
-    ids: dict[str, int] = {}
-    for record in records:
-        participations = tuple(
-            ParticipationData(
-                organisation_id=organisation(p.organisation, p.sector, p.level),
-                role=p.role,
-                start_date=p.start,
-                end_date=p.end,
-            )
-            for p in record.participations
-        )
-        funders = [organisation(f.funder, f.funder_sector, None) for f in record.funding]
-        out = service.create_intervention(
-            InterventionIn(
-                title=record.title,
-                form=record.form,
-                status=record.status,
-                description=record.description,
-                theory_of_change=record.theory_of_change,
-                planned_start=record.planned_start,
-                planned_end=record.planned_end,
-                actual_start=record.actual_start,
-                actual_end=record.actual_end,
-                age_bands=tuple(a.value for a in record.age_bands),
-                group_tags=tuple(record.group_tags),
-                prevention_level=record.prevention_level,
-                settings=tuple(s.value for s in record.settings),
-                outcome_domains=tuple(d.value for d in record.outcome_domains),
-                evaluation_type=record.evaluation_type,
-                evaluation_report_url=record.evaluation_report_url,
-                evidence_reference="\n".join(record.evidence_references) or None,
-                reported_by=record.reported_by,
-                verified_by=record.verified_by,
-                synthetic=record.synthetic,
-                participations=participations,
-                area_links=tuple(
-                    AreaLinkData(
-                        level=a.level,
-                        area_code=a.code,
-                        share_of_effort=a.share_of_effort,
-                        reach_participants=a.reach_participants,
-                        reach_share=a.reach_share,
-                    )
-                    for a in record.areas
-                ),
-            )
-        )
-        if record.published:
-            out = service.publish(out.id, out.version)
-        version = out.version
-        for f, funder in zip(record.funding, funders, strict=True):
-            service.add_funding(
-                out.id,
-                FundingIn(
-                    funder_id=funder,
-                    instrument=f.instrument,
-                    amount_sek=f.amount_sek,
-                    start_date=f.start,
-                    end_date=f.end,
-                ),
-                version,
-            )
-            version += 1
-        ids[record.key] = out.id
-    for record in records:
-        for s in record.successions:
-            service.add_succession(
-                SuccessionIn(
-                    from_id=ids[record.key],
-                    to_id=ids[s.to],
-                    kind=s.kind,
-                    succeeded_on=s.succeeded_on,
-                )
-            )
-    try:
-        session.flush()
-    except sa.exc.IntegrityError as error:
-        raise RegistryError(f"import failed: {error.orig}") from error
-    return ids
-
-
-def records_from_database(engine: Any, *, published_only: bool = False) -> list[InterventionRecord]:
-    """Every intervention in the database (or the published ones) as records, by id.
-
-    One query per table. ``key`` is the database id as text; a participation's ``level`` is
-    its organisation's. With ``published_only``, successions to unpublished interventions are
-    left out (the file could not be read back otherwise).
-    """
-    import sqlalchemy as sa
-    from sqlalchemy.orm import Session
-
-    from bryta.registry.models import (
-        AreaLink,
-        Funding,
-        Intervention,
-        Organisation,
-        Participation,
-        Succession,
-    )
-
-    def grouped(session: Session, model: Any, column: str) -> dict[int, list[Any]]:
-        out: dict[int, list[Any]] = {}
-        for row in session.scalars(sa.select(model).order_by(model.id)):
-            out.setdefault(getattr(row, column), []).append(row)
-        return out
-
-    with Session(engine) as session:
-        query = sa.select(Intervention).order_by(Intervention.id)
-        if published_only:
-            query = query.where(Intervention.published.is_(True))
-        interventions = list(session.scalars(query))
-        organisations = {o.id: o for o in session.scalars(sa.select(Organisation))}
-        participations = grouped(session, Participation, "intervention_id")
-        fundings = grouped(session, Funding, "intervention_id")
-        areas = grouped(session, AreaLink, "intervention_id")
-        successions = grouped(session, Succession, "from_id")
-        kept = {row.id for row in interventions}
-        records = []
-        for row in interventions:
-            records.append(
-                InterventionRecord(
-                    key=str(row.id),
-                    title=row.title,
-                    form=Form(row.form),
-                    status=Status(row.status),
-                    description=row.description or "",
-                    theory_of_change=row.theory_of_change or "",
-                    planned_start=row.planned_start,
-                    planned_end=row.planned_end,
-                    actual_start=row.actual_start,
-                    actual_end=row.actual_end,
-                    age_bands=[AgeBand(a) for a in row.age_bands or ()],
-                    group_tags=list(row.group_tags or ()),
-                    prevention_level=(
-                        None
-                        if row.prevention_level is None
-                        else PreventionLevel(row.prevention_level)
-                    ),
-                    settings=[Setting(s) for s in row.settings or ()],
-                    outcome_domains=[OutcomeDomain(d) for d in row.outcome_domains or ()],
-                    evaluation_type=EvaluationType(row.evaluation_type),
-                    evaluation_report_url=row.evaluation_report_url,
-                    evidence_references=(row.evidence_reference or "").split("\n")
-                    if row.evidence_reference
-                    else [],
-                    reported_by=row.reported_by,
-                    verified_by=row.verified_by,
-                    published=bool(row.published),
-                    synthetic=bool(row.synthetic),
-                    participations=[
-                        ParticipationRecord(
-                            organisation=organisations[p.organisation_id].name,
-                            sector=Sector(organisations[p.organisation_id].sector),
-                            role=Role(p.role),
-                            level=OrgLevel(organisations[p.organisation_id].level),
-                            start=p.start_date,
-                            end=p.end_date,
-                        )
-                        for p in participations.get(row.id, ())
-                    ],
-                    funding=[
-                        FundingRecord(
-                            funder=organisations[f.funder_id].name,
-                            funder_sector=Sector(organisations[f.funder_id].sector),
-                            instrument=Instrument(f.instrument),
-                            amount_sek=f.amount_sek,
-                            start=f.start_date,
-                            end=f.end_date,
-                        )
-                        for f in fundings.get(row.id, ())
-                    ],
-                    areas=[
-                        AreaRecord(
-                            level=AreaLevel(a.level),
-                            code=a.area_code,
-                            share_of_effort=a.share_of_effort,
-                            reach_participants=a.reach_participants,
-                            reach_share=a.reach_share,
-                        )
-                        for a in areas.get(row.id, ())
-                    ],
-                    successions=[
-                        SuccessionRecord(
-                            to=str(s.to_id),
-                            kind=SuccessionKind(s.kind),
-                            succeeded_on=s.succeeded_on,
-                        )
-                        for s in successions.get(row.id, ())
-                        if s.to_id in kept
-                    ],
-                )
-            )
-    return records

@@ -9,8 +9,11 @@ from datetime import date
 from importlib.resources import files
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
-from bryta.registry.enums import (
+from bryta.registry.records import AreaLinkRecord, InterventionRecord, ParticipationRecord
+from bryta.registry.validation import Problems, Row, check_keys
+from bryta.vocabulary import (
     AgeBand,
     AreaLevel,
     Form,
@@ -20,17 +23,6 @@ from bryta.registry.enums import (
     Role,
     Sector,
     Status,
-)
-from bryta.registry.exchange._records import (
-    AreaRecord,
-    InterventionRecord,
-    ParticipationRecord,
-)
-from bryta.registry.exchange._validation import (
-    _finish,
-    _Problems,
-    _Row,
-    _Rows,
 )
 
 PROGRAMMES_FORMS = {
@@ -77,13 +69,12 @@ def read_programmes_csv(path: str | PathLike[str] | None = None) -> list[Interve
         text, source = Path(path).read_text(encoding="utf-8-sig"), Path(path).name
     regso = regso_table()
     kommun_codes = dict(zip(regso["kommun_name"], regso["kommun"], strict=True))
-    problems = _Problems(source)
-    rows: _Rows = []
+    problems = Problems(source)
+    rows: list[tuple[str, str, InterventionRecord | None]] = []
     reader = csv.DictReader(text.splitlines(keepends=True))
-    line = 2
-    for raw in reader:
-        where, line = f"row {line}", reader.line_num + 1
-        r = _Row(problems, where, strict=False)
+    for number, raw in enumerate(reader, start=1):
+        where = f"record {number}"
+        r = Row(problems, where, strict=False)
         form = PROGRAMMES_FORMS.get(raw["form"])
         if form is None:
             r.bad("form", f"{raw['form']!r} is not one of {', '.join(PROGRAMMES_FORMS)}")
@@ -93,7 +84,7 @@ def read_programmes_csv(path: str | PathLike[str] | None = None) -> list[Interve
                 "lead_sector",
                 f"{raw['lead_sector']!r} is not one of {', '.join(PROGRAMMES_SECTORS)}",
             )
-        dates = {}
+        dates: dict[str, Any] = {}
         for name in ("planned_start", "planned_end", "actual_start", "actual_end"):
             dates[name] = _period_day(raw[name], end=name.endswith("end"))
             if raw[name] and dates[name] is None:
@@ -103,7 +94,7 @@ def read_programmes_csv(path: str | PathLike[str] | None = None) -> list[Interve
         domains = [_PROGRAMMES_DOMAINS.get(d, d) for d in raw["outcome_domains"].split(";") if d]
         kommuner = [k for k in raw["municipalities"].split(";") if k]
         areas = [
-            AreaRecord(level=AreaLevel.KOMMUN, code=kommun_codes[k])
+            AreaLinkRecord(level=AreaLevel.KOMMUN, area_code=kommun_codes[k])
             for k in kommuner
             if k in kommun_codes
         ]
@@ -115,7 +106,7 @@ def read_programmes_csv(path: str | PathLike[str] | None = None) -> list[Interve
         for name in [a for a in raw["areas"].split(";") if a]:
             hits = in_kommuner.filter(in_kommuner["regso_name"] == name)["regso"].to_list()
             if len(hits) == 1:
-                areas.append(AreaRecord(level=AreaLevel.REGSO, code=hits[0]))
+                areas.append(AreaLinkRecord(level=AreaLevel.REGSO, area_code=hits[0]))
             else:
                 unmatched.append(name)
         notes = [
@@ -131,7 +122,7 @@ def read_programmes_csv(path: str | PathLike[str] | None = None) -> list[Interve
         prevention = r.enum("prevention_level", PreventionLevel, raw["prevention_level"])
         domain_values = r.enums("outcome_domains", OutcomeDomain, domains)
         record = None
-        if r.ok:
+        if r.ok and form is not None and sector is not None:
             record = InterventionRecord(
                 key=raw["id"],
                 title=raw["name_sv"],
@@ -154,7 +145,9 @@ def read_programmes_csv(path: str | PathLike[str] | None = None) -> list[Interve
                         level=_PROGRAMMES_LEVELS.get(raw["level"]),
                     )
                 ],
-                areas=areas,
+                area_links=areas,
             )
         rows.append((where, raw["id"], record if r.ok else None))
-    return _finish(problems, rows)
+    check_keys(problems, rows)
+    problems.raise_if_any()
+    return [record for _, _, record in rows if record is not None]

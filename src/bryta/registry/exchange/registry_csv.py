@@ -13,21 +13,15 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from bryta.registry.exchange._records import (
-    _LISTS,
-    _NESTED,
-    _NESTED_FIELDS,
-    _SCALARS,
+from bryta.registry.records import (
     CSV_COLUMNS,
+    LISTS,
+    NESTED,
+    NESTED_FIELDS,
+    SCALARS,
     InterventionRecord,
 )
-from bryta.registry.exchange._validation import (
-    _finish,
-    _Problems,
-    _record,
-    _Row,
-    _Rows,
-)
+from bryta.registry.validation import Problems, check_records
 
 
 def _escape(text: str) -> str:
@@ -36,7 +30,9 @@ def _escape(text: str) -> str:
 
 def _split(text: str, separator: str) -> list[str]:
     """Split at unescaped ``separator``; other escapes stay for the next split level."""
-    parts, current, i = [], [], 0
+    parts: list[str] = []
+    current: list[str] = []
+    i = 0
     while i < len(text):
         char = text[i]
         if char == "\\" and i + 1 < len(text):
@@ -71,44 +67,37 @@ def _csv_items(value: str, names: Sequence[str]) -> list[dict[str, Any] | str]:
 
 
 def read_registry_csv(path: str | PathLike[str]) -> list[InterventionRecord]:
-    """Read and validate a registry CSV (UTF-8, header :data:`CSV_COLUMNS`)."""
+    """Read and check a registry CSV (UTF-8, header :data:`CSV_COLUMNS`); every problem is
+    reported at once, naming the record (counted from 1) and the field."""
     path = Path(path)
-    problems = _Problems(path.name)
-    rows: _Rows = []
+    problems = Problems(path.name)
+    rows: list[Any] = []
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
         if header is None:
-            problems.add("row 1", "header", "the file is empty")
+            problems.add("header", "columns", "the file is empty")
             problems.raise_if_any()
+            return []
         missing = [c for c in ("key", "title", "form", "status") if c not in header]
         unknown = [c for c in header if c not in CSV_COLUMNS]
         if missing or unknown:
-            problems.add("row 1", "header", f"missing columns {missing}, unknown columns {unknown}")
+            message = f"missing columns {missing}, unknown columns {unknown}"
+            problems.add("header", "columns", message)
             problems.raise_if_any()
-        line = reader.line_num + 1
         for values in reader:
-            where = f"row {line}"
-            line = reader.line_num + 1
             if not any(values):
-                continue
-            r = _Row(problems, where, strict=False)
+                continue  # records, not file lines: a text field may span several lines
             if len(values) != len(header):
-                r.bad("*", f"{len(values)} fields, the header has {len(header)}")
-                rows.append((where, dict(zip(header, values, strict=False)).get("key"), None))
+                rows.append(f"{len(values)} fields, the header has {len(header)}")
                 continue
-            d = dict(zip(header, values, strict=True))
-            for name in _LISTS:
+            d: dict[str, Any] = dict(zip(header, values, strict=True))
+            for name in LISTS:
                 d[name] = _csv_list(d.get(name, ""))
-            nested: dict[str, list[Any]] = {}
-            for name, names in _NESTED_FIELDS.items():
-                items = _csv_items(d.get(name, ""), names)
-                for i, item in enumerate(items):
-                    if isinstance(item, str):
-                        r.bad(f"{name}[{i}]", f"{item!r} has more than {len(names)} parts")
-                nested[name] = [item for item in items if isinstance(item, dict)]
-            rows.append((where, d.get("key"), _record(r, d, nested)))
-    return _finish(problems, rows)
+            for name in NESTED:
+                d[name] = _csv_items(d.get(name, ""), NESTED_FIELDS[name])
+            rows.append(d)
+    return check_records(rows, source=path.name, strict=False)
 
 
 def _text(value: Any) -> str:
@@ -116,7 +105,9 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value) if not isinstance(value, date) else value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return repr(value)
+    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 def _csv_join(items: Iterable[Any], names: Sequence[str]) -> str:
@@ -135,7 +126,7 @@ def write_registry_csv(records: Iterable[InterventionRecord], path: str | PathLi
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for record in records:
-            row = [_text(getattr(record, name)) for name in _SCALARS]
-            row += [";".join(_escape(str(v)) for v in getattr(record, n)) for n in _LISTS]
-            row += [_csv_join(getattr(record, n), _NESTED_FIELDS[n]) for n in _NESTED]
+            row = [_text(getattr(record, name)) for name in SCALARS]
+            row += [";".join(_escape(str(v)) for v in getattr(record, n)) for n in LISTS]
+            row += [_csv_join(getattr(record, n), NESTED_FIELDS[n]) for n in NESTED]
             writer.writerow(row)

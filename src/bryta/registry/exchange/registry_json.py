@@ -1,6 +1,7 @@
 """The registry JSON (docs/registry_exchange.md).
 
-A list of objects, nested participations / funding / areas / successions.
+A list of objects, one per intervention, with nested participations, fundings, area links,
+indicator links and successions.
 """
 
 from __future__ import annotations
@@ -13,27 +14,15 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from bryta.registry.exchange._records import (
-    _LISTS,
-    _NESTED,
-    _NESTED_FIELDS,
-    _SCALARS,
-    CSV_COLUMNS,
-    InterventionRecord,
-)
-from bryta.registry.exchange._validation import (
-    _finish,
-    _Problems,
-    _record,
-    _Row,
-    _Rows,
-)
+from bryta.registry.records import LISTS, NESTED, NESTED_FIELDS, SCALARS, InterventionRecord
+from bryta.registry.validation import Problems, check_records
 
 
 def read_registry_json(path: str | PathLike[str]) -> list[InterventionRecord]:
-    """Read and validate a registry JSON file (a list with one object per intervention)."""
+    """Read and check a registry JSON file (a list with one object per intervention); every
+    problem is reported at once, naming the record (counted from 1) and the field."""
     path = Path(path)
-    problems = _Problems(path.name)
+    problems = Problems(path.name)
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as error:
@@ -44,24 +33,11 @@ def read_registry_json(path: str | PathLike[str]) -> list[InterventionRecord]:
             "top level", "*", f"expected a list of interventions, got {type(data).__name__}"
         )
         problems.raise_if_any()
-    rows: _Rows = []
-    for index, item in enumerate(data):
-        where = f"item {index}"
-        r = _Row(problems, where, strict=True)
-        if not isinstance(item, dict):
-            r.bad("*", f"expected an object, got {type(item).__name__}")
-            rows.append((where, None, None))
-            continue
-        unknown = sorted(set(item) - set(CSV_COLUMNS))
-        if unknown:
-            r.bad("*", f"unknown fields {', '.join(unknown)}")
-        d = dict(item)
-        for name in _LISTS:
-            d[name] = r.items(name, item.get(name))
-        nested = {name: r.items(name, item.get(name)) for name in _NESTED}
-        record = _record(r, d, nested)
-        rows.append((where, item.get("key"), record if r.ok else None))
-    return _finish(problems, rows)
+    items = [
+        item if isinstance(item, dict) else f"expected an object, got {type(item).__name__}"
+        for item in data
+    ]
+    return check_records(items, source=path.name, strict=True)
 
 
 def _json_value(value: Any) -> Any:
@@ -75,10 +51,10 @@ def _json_value(value: Any) -> Any:
 
 
 def _as_json(record: InterventionRecord) -> dict[str, Any]:
-    out = {name: _json_value(getattr(record, name)) for name in (*_SCALARS, *_LISTS)}
-    for name in _NESTED:
+    out = {name: _json_value(getattr(record, name)) for name in (*SCALARS, *LISTS)}
+    for name in NESTED:
         out[name] = [
-            {n: _json_value(getattr(item, n)) for n in _NESTED_FIELDS[name]}
+            {n: _json_value(getattr(item, n)) for n in NESTED_FIELDS[name]}
             for item in getattr(record, name)
         ]
     return out

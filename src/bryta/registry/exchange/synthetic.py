@@ -7,7 +7,14 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from bryta.registry.enums import (
+from bryta.registry.records import (
+    AreaLinkRecord,
+    FundingRecord,
+    InterventionRecord,
+    ParticipationRecord,
+    SuccessionRecord,
+)
+from bryta.vocabulary import (
     AgeBand,
     AreaLevel,
     EvaluationType,
@@ -21,13 +28,6 @@ from bryta.registry.enums import (
     Setting,
     Status,
     SuccessionKind,
-)
-from bryta.registry.exchange._records import (
-    AreaRecord,
-    FundingRecord,
-    InterventionRecord,
-    ParticipationRecord,
-    SuccessionRecord,
 )
 
 STATE_AGENCIES = (
@@ -146,7 +146,8 @@ def synthetic_portfolio(n: int = 300, seed: int = 0) -> list[InterventionRecord]
 
     State agencies, municipalities, housing companies and civil society as accountable,
     implementing, funding and partner organisations; mostly short projects; every record has
-    ``synthetic=True`` and a title starting ``[synthetic]``. Status is as of 2025-01-01.
+    ``synthetic=True``, a title starting ``[synthetic]`` and is unpublished (invented records
+    never reach the public unless an admin publishes one). Status is as of 2025-01-01.
     """
     from bryta.geography.areas import regso_table
 
@@ -176,7 +177,7 @@ def synthetic_portfolio(n: int = 300, seed: int = 0) -> list[InterventionRecord]
             months = _pick(rng, _PROJECT_MONTHS) if form is not Form.ONE_OFF else rng.randint(1, 3)
         planned_end = _end_after(start, months) if months else None
         actual_end = planned_end
-        if planned_end and rng.random() < 0.15:  # some end early, some run over
+        if months and rng.random() < 0.15:  # some end early, some run over
             actual_end = _end_after(start, max(1, months + rng.choice((-6, -3, 3, 6))))
         status = Status.ACTIVE
         if start > _REFERENCE_DAY:
@@ -195,9 +196,9 @@ def synthetic_portfolio(n: int = 300, seed: int = 0) -> list[InterventionRecord]
         )
         shares = [round(1 / len(chosen), 3)] * len(chosen)
         areas = [
-            AreaRecord(
+            AreaLinkRecord(
                 level=AreaLevel.REGSO,
-                code=code,
+                area_code=code,
                 share_of_effort=share,
                 reach_participants=rng.randint(10, 400),
             )
@@ -277,8 +278,8 @@ def synthetic_portfolio(n: int = 300, seed: int = 0) -> list[InterventionRecord]
                 funder_sector=funder_sector,
                 instrument=instrument,
                 amount_sek=yearly * max(1, round(((funding_end - start).days) / 365)),
-                start=start,
-                end=funding_end,
+                start_date=start,
+                end_date=funding_end,
             )
         ]
         if funder != lead:
@@ -302,11 +303,11 @@ def synthetic_portfolio(n: int = 300, seed: int = 0) -> list[InterventionRecord]
                 outcome_domains=[OutcomeDomain(d) for d in domains],
                 evaluation_type=EvaluationType(_pick(rng, _EVALUATIONS)),
                 reported_by=f"bryta synthetic_portfolio(seed={seed})",
-                published=True,
+                published=False,
                 synthetic=True,
                 participations=participations,
-                funding=funding,
-                areas=areas,
+                fundings=funding,
+                area_links=areas,
             )
         )
         kommun_of.append(kommun)
@@ -325,10 +326,12 @@ def _link_successions(
         if rng.random() >= 0.2:
             continue
         end = record.actual_end
+        assert end is not None  # an ended record has an actual end
         for b, other in enumerate(records):
             start = other.actual_start or other.planned_start
             if (
                 b == a
+                or other.key is None
                 or other.key in taken
                 or kommun_of[b] != kommun_of[a]
                 or start is None

@@ -7,13 +7,14 @@ the ``alembic`` command line, from ``sqlalchemy.url`` or else ``db.default_url()
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from bryta.registry.models import Base
 
 target_metadata = Base.metadata
 
 
-def _configure_and_run(connection) -> None:
+def _configure_and_run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

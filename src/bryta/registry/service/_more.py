@@ -1,43 +1,43 @@
-"""The service's operations on people and on an intervention's funding and successions.
+"""The service's operations on people, on an intervention's fundings and successions, and
+the audit trail.
 
-Mixed into :class:`RegistryService`; they use its access checks, transactions and audit.
 Organisations and users are managed by admins. A funding row is part of its intervention:
 adding or removing one is a change of the intervention (editor scope, ``expected_version``,
 the version moves on). A succession links two interventions: an editor may record that an
-intervention in their scope went on as another one.
+intervention in their scope went on as another one. The audit trail is read by signed-in
+users only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from bryta.errors import NotFound
-from bryta.registry.enums import (
-    AuditAction,
-    Instrument,
-    OrgLevel,
-    Sector,
-    SuccessionKind,
-    UserRole,
-)
 from bryta.registry.models import (
+    AuditEntry,
     Funding,
     Intervention,
     Organisation,
-    RegistryError,
     Succession,
     User,
     utcnow,
 )
+from bryta.registry.records import FundingRecord
+from bryta.registry.service._base import ServiceBase
 from bryta.registry.service._data import (
+    AuditRecord,
+    OrganisationIn,
     OrganisationOut,
+    SuccessionIn,
+    SuccessionOut,
+    UserIn,
     UserOut,
+    _audit_out,
     _build,
     _date,
     _enum,
@@ -46,47 +46,17 @@ from bryta.registry.service._data import (
     _title,
     _user_out,
 )
-
-if TYPE_CHECKING:  # the mixin relies on RegistryService's helpers
-    from bryta.registry.service._service import RegistryService as _Base
-else:
-    _Base = object
+from bryta.registry.validation import Problems, RegistryError, Row, as_mapping
+from bryta.vocabulary import AuditAction, OrgLevel, Sector, SuccessionKind, UserRole
 
 
-@dataclass(frozen=True, kw_only=True)
-class FundingIn:
-    funder_id: int
-    instrument: Instrument
-    amount_sek: int
-    start_date: date | None = None
-    end_date: date | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class FundingOut(FundingIn):
-    id: int
-    intervention_id: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class SuccessionIn:
-    from_id: int
-    to_id: int
-    kind: SuccessionKind
-    succeeded_on: date | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class SuccessionOut(SuccessionIn):
-    id: int
-
-
-def _funding_out(row: Funding) -> FundingOut:
-    return FundingOut(
+def _funding_out(row: Funding) -> FundingRecord:
+    return FundingRecord(
         id=row.id,
-        intervention_id=row.intervention_id,
         funder_id=row.funder_id,
-        instrument=Instrument(row.instrument),
+        funder=row.funder.name if row.funder is not None else None,
+        funder_sector=Sector(row.funder.sector) if row.funder is not None else None,
+        instrument=row.instrument,
         amount_sek=row.amount_sek,
         start_date=row.start_date,
         end_date=row.end_date,
@@ -103,21 +73,68 @@ def _succession_out(row: Succession) -> SuccessionOut:
     )
 
 
-class PeopleAndLinks(_Base):
+def _check_funding(data: Any) -> FundingRecord:
+    """One funding (a record or a mapping), checked like every record's fundings."""
+    from bryta.registry.validation import _funding
+
+    problems = Problems("funding", "nothing changed")
+    r = Row(problems, "", strict=True)
+    item = as_mapping(data)
+    if not isinstance(item, dict):
+        raise RegistryError(f"funding: expected a FundingRecord or a mapping, not {data!r}")
+    out = _funding(r, "funding", item)
+    problems.raise_if_any()
+    assert out is not None
+    return out
+
+
+class PeopleAndLinks(ServiceBase):
     """Organisations and users (admins), fundings and successions (writers in scope)."""
 
     # -- organisations and users --
 
+    def create_organisation(self, data: OrganisationIn | Mapping[str, Any]) -> OrganisationOut:
+        """Add an organisation (admins only)."""
+        self._require_admin("create organisations")
+        item = _build(OrganisationIn, data, "organisation")
+        row = Organisation(
+            name=_title(item.name, "name"),
+            sector=_enum(Sector, item.sector, "sector"),
+            level=_enum(OrgLevel, item.level, "level"),
+            org_number=_optional_text(item.org_number, "org_number"),
+        )
+        with self._write("create organisation") as session:
+            session.add(row)
+            session.flush()
+            out = _organisation_out(row)
+            self._audit(session, "organisations", row.id, AuditAction.CREATE, None, out)
+        return out
+
+    def create_user(self, data: UserIn | Mapping[str, Any]) -> UserOut:
+        """Add a user (admins only); an editor needs an organisation."""
+        self._require_admin("create users")
+        item = _build(UserIn, data, "user")
+        role = _enum(UserRole, item.role, "role")
+        if role is UserRole.EDITOR and item.organisation_id is None:
+            raise RegistryError("an editor needs an organisation_id")
+        row = User(name=_title(item.name, "name"), role=role, organisation_id=item.organisation_id)
+        with self._write("create user") as session:
+            session.add(row)
+            session.flush()
+            out = _user_out(row)
+            self._audit(session, "users", row.id, AuditAction.CREATE, None, out)
+        return out
+
     def list_organisations(self) -> list[OrganisationOut]:
         """Every organisation, by id (anyone may read them: they are public actors)."""
-        with Session(self.engine) as session:
+        with self._read() as session:
             rows = session.scalars(sa.select(Organisation).order_by(Organisation.id))
             return [_organisation_out(row) for row in rows]
 
     def update_organisation(self, id: int, changes: dict[str, Any]) -> OrganisationOut:
         """Change an organisation's name, sector, level or organisation number (admins)."""
         self._require_admin(f"update organisation {id}")
-        checks = {
+        checks: dict[str, Callable[[Any], Any]] = {
             "name": lambda v: _title(v, "name"),
             "sector": lambda v: _enum(Sector, v, "sector"),
             "level": lambda v: _enum(OrgLevel, v, "level"),
@@ -141,7 +158,7 @@ class PeopleAndLinks(_Base):
     def list_users(self) -> list[UserOut]:
         """Every user, by id (admins only)."""
         self._require_admin("list users")
-        with Session(self.engine) as session:
+        with self._read() as session:
             return [_user_out(row) for row in session.scalars(sa.select(User).order_by(User.id))]
 
     def update_user(
@@ -169,34 +186,38 @@ class PeopleAndLinks(_Base):
     # -- funding --
 
     def add_funding(
-        self, intervention_id: int, data: FundingIn | dict[str, Any], expected_version: int
-    ) -> FundingOut:
+        self, intervention_id: int, data: FundingRecord | dict[str, Any], expected_version: int
+    ) -> FundingRecord:
         """Add a funding row to an intervention; its version moves on."""
         operation = f"add funding to intervention {intervention_id}"
         self._require_writer(operation)
-        item = _build(FundingIn, data, "funding")
-        amount = item.amount_sek
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
-            raise RegistryError(f"funding amount_sek: a whole number of SEK ≥ 0, not {amount!r}")
-        start, end = _date(item.start_date, "start_date"), _date(item.end_date, "end_date")
-        if start and end and end < start:
-            raise RegistryError(f"funding ends ({end}) before it starts ({start})")
+        item = _check_funding(data)
         try:
             with self._write(operation) as session:
                 parent = self._parent(session, intervention_id, expected_version, operation)
-                if session.get(Organisation, item.funder_id) is None:
-                    raise RegistryError(f"no organisation with id {item.funder_id}")
+                funder = item.funder_id
+                if funder is None:
+                    funder = session.scalar(
+                        sa.select(Organisation.id).where(
+                            Organisation.name == item.funder,
+                            Organisation.sector == item.funder_sector,
+                        )
+                    )
+                if funder is None or session.get(Organisation, funder) is None:
+                    named = item.funder_id if item.funder_id is not None else repr(item.funder)
+                    raise RegistryError(f"no organisation with id {named}")
                 row = Funding(
                     intervention_id=intervention_id,
-                    funder_id=item.funder_id,
-                    instrument=_enum(Instrument, item.instrument, "instrument"),
-                    amount_sek=amount,
-                    start_date=start,
-                    end_date=end,
+                    funder_id=funder,
+                    instrument=item.instrument,
+                    amount_sek=item.amount_sek,
+                    start_date=item.start_date,
+                    end_date=item.end_date,
                 )
                 session.add(row)
                 parent.updated_at = utcnow()
                 session.flush()
+                session.refresh(row, ["funder"])
                 out = _funding_out(row)
                 self._audit(session, "fundings", row.id, AuditAction.CREATE, None, out)
         except StaleDataError:
@@ -207,19 +228,22 @@ class PeopleAndLinks(_Base):
         """Remove a funding row; ``expected_version`` is its intervention's."""
         operation = f"remove funding {funding_id}"
         self._require_writer(operation)
+        parent_id: int | None = None
         try:
             with self._write(operation) as session:
                 row = session.get(Funding, funding_id)
                 if row is None:
                     raise NotFound(f"funding {funding_id} not found")
-                parent = self._parent(session, row.intervention_id, expected_version, operation)
+                parent_id = row.intervention_id
+                parent = self._parent(session, parent_id, expected_version, operation)
                 before = _funding_out(row)
                 session.delete(row)
                 parent.updated_at = utcnow()
                 session.flush()
                 self._audit(session, "fundings", funding_id, AuditAction.DELETE, before, None)
         except StaleDataError:
-            raise self._stale(before.intervention_id, expected_version) from None
+            assert parent_id is not None
+            raise self._stale(parent_id, expected_version) from None
 
     def _parent(
         self, session: Session, id: int, expected_version: int, operation: str
@@ -269,3 +293,25 @@ class PeopleAndLinks(_Base):
             session.delete(row)
             session.flush()
             self._audit(session, "successions", succession_id, AuditAction.DELETE, before, None)
+
+    # -- the audit trail --
+
+    def audit_trail(
+        self,
+        entity: str | None = None,
+        entity_id: int | None = None,
+        *,
+        limit: int | None = None,
+    ) -> list[AuditRecord]:
+        """The audit entries, oldest first (of one ``entity`` — a table name such as
+        ``interventions`` — and one ``entity_id`` when given); signed-in users only."""
+        self._require_signed_in("read the audit trail")
+        query = sa.select(AuditEntry).order_by(AuditEntry.id)
+        if entity is not None:
+            query = query.where(AuditEntry.entity == entity)
+        if entity_id is not None:
+            query = query.where(AuditEntry.entity_id == entity_id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as session:
+            return [_audit_out(row) for row in session.scalars(query)]

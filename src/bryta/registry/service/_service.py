@@ -1,253 +1,117 @@
-"""``RegistryService``: access rules, transactions, audit and optimistic concurrency."""
+"""``RegistryService``: interventions — created, changed, saved by key, read — for one actor."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from bryta.errors import AccessDenied, NotFound, StaleVersion
-from bryta.registry.enums import AuditAction, Form, OrgLevel, Role, Sector, Status, UserRole
-from bryta.registry.models import (
-    AreaLink,
-    AuditEntry,
-    Intervention,
-    Organisation,
-    Participation,
-    RegistryError,
-    User,
-    utcnow,
+from bryta.errors import Conflict, NotFound
+from bryta.registry.models import AreaLink, Intervention, new_key, utcnow
+from bryta.registry.records import (
+    LISTS,
+    NESTED,
+    SCALARS,
+    IndicatorLinkRecord,
+    InterventionRecord,
 )
-from bryta.registry.service._data import (
-    _CHILD_FIELDS,
-    Actor,
-    InterventionIn,
-    InterventionOut,
-    OrganisationIn,
-    OrganisationOut,
-    ParticipationData,
-    UserIn,
-    UserOut,
-    _actor,
-    _build,
-    _changes,
-    _check_periods,
-    _date,
-    _enum,
-    _intervention_in,
-    _intervention_out,
-    _jsonable,
-    _optional_text,
-    _organisation_out,
-    _title,
-    _user_out,
-)
+from bryta.registry.service._base import LOAD_ALL
+from bryta.registry.service._data import _date, _enum
 from bryta.registry.service._more import PeopleAndLinks
+from bryta.registry.validation import RegistryError, check_changes, check_record
+from bryta.vocabulary import AuditAction, Form, Status
 
-# Roles that put an intervention in an editor's scope.
-_SCOPE_ROLES = frozenset({Role.ACCOUNTABLE, Role.IMPLEMENTING})
+Outcome = Literal["added", "updated", "unchanged"]
 
 
-# --- the service ----------------------------------------------------------------------------
+def _comparable(record: InterventionRecord) -> dict[str, Any]:
+    """What :meth:`RegistryService.save` compares: the fields and links, organisations by id."""
+    out: dict[str, Any] = {name: getattr(record, name) for name in (*SCALARS, *LISTS)}
+    out["participations"] = [
+        (p.organisation_id, p.role, p.start_date, p.end_date) for p in record.participations
+    ]
+    out["fundings"] = [
+        (f.funder_id, f.instrument, f.amount_sek, f.start_date, f.end_date) for f in record.fundings
+    ]
+    for name in ("area_links", "indicator_links", "successions"):
+        out[name] = getattr(record, name)
+    return out
 
 
 class RegistryService(PeopleAndLinks):
     """Reads and changes the registry on ``engine`` on behalf of ``actor`` (None: the public)."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        actor: User | UserOut | Actor | None,
-        *,
-        session: Session | None = None,
-    ) -> None:
-        """``session``: run every change inside that session's transaction (its owner commits
-        or rolls back), so that several changes, e.g. a whole import, are all or nothing."""
-        self.engine = engine
-        self.actor = _actor(actor)
-        self._joined = session
-
-    # -- access --
-
-    def _who(self) -> str:
-        return "the public" if self.actor is None else str(self.actor)
-
-    def _deny(self, operation: str, reason: str) -> AccessDenied:
-        return AccessDenied(f"{self._who()} may not {operation}: {reason}")
-
-    def _require_admin(self, operation: str) -> None:
-        if self.actor is None or self.actor.role is not UserRole.ADMIN:
-            raise self._deny(operation, "only admins may")
-
-    def _require_writer(self, operation: str) -> None:
-        if self.actor is None:
-            raise self._deny(operation, "sign in as an editor or admin")
-        if self.actor.role is UserRole.VIEWER:
-            raise self._deny(operation, "viewers may read but not change the registry")
-
-    def _in_scope(self, participations: Iterable[Any]) -> bool:
-        """Whether the actor's organisation is accountable or implementing in ``participations``."""
-        assert self.actor is not None
-        return any(
-            p.organisation_id == self.actor.organisation_id and Role(p.role) in _SCOPE_ROLES
-            for p in participations
-        )
-
-    def _check_editor_scope(self, operation: str, stored: Iterable[Any], new: Any) -> None:
-        """Editors: the stored record (if any) and the result must both be in their scope."""
-        if self.actor is None or self.actor.role is not UserRole.EDITOR:
-            return
-        organisation = f"organisation {self.actor.organisation_id}"
-        if stored is not None and not self._in_scope(stored):
-            raise self._deny(operation, f"{organisation} is not accountable or implementing in it")
-        if new is not None and not self._in_scope(new):
-            must = "must stay" if stored is not None else "must be"
-            raise self._deny(operation, f"{organisation} {must} accountable or implementing")
-
-    # -- transactions and audit --
-
-    @contextmanager
-    def _write(self, operation: str) -> Iterator[Session]:
-        """One transaction: committed at the end of the block, rolled back if it raises (or the
-        joined session's, flushed here and committed by its owner)."""
-        try:
-            if self._joined is not None:
-                yield self._joined
-                self._joined.flush()
-                return
-            with Session(self.engine, expire_on_commit=False) as session, session.begin():
-                yield session
-        except sa.exc.IntegrityError as error:
-            raise RegistryError(f"{operation} failed: {error.orig}") from error
-
-    def _audit(
-        self,
-        session: Session,
-        entity: str,
-        entity_id: int,
-        action: AuditAction,
-        before: Any,
-        after: Any,
-    ) -> None:
-        assert self.actor is not None
-        session.add(
-            AuditEntry(
-                who=self.actor.name,
-                user_id=self.actor.id,
-                at=utcnow(),
-                entity=entity,
-                entity_id=entity_id,
-                action=action,
-                before=None if before is None else _jsonable(before),
-                after=None if after is None else _jsonable(after),
-            )
-        )
-
-    def _stale(self, id: int, expected: int, now: int | None = None) -> StaleVersion:
-        if now is None:  # found out at flush: read what is stored now
-            with Session(self.engine) as session:
-                now = session.scalar(sa.select(Intervention.version).where(Intervention.id == id))
-        if now is None:
-            return StaleVersion(f"intervention {id} was deleted by someone else")
-        return StaleVersion(
-            f"intervention {id} was changed by someone else: you had version {expected}, "
-            f"it is now {now}; reload and retry"
-        )
-
-    @staticmethod
-    def _check_organisations(session: Session, participations: Iterable[ParticipationData]) -> None:
-        wanted = {p.organisation_id for p in participations}
-        found = set(session.scalars(sa.select(Organisation.id).where(Organisation.id.in_(wanted))))
-        missing = sorted(wanted - found)
-        if missing:
-            raise RegistryError(f"no organisation with id {', '.join(map(str, missing))}")
-
-    # -- organisations and users --
-
-    def create_organisation(self, data: OrganisationIn | Mapping[str, Any]) -> OrganisationOut:
-        """Add an organisation (admins only)."""
-        self._require_admin("create organisations")
-        item = _build(OrganisationIn, data, "organisation")
-        row = Organisation(
-            name=_title(item.name, "name"),
-            sector=_enum(Sector, item.sector, "sector"),
-            level=_enum(OrgLevel, item.level, "level"),
-            org_number=_optional_text(item.org_number, "org_number"),
-        )
-        with self._write("create organisation") as session:
-            session.add(row)
-            session.flush()
-            out = _organisation_out(row)
-            self._audit(session, "organisations", row.id, AuditAction.CREATE, None, out)
-        return out
-
-    def create_user(self, data: UserIn | Mapping[str, Any]) -> UserOut:
-        """Add a user (admins only); an editor needs an organisation."""
-        self._require_admin("create users")
-        item = _build(UserIn, data, "user")
-        role = _enum(UserRole, item.role, "role")
-        if role is UserRole.EDITOR and item.organisation_id is None:
-            raise RegistryError("an editor needs an organisation_id")
-        row = User(name=_title(item.name, "name"), role=role, organisation_id=item.organisation_id)
-        with self._write("create user") as session:
-            session.add(row)
-            session.flush()
-            out = _user_out(row)
-            self._audit(session, "users", row.id, AuditAction.CREATE, None, out)
-        return out
-
     # -- interventions: changes --
 
-    def create_intervention(self, data: InterventionIn | Mapping[str, Any]) -> InterventionOut:
-        """Add an unpublished intervention with its participations and area links."""
+    def create_intervention(
+        self, data: InterventionRecord | Mapping[str, Any]
+    ) -> InterventionRecord:
+        """Add an intervention with its links (a key is made when it has none). It is
+        unpublished unless it says otherwise, which only admins may."""
         operation = "create interventions"
         self._require_writer(operation)
-        values = _intervention_in(data)
-        self._check_editor_scope(operation, None, values["participations"])
+        record = check_record(data)
+        if record.published:
+            self._require_admin("create published interventions")
         with self._write("create intervention") as session:
-            self._check_organisations(session, values["participations"])
-            row = Intervention(published=False)
-            self._apply(row, values)
-            _check_periods(row)
+            self._resolve(session, record)
+            self._check_editor_scope(operation, None, record.participations)
+            key = record.key if record.key is not None else new_key()
+            taken = session.scalar(sa.select(Intervention.id).where(Intervention.key == key))
+            if taken is not None:
+                raise Conflict(f"intervention {taken} has the key {key!r} already")
+            row = Intervention(key=key, published=record.published)
+            values = {name: getattr(record, name) for name in (*SCALARS, *LISTS, *NESTED)}
+            self._apply(session, row, values)
             session.add(row)
             session.flush()
-            out = _intervention_out(row)
+            out = self._out(self._load(session, row.id))
             self._audit(session, "interventions", row.id, AuditAction.CREATE, None, out)
         return out
 
     def update_intervention(
         self, id: int, changes: Mapping[str, Any], expected_version: int
-    ) -> InterventionOut:
-        """Change the fields named in ``changes``; ``participations``/``area_links`` replace."""
+    ) -> InterventionRecord:
+        """Change the fields named in ``changes``; a nested list given (participations,
+        fundings, area links, indicator links, successions) replaces the stored one."""
         operation = f"update intervention {id}"
         self._require_writer(operation)
-        return self._change(id, expected_version, operation, _changes(changes))
+        values = check_changes(changes, what=f"intervention {id}")
+        return self._change(id, expected_version, operation, values)
+
+    def set_indicator_links(
+        self,
+        id: int,
+        links: list[IndicatorLinkRecord] | list[dict[str, Any]],
+        expected_version: int,
+    ) -> InterventionRecord:
+        """Replace the indicators the intervention aims to move (baseline, target, actual)."""
+        return self.update_intervention(id, {"indicator_links": links}, expected_version)
 
     def end_intervention(
         self, id: int, actual_end: date | str, expected_version: int
-    ) -> InterventionOut:
+    ) -> InterventionRecord:
         """Mark the intervention ended on ``actual_end``."""
         operation = f"end intervention {id}"
         self._require_writer(operation)
-        values = {"status": Status.ENDED, "actual_end": _date(actual_end, "actual_end")}
-        if values["actual_end"] is None:
+        end = _date(actual_end, "actual_end")
+        if end is None:
             raise RegistryError("actual_end is required to end an intervention")
-        return self._change(id, expected_version, operation, values)
+        return self._change(
+            id, expected_version, operation, {"status": Status.ENDED, "actual_end": end}
+        )
 
-    def publish(self, id: int, expected_version: int) -> InterventionOut:
+    def publish(self, id: int, expected_version: int) -> InterventionRecord:
         """Make the intervention public (admins only)."""
         operation = f"publish intervention {id}"
         self._require_admin(operation)
         return self._change(id, expected_version, operation, {"published": True})
 
-    def unpublish(self, id: int, expected_version: int) -> InterventionOut:
+    def unpublish(self, id: int, expected_version: int) -> InterventionRecord:
         """Withdraw the intervention from the public (admins only)."""
         operation = f"unpublish intervention {id}"
         self._require_admin(operation)
@@ -262,82 +126,107 @@ class RegistryService(PeopleAndLinks):
                 row = self._load(session, id)
                 if row.version != expected_version:
                     raise self._stale(id, expected_version, row.version)
-                before = _intervention_out(row)
+                before = self._out(row)
                 session.delete(row)
                 session.flush()
                 self._audit(session, "interventions", id, AuditAction.DELETE, before, None)
         except StaleDataError:
             raise self._stale(id, expected_version) from None
 
+    def save(
+        self, data: InterventionRecord | Mapping[str, Any]
+    ) -> tuple[InterventionRecord, Outcome]:
+        """Add the record, or update the stored intervention with its key to it, or leave
+        that alone when it equals the record already (no new version, no audit entry).
+
+        The record's ``published`` is applied too (admins only). Returns the stored record
+        and what happened: ``added``, ``updated`` or ``unchanged``.
+        """
+        record = check_record(data)
+        if record.key is None:
+            return self.create_intervention(record), "added"
+        with self._read() as session:
+            id = session.scalar(sa.select(Intervention.id).where(Intervention.key == record.key))
+            if id is not None:
+                self._resolve(session, record)
+        if id is None:
+            return self.create_intervention(record), "added"
+        stored = self.get(id)
+        assert stored.version is not None
+        if _comparable(stored) == _comparable(record) and stored.published == record.published:
+            return stored, "unchanged"
+        out = stored
+        if _comparable(stored) != _comparable(record):
+            changes = {name: getattr(record, name) for name in (*SCALARS, *LISTS, *NESTED)}
+            for name in ("key", "published"):
+                del changes[name]
+            out = self.update_intervention(id, changes, stored.version)
+        if stored.published != record.published:
+            assert out.version is not None
+            change = self.publish if record.published else self.unpublish
+            out = change(id, out.version)
+        return out, "updated"
+
     def _change(
         self, id: int, expected_version: int, operation: str, values: dict[str, Any]
-    ) -> InterventionOut:
+    ) -> InterventionRecord:
         try:
             with self._write(operation) as session:
                 row = self._load(session, id)
+                if "participations" in values or "fundings" in values:
+                    self._resolve(
+                        session,
+                        InterventionRecord(
+                            title="",
+                            form=Form.PROJECT,
+                            participations=values.get("participations", []),
+                            fundings=values.get("fundings", []),
+                        ),
+                    )
                 self._check_editor_scope(
                     operation, row.participations, values.get("participations")
                 )
                 if row.version != expected_version:
                     raise self._stale(id, expected_version, row.version)
-                if "participations" in values:
-                    self._check_organisations(session, values["participations"])
-                before = _intervention_out(row)
-                self._apply(row, values, session)
-                _check_periods(row)
+                before = self._out(row)
+                if "published" in values:
+                    row.published = values["published"]
+                self._apply(session, row, values)
+                self._check_periods(row)
                 # Touching the row makes every change, links included, bump the version
                 # (and be checked against it) in the UPDATE.
                 row.updated_at = utcnow()
                 session.flush()
-                after = _intervention_out(row)
+                session.expire(row)
+                after = self._out(self._load(session, id))
                 self._audit(session, "interventions", id, AuditAction.UPDATE, before, after)
         except StaleDataError:
             raise self._stale(id, expected_version) from None
         return after
 
     @staticmethod
-    def _apply(row: Intervention, values: dict[str, Any], session: Session | None = None) -> None:
-        """Set ``values`` on ``row``; child lists replace the stored ones."""
-        children = {
-            "participations": [
-                Participation(**dataclasses.asdict(p)) for p in values.get("participations", ())
-            ],
-            "area_links": [AreaLink(**dataclasses.asdict(a)) for a in values.get("area_links", ())],
-        }
-        for name in _CHILD_FIELDS:
-            if name in values:
-                setattr(row, name, [])
-        if session is not None and any(name in values for name in _CHILD_FIELDS):
-            # Delete the old links before inserting the new: an unchanged area code would
-            # otherwise break the (intervention, area code) uniqueness mid-flush.
-            session.flush()
-        for name, value in values.items():
-            if name in _CHILD_FIELDS:
-                setattr(row, name, children[name])
-            elif name in {"age_bands", "group_tags", "settings", "outcome_domains"}:
-                setattr(row, name, list(value))
-            else:
-                setattr(row, name, value)
+    def _check_periods(row: Intervention) -> None:
+        for start, end in (("planned_start", "planned_end"), ("actual_start", "actual_end")):
+            first, last = getattr(row, start), getattr(row, end)
+            if first is not None and last is not None and last < first:
+                raise RegistryError(f"{end} {last} is before {start} {first}")
 
     # -- interventions: reading --
 
-    def _load(self, session: Session, id: int) -> Intervention:
-        query = (
-            sa.select(Intervention)
-            .where(Intervention.id == id)
-            .options(
-                selectinload(Intervention.participations), selectinload(Intervention.area_links)
-            )
-        )
-        row = session.scalars(query).one_or_none()
+    def id_of(self, key: str) -> int:
+        """The id of the intervention with ``key`` (the public: published ones only)."""
+        with self._read() as session:
+            row = session.execute(
+                sa.select(Intervention.id, Intervention.published).where(Intervention.key == key)
+            ).one_or_none()
         if row is None or (self.actor is None and not row.published):
-            raise NotFound(f"intervention {id} not found")
-        return row
+            raise NotFound(f"no intervention with key {key!r}")
+        return int(row.id)
 
-    def get(self, id: int) -> InterventionOut:
+    def get(self, id: int) -> InterventionRecord:
         """One intervention (the public: published ones only, others are not found)."""
-        with Session(self.engine) as session:
-            return _intervention_out(self._load(session, id))
+        with self._read() as session:
+            return self._out(self._load(session, id))
 
     def list_interventions(
         self,
@@ -346,21 +235,27 @@ class RegistryService(PeopleAndLinks):
         status: Status | str | None = None,
         text: str | None = None,
         published_only: bool | None = None,
-        limit: int = 100,
+        limit: int | None = 100,
         offset: int = 0,
-    ) -> list[InterventionOut]:
-        """Interventions by id, filtered.
+        *,
+        exclude_synthetic: bool = False,
+    ) -> list[InterventionRecord]:
+        """Interventions by id, filtered, with every link.
 
         ``kommun`` (four digits) matches interventions linked to that kommun or to any DeSO or
         RegSO in it (their codes start with the kommun code); ``text`` matches every word,
         case-insensitively, in title, description or theory of change. The public always sees
-        published interventions only; others see all unless ``published_only``.
+        published interventions only (and successions to them only); others see all unless
+        ``published_only``. ``exclude_synthetic`` leaves out invented (demonstration)
+        records. ``limit=None``: all of them.
         """
-        if limit < 0 or offset < 0:
+        if (limit is not None and limit < 0) or offset < 0:
             raise RegistryError("limit and offset must not be negative")
         query = sa.select(Intervention)
         if self.actor is None or published_only:
             query = query.where(Intervention.published.is_(True))
+        if exclude_synthetic:
+            query = query.where(Intervention.synthetic.is_(False))
         if form is not None:
             query = query.where(Intervention.form == _enum(Form, form, "form"))
         if status is not None:
@@ -371,7 +266,7 @@ class RegistryService(PeopleAndLinks):
             query = query.where(
                 Intervention.area_links.any(AreaLink.area_code.startswith(kommun, autoescape=True))
             )
-        with Session(self.engine) as session:
+        with self._read() as session:
             lower = self._lower(session)
             for word in (text or "").split():
                 query = query.where(
@@ -386,16 +281,10 @@ class RegistryService(PeopleAndLinks):
                         )
                     )
                 )
-            query = (
-                query.order_by(Intervention.id)
-                .limit(limit)
-                .offset(offset)
-                .options(
-                    selectinload(Intervention.participations),
-                    selectinload(Intervention.area_links),
-                )
-            )
-            return [_intervention_out(row) for row in session.scalars(query)]
+            query = query.order_by(Intervention.id).offset(offset).options(*LOAD_ALL)
+            if limit is not None:
+                query = query.limit(limit)
+            return [self._out(row) for row in session.scalars(query)]
 
     @staticmethod
     def _lower(session: Session) -> Any:
@@ -403,7 +292,7 @@ class RegistryService(PeopleAndLinks):
         connection = session.connection()
         if connection.dialect.name != "sqlite":
             return sa.func.lower
-        connection.connection.dbapi_connection.create_function(
+        connection.connection.dbapi_connection.create_function(  # type: ignore[union-attr]
             "bryta_lower", 1, lambda s: None if s is None else s.lower(), deterministic=True
         )
         return sa.func.bryta_lower

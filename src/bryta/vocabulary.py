@@ -1,7 +1,9 @@
-"""The registry's vocabularies, with the values of docs/registry.md.
+"""The registry's vocabularies, defined once, with the values of docs/registry.md.
 
-Values are stored as text (never a database-native enum type), so the same schema works on
-SQLite and PostgreSQL and adding a value needs no type migration.
+Pure (no SQLAlchemy): the registry stores these values as text (never a database-native enum
+type, so the same schema works on SQLite and PostgreSQL and adding a value needs no type
+migration), and the portfolio diagnostics in :mod:`bryta.compute.diagnostics` read the same
+values from their frames.
 """
 
 from __future__ import annotations
