@@ -71,7 +71,7 @@ def test_diagnose_by_kommun(registry, tmp_path):
         [
             "registry",
             "diagnose",
-            "--by",
+            "--per",
             "kommun",
             "--database",
             registry,
@@ -104,7 +104,7 @@ def test_public_view_sees_only_published(registry, tmp_path):
         [
             "registry",
             "diagnose",
-            "--by",
+            "--per",
             "kommun",
             "--database",
             registry,
@@ -149,9 +149,9 @@ def test_import_programmes_and_malformed_files(tmp_path):
 def test_seed_with_synthetic(tmp_path):
     url = f"sqlite:///{tmp_path / 'r.sqlite'}"
     assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
-    res = runner.invoke(app, ["registry", "seed", "--synthetic", "50", "--database", url])
+    res = runner.invoke(app, ["registry", "add-programmes", "--synthetic", "50", "--database", url])
     assert res.exit_code == 0, res.output
-    assert "seeded 89 interventions (50 synthetic): 89 new, 0 updated, 0 unchanged" in res.output
+    assert "added 89 interventions (50 synthetic): 89 new, 0 updated, 0 unchanged" in res.output
 
 
 def _count(url, table):
@@ -169,7 +169,9 @@ def test_export_import_export_is_lossless(tmp_path, suffix):
     first, second = (f"sqlite:///{tmp_path / name}" for name in ("a.sqlite", "b.sqlite"))
     for url in (first, second):
         assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
-    res = runner.invoke(app, ["registry", "seed", "--synthetic", "200", "--database", first])
+    res = runner.invoke(
+        app, ["registry", "add-programmes", "--synthetic", "200", "--database", first]
+    )
     assert res.exit_code == 0, res.output
     one, two = tmp_path / f"one{suffix}", tmp_path / f"two{suffix}"
     res = runner.invoke(app, ["registry", "export", "-o", str(one), "--database", first])
@@ -213,7 +215,7 @@ def test_import_is_audited(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'r.sqlite'}"
     assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
-    res = runner.invoke(app, ["registry", "seed", "--database", url])
+    res = runner.invoke(app, ["registry", "add-programmes", "--database", url])
     assert res.exit_code == 0, res.output
     engine = db.connect(url)
     with engine.connect() as con:
@@ -230,7 +232,7 @@ def test_import_is_audited(tmp_path):
 def test_import_fails_at_write_time_and_changes_nothing(tmp_path):
     url = f"sqlite:///{tmp_path / 'r.sqlite'}"
     assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
-    assert runner.invoke(app, ["registry", "seed", "--database", url]).exit_code == 0
+    assert runner.invoke(app, ["registry", "add-programmes", "--database", url]).exit_code == 0
     before = {t: _count(url, t) for t in ("interventions", "organisations", "audit_entries")}
     area = {"level": "regso", "area_code": "0114R001"}
     records = [
@@ -263,7 +265,7 @@ def test_import_fails_at_write_time_and_changes_nothing(tmp_path):
 def test_diagnose_by_area_type_uses_the_bundled_official_types(registry, tmp_path):
     out = tmp_path / "types.csv"
     res = runner.invoke(
-        app, ["registry", "diagnose", "--by", "area_type", "--database", registry, "-o", str(out)]
+        app, ["registry", "diagnose", "--per", "area_type", "--database", registry, "-o", str(out)]
     )
     assert res.exit_code == 0, res.output
     got = pl.read_csv(out).filter(family="need_coverage", metric="high_need_areas")
@@ -287,7 +289,7 @@ def test_diagnose_reaction_lag_from_an_area_types_file(registry, tmp_path):
         rows.append(f"0114R001,{year},{25.0 if year >= 2021 else 10.0},{2 if year >= 2021 else 4}")
     types.write_text("\n".join(rows) + "\n", encoding="utf-8")
     out = tmp_path / "lag.csv"
-    diagnose = ["registry", "diagnose", "--by", "kommun", "--database", registry]
+    diagnose = ["registry", "diagnose", "--per", "kommun", "--database", registry]
     diagnose += ["--area-types", str(types), "-o", str(out)]
     res = runner.invoke(app, [*diagnose, "--as-of", "2023-12-31"])
     assert res.exit_code == 0, res.output
@@ -303,13 +305,13 @@ def test_diagnose_reaction_lag_from_an_area_types_file(registry, tmp_path):
 # --- a registry that is not there ------------------------------------------------------------
 
 NEVER_INITIALISED = [
-    ["seed"],
-    ["seed", "--synthetic", "5"],
+    ["add-programmes"],
+    ["add-programmes", "--synthetic", "5"],
     ["export", "-o", "out.json"],
-    ["diagnose", "--by", "kommun", "-o", "out.csv"],
+    ["diagnose", "--per", "kommun", "-o", "out.csv"],
     ["import", "PROGRAMMES"],
     ["org", "list"],
-    ["org", "add", "X", "--sector", "business", "--level", "local"],
+    ["org", "add", "X", "--sector", "business", "--org-level", "local"],
     ["user", "list"],
     ["user", "list", "--as", "1"],
 ]
@@ -335,10 +337,10 @@ def test_a_registry_never_initialised_is_one_line_and_no_file(tmp_path, monkeypa
 def test_an_empty_database_file_is_not_a_registry(tmp_path):
     (tmp_path / "empty.sqlite").touch()  # what earlier versions left behind
     url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
-    res = runner.invoke(app, ["registry", "seed", "--database", url])
+    res = runner.invoke(app, ["registry", "add-programmes", "--database", url])
     assert res.exit_code == 2 and "is not an initialised registry" in res.output
     assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
-    res = runner.invoke(app, ["registry", "seed", "--database", url])
+    res = runner.invoke(app, ["registry", "add-programmes", "--database", url])
     assert res.exit_code == 0, res.output
 
 
@@ -347,7 +349,7 @@ def test_a_plain_path_is_a_sqlite_file(tmp_path, monkeypatch):
     res = runner.invoke(app, ["registry", "init", "--database", "x.sqlite"])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "x.sqlite").is_file()
-    res = runner.invoke(app, ["registry", "seed", "--database", "x.sqlite"])
+    res = runner.invoke(app, ["registry", "add-programmes", "--database", "x.sqlite"])
     assert res.exit_code == 0, res.output
     assert _count(f"sqlite:///{tmp_path / 'x.sqlite'}", "interventions") == 39
     res = runner.invoke(app, ["registry", "init", "--database", str(tmp_path / "sub" / "y.db")])
@@ -356,7 +358,7 @@ def test_a_plain_path_is_a_sqlite_file(tmp_path, monkeypatch):
 
 def test_an_unreachable_server_is_one_line(tmp_path):
     url = "postgresql+psycopg://nobody@127.0.0.1:9/registry"  # the discard port: refused
-    for command in (["init"], ["seed"], ["org", "list"]):
+    for command in (["init"], ["add-programmes"], ["org", "list"]):
         res = runner.invoke(app, ["registry", *command, "--database", url])
         assert res.exit_code in (2, 3), res.output  # a source error (3 once the CLI maps it)
         assert res.output.strip().count("\n") == 0, res.output
@@ -372,7 +374,7 @@ def test_a_url_that_is_not_one(tmp_path):
 
 def test_a_bad_as_of_names_the_option(registry, tmp_path):
     out = tmp_path / "d.csv"
-    diagnose = ["registry", "diagnose", "--by", "kommun", "--database", registry, "-o", str(out)]
+    diagnose = ["registry", "diagnose", "--per", "kommun", "--database", registry, "-o", str(out)]
     res = runner.invoke(app, [*diagnose, "--as-of", "2024-02-30"])
     assert res.exit_code == 2
     assert "--as-of 2024-02-30: not a date YYYY-MM-DD (day is out of range for month)" in (
@@ -391,13 +393,13 @@ def _audit_count(url):
 def test_seed_is_idempotent(tmp_path):
     url = f"sqlite:///{tmp_path / 'r.sqlite'}"
     assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
-    assert runner.invoke(app, ["registry", "seed", "--database", url]).exit_code == 0
+    assert runner.invoke(app, ["registry", "add-programmes", "--database", url]).exit_code == 0
     audited = _audit_count(url)
-    res = runner.invoke(app, ["registry", "seed", "--database", url])
+    res = runner.invoke(app, ["registry", "add-programmes", "--database", url])
     assert res.exit_code == 0, res.output
     assert "0 new, 0 updated, 39 unchanged" in res.output
     assert _count(url, "interventions") == 39 and _audit_count(url) == audited
-    res = runner.invoke(app, ["registry", "seed", "--synthetic", "20", "--database", url])
+    res = runner.invoke(app, ["registry", "add-programmes", "--synthetic", "20", "--database", url])
     assert res.exit_code == 0, res.output
     assert "20 new, 0 updated, 39 unchanged" in res.output
     assert _count(url, "interventions") == 59
@@ -406,7 +408,7 @@ def test_seed_is_idempotent(tmp_path):
 def test_reimporting_an_export_updates_instead_of_duplicating(tmp_path):
     url = f"sqlite:///{tmp_path / 'r.sqlite'}"
     assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
-    res = runner.invoke(app, ["registry", "seed", "--synthetic", "30", "--database", url])
+    res = runner.invoke(app, ["registry", "add-programmes", "--synthetic", "30", "--database", url])
     assert res.exit_code == 0, res.output
     tables = ("interventions", "fundings", "successions", "area_links", "participations")
     before = {t: _count(url, t) for t in tables}
@@ -445,7 +447,7 @@ def test_reimporting_an_export_updates_instead_of_duplicating(tmp_path):
 def test_synthetic_records_are_not_published_and_can_be_left_out(tmp_path):
     url = f"sqlite:///{tmp_path / 'r.sqlite'}"
     assert runner.invoke(app, ["registry", "init", "--database", url]).exit_code == 0
-    res = runner.invoke(app, ["registry", "seed", "--synthetic", "40", "--database", url])
+    res = runner.invoke(app, ["registry", "add-programmes", "--synthetic", "40", "--database", url])
     assert res.exit_code == 0, res.output
 
     def export(*options):
@@ -466,7 +468,7 @@ def test_synthetic_records_are_not_published_and_can_be_left_out(tmp_path):
 
     def n_interventions(*options):
         out = tmp_path / "d.csv"
-        diagnose = ["registry", "diagnose", "--by", "year", "--database", url, "-o", str(out)]
+        diagnose = ["registry", "diagnose", "--per", "year", "--database", url, "-o", str(out)]
         res = runner.invoke(app, [*diagnose, "--as-of", "2024-12-31", *options])
         assert res.exit_code == 0, res.output
         got = pl.read_csv(out).filter(metric="n_interventions", year=2020)

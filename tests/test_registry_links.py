@@ -233,7 +233,7 @@ def test_cli_people(tmp_path):
         return runner.invoke(app, ["registry", *args, "--database", url])
 
     assert run("init").exit_code == 0
-    res = run("org", "add", "Malmö stad", "--sector", "municipality", "--level", "local")
+    res = run("org", "add", "Malmö stad", "--sector", "municipality", "--org-level", "local")
     assert res.exit_code == 0 and "organisation 1 added" in res.output
     assert run("user", "add", "eva", "--role", "editor", "--organisation", "1").exit_code == 0
     assert run("user", "add", "vera", "--role", "viewer").exit_code == 0

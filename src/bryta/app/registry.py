@@ -105,7 +105,7 @@ def import_file(ctx: Context, path: Path) -> ImportResult:
     return _import(ctx, read_records(path))
 
 
-def seed(ctx: Context, synthetic: int = 0, seed: int = 0) -> ImportResult:
+def add_programmes(ctx: Context, synthetic: int = 0, seed: int = 0) -> ImportResult:
     """The real programmes 1974–2025, and ``synthetic`` invented interventions (unpublished,
     marked synthetic); seeding again adds nothing."""
     records = read_programmes_csv()

@@ -11,19 +11,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bryta.cli._common import err_console, user_errors
+from bryta.cli.options import Database
 
 if TYPE_CHECKING:
     from bryta.app.context import Context
     from bryta.registry.exchange import ImportResult
 
-Database = Annotated[
-    str | None,
-    typer.Option(
-        "--database",
-        help="SQLAlchemy URL or a SQLite file path (default: registry.sqlite in the data "
-        "directory).",
-    ),
-]
 ExcludeSynthetic = Annotated[
     bool,
     typer.Option(
@@ -83,7 +76,7 @@ def init(database: Database = None) -> None:
 
 @registry_app.command("diagnose")
 def diagnose(
-    by: Annotated[str, typer.Option(help="kommun, area_type or year.")],
+    per: Annotated[str, typer.Option("--per", help="One row group per kommun, area_type or year.")],
     output: Annotated[Path, typer.Option("-o", "--output", help=".csv, .parquet or .json")],
     database: Database = None,
     as_of: Annotated[
@@ -104,7 +97,7 @@ def diagnose(
     """Short-termism, earliness, collaboration and need coverage per kommun, area type or year.
 
     Area types and population are the bundled official 2022 types and RegSO population (need
-    coverage counts links to RegSO). Long output: <by>, family, metric, value, label.
+    coverage counts links to RegSO). Long output: <per>, family, metric, value, label.
     Formulas: docs/diagnostics.md.
     """
     from bryta.app import registry
@@ -117,7 +110,7 @@ def diagnose(
         result = registry.diagnose(
             ctx,
             who,
-            by=by,
+            by=per,
             as_of=reference,
             area_types=area_types,
             exclude_synthetic=exclude_synthetic,
@@ -238,8 +231,8 @@ def audit(
     Console().print(table)
 
 
-@registry_app.command("seed")
-def seed(
+@registry_app.command("add-programmes")
+def add_programmes(
     database: Database = None,
     synthetic: Annotated[
         int,
@@ -251,15 +244,15 @@ def seed(
 ) -> None:
     """Add the real Swedish programmes 1975–2024 (and optionally a synthetic portfolio).
 
-    Seeding again adds nothing: the programmes are matched by their keys. Synthetic
+    Adding them again adds nothing: the programmes are matched by their keys. Synthetic
     interventions are marked synthetic and not published.
     """
     from bryta.app import registry
 
     with user_errors("registry"), _context(database) as ctx:
-        result = registry.seed(ctx, synthetic, seed_value)
+        result = registry.add_programmes(ctx, synthetic, seed_value)
     err_console.print(
-        f"seeded {len(result.ids)} interventions ({synthetic} synthetic): {_summary(result)}",
+        f"added {len(result.ids)} interventions ({synthetic} synthetic): {_summary(result)}",
         highlight=False,
         soft_wrap=True,
     )

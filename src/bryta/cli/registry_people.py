@@ -15,15 +15,8 @@ from rich.console import Console
 from rich.table import Table
 
 from bryta.cli._common import err_console, user_errors
+from bryta.cli.options import Database
 
-Database = Annotated[
-    str | None,
-    typer.Option(
-        "--database",
-        help="SQLAlchemy URL or a SQLite file path (default: registry.sqlite in the data "
-        "directory).",
-    ),
-]
 ActAs = Annotated[
     int | None,
     typer.Option("--as", help="Act as this user id (default: the system administrator)."),
@@ -67,7 +60,7 @@ def org_add(
             "housing_company or academia."
         ),
     ],
-    level: Annotated[str, typer.Option(help="national, regional or local.")],
+    level: Annotated[str, typer.Option("--org-level", help="national, regional or local.")],
     org_number: Annotated[str | None, typer.Option(help="Organisationsnummer.")] = None,
     database: Database = None,
     act_as: ActAs = None,
@@ -92,7 +85,9 @@ def org_update(
     id: Annotated[int, typer.Argument(help="Organisation id.")],
     name: Annotated[str | None, typer.Option(help="New name.")] = None,
     sector: Annotated[str | None, typer.Option(help="New sector.")] = None,
-    level: Annotated[str | None, typer.Option(help="New level.")] = None,
+    level: Annotated[
+        str | None, typer.Option("--org-level", help="New level: national, regional or local.")
+    ] = None,
     org_number: Annotated[str | None, typer.Option(help="New organisationsnummer.")] = None,
     database: Database = None,
     act_as: ActAs = None,
