@@ -168,7 +168,7 @@ def area_types(
     data = data.with_columns(index.alias("index"))
 
     valid = pl.col("index").is_not_null()
-    if weighted:
+    if weighted and population:  # _check_settings refuses weighted without a population
         valid = valid & pl.col(population).is_not_null()
         weight = pl.when(valid).then(pl.col(population)).otherwise(0.0)
     else:
