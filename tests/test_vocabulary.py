@@ -108,6 +108,27 @@ def test_replicates_add_up_to_n_bootstrap(function, threads):
     assert all(isinstance(s, int) and s > 0 for s in steps.steps)
 
 
+@pytest.mark.parametrize("method", ["bootstrap", "permutation"])
+def test_compare_reports_its_draws(method):
+    steps = Steps()
+    two_years = pl.concat([COUNTS.with_columns(year=pl.lit(y)) for y in (1, 2)])
+    bryta.compare(
+        two_years,
+        unit="unit",
+        groups=["a", "b"],
+        between="year",
+        first=1,
+        second=2,
+        indices="dissimilarity",
+        focal="a",
+        method=method,
+        n_bootstrap=23,
+        seed=2,
+        progress=steps,
+    )
+    assert sum(steps.steps) == 23
+
+
 @pytest.mark.parametrize("ks", [[3, 10], [3, 1_000], [1_000]])
 def test_tiles_report_every_cell_once(ks):
     cells = pl.DataFrame(

@@ -1,10 +1,10 @@
 """Progress reporting, the same for every computation that can take a while.
 
-:func:`bryta.measure`, :func:`bryta.bootstrap`, :func:`bryta.expected` and
-:func:`bryta.tiled_knn_contexts` take ``progress=``: a callable that is given the number of
-steps just finished (a positive whole number) each time a piece of the work is done. The
+:func:`bryta.measure`, :func:`bryta.bootstrap`, :func:`bryta.expected`, :func:`bryta.compare`
+and :func:`bryta.tiled_knn_contexts` take ``progress=``: a callable that is given the number
+of steps just finished (a positive whole number) each time a piece of the work is done. The
 steps add up to a total the caller knows before the call: the indices computed (``measure``),
-the replicates (``bootstrap``, ``expected``: ``n_bootstrap``) or the cells
+the replicates (``bootstrap``, ``expected``, ``compare``: ``n_bootstrap``) or the cells
 (``tiled_knn_contexts``). So a progress bar's ``update`` plugs straight in:
 
     with tqdm(total=500) as bar:

@@ -393,6 +393,7 @@ def compare(
     group_col: str | None = None,
     count_col: str | None = None,
     threads: int | None = None,
+    progress: Progress | None = None,
 ) -> pl.DataFrame:
     """Compare each index between two values of ``between`` (two years, or two regions).
 
@@ -402,7 +403,8 @@ def compare(
     ``alternative``: "greater" tests whether the second is more segregated. With
     ``method="permutation"`` the p-value comes from reassigning the people of both samples to
     the two samples at random (the exact null of "no difference"); the interval is then not
-    computed (NaN).
+    computed (NaN). ``progress`` is called with the number of draws just finished; the steps
+    add up to ``n_bootstrap``.
 
     >>> import polars as pl
     >>> df = pl.DataFrame({"year": [1, 1, 2, 2], "unit": ["x", "y", "x", "y"],
@@ -497,7 +499,7 @@ def compare(
             r2 = _evaluate(split[:, :, 1], part, size, n_parts, specs, focal_pos, params)
             return r2 - r1
 
-    draws = np.concatenate(_replicate(draw, n_bootstrap, 2 * people1.size, seed, threads, None))
+    draws = np.concatenate(_replicate(draw, n_bootstrap, 2 * people1.size, seed, threads, progress))
     stats = _summaries(draws, ci)
     permutation = method == "permutation"
     nan = np.full_like(diff, np.nan)
