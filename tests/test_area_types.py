@@ -70,7 +70,7 @@ def _constructed() -> tuple[pl.DataFrame, dict[tuple[str, int], int | None]]:
 
 def test_official_rule_reproduced_exactly_on_constructed_data():
     frame, expected = _constructed()
-    typed = area_types(frame, unit="regso", period="year", shares=SHARES, details=True)
+    typed = area_types(frame, unit="regso", by="year", shares=SHARES, details=True)
     assert typed.columns == ["regso", "year", "index", "area_type", "mean", "sd", "z"]
     got = {(r, y): t for r, y, t in typed.select("regso", "year", "area_type").iter_rows()}
     assert got == expected
@@ -86,7 +86,7 @@ def test_official_rule_reproduced_exactly_on_constructed_data():
 
 def test_output_columns_and_order_are_the_documented_ones():
     frame, _ = _constructed()
-    typed = area_types(frame, unit="regso", period="year", shares=SHARES)
+    typed = area_types(frame, unit="regso", by="year", shares=SHARES)
     assert typed.columns == ["regso", "year", "index", "area_type"]
     assert typed.schema["area_type"] == pl.Int8
     assert typed.select("year", "regso").rows() == sorted(typed.select("year", "regso").rows())
@@ -116,7 +116,7 @@ def test_types_match_an_independent_numpy_classification(values, pops, weighted,
     typed = area_types(
         frame,
         unit="u",
-        period="p",
+        by="p",
         shares=["s"],
         population="pop",
         weighted=weighted,
@@ -138,41 +138,59 @@ def test_population_weights_equal_repeated_rows(values, data):
         return
     frame = pl.DataFrame({"u": range(len(values)), "p": 0, "s": values, "pop": pops})
     weighted = area_types(
-        frame, unit="u", period="p", shares=["s"], population="pop", weighted=True, details=True
+        frame, unit="u", by="p", shares=["s"], population="pop", weighted=True, details=True
     )
     expanded = frame.select(pl.all().repeat_by("pop").explode()).with_row_index("row")
-    plain = area_types(expanded, unit="row", period="p", shares=["s"], details=True)
+    plain = area_types(expanded, unit="row", by="p", shares=["s"], details=True)
     assert weighted["mean"][0] == pytest.approx(plain["mean"][0], rel=1e-12)
     assert weighted["sd"][0] == pytest.approx(plain["sd"][0], rel=1e-12)
 
 
 def test_periods_are_independent_and_row_order_does_not_matter():
     frame, _ = _constructed()
-    together = area_types(frame, unit="regso", period="year", shares=SHARES)
+    together = area_types(frame, unit="regso", by="year", shares=SHARES)
     alone = pl.concat(
-        area_types(frame.filter(year=y), unit="regso", period="year", shares=SHARES)
+        area_types(frame.filter(year=y), unit="regso", by="year", shares=SHARES)
         for y in (2021, 2022)
     )
     assert together.equals(alone)
-    reversed_input = area_types(frame.reverse(), unit="regso", period="year", shares=SHARES)
+    reversed_input = area_types(frame.reverse(), unit="regso", by="year", shares=SHARES)
     assert together.equals(reversed_input)
+
+
+def test_by_takes_no_column_or_several():
+    frame, _ = _constructed()
+    one_year = frame.filter(year=2022).drop("year")
+    alone = area_types(one_year, unit="regso", shares=SHARES, details=True)
+    assert alone.columns == ["regso", "index", "area_type", "mean", "sd", "z"]
+    per_year = area_types(frame, unit="regso", by="year", shares=SHARES, details=True)
+    assert alone.equals(per_year.filter(year=2022).drop("year"))
+    # the same panel under two scenarios: every scenario × year is its own distribution
+    scenarios = pl.concat([frame.with_columns(scenario=pl.lit(s)) for s in ("a", "b")])
+    both = area_types(scenarios, unit="regso", by=["scenario", "year"], shares=SHARES)
+    assert both.columns == ["regso", "scenario", "year", "index", "area_type"]
+    plain = area_types(frame, unit="regso", by="year", shares=SHARES)
+    for s in ("a", "b"):
+        assert both.filter(scenario=s).drop("scenario").equals(plain)
+    with pytest.raises(AreaTypeError, match=r"once \(name the period column in by=\)"):
+        area_types(frame, unit="regso", shares=SHARES)
 
 
 def test_weights_cutoffs_and_scaling():
     frame = pl.DataFrame({"u": list("abcd"), "p": 1, "x": [10.0, 20, 30, 40], "y": [0.0, 0, 0, 40]})
-    heavy = area_types(frame, unit="u", period="p", shares=["x", "y"], weights=[3, 1])
+    heavy = area_types(frame, unit="u", by="p", shares=["x", "y"], weights=[3, 1])
     assert heavy["index"].to_list() == [7.5, 15.0, 22.5, 40.0]
-    two_bands = area_types(frame, unit="u", period="p", shares=["x"], cutoffs=[0])
+    two_bands = area_types(frame, unit="u", by="p", shares=["x"], cutoffs=[0])
     assert two_bands["area_type"].to_list() == [2, 2, 1, 1]
     half = frame.with_columns(pl.col("x") / 2)
-    assert area_types(half, unit="u", period="p", shares=["x"])["area_type"].equals(
-        area_types(frame, unit="u", period="p", shares=["x"])["area_type"]
+    assert area_types(half, unit="u", by="p", shares=["x"])["area_type"].equals(
+        area_types(frame, unit="u", by="p", shares=["x"])["area_type"]
     )
 
 
 def test_undefined_periods_get_no_types():
     frame = pl.DataFrame({"u": ["a", "b", "c", "d"], "p": [1, 1, 2, 3], "s": [5.0, 5.0, 7.0, None]})
-    typed = area_types(frame, unit="u", period="p", shares=["s"])
+    typed = area_types(frame, unit="u", by="p", shares=["s"])
     assert typed["area_type"].null_count() == 4  # SD 0; one area; no index
     assert typed["index"].to_list() == [5.0, 5.0, 7.0, None]
 
@@ -195,12 +213,12 @@ def test_bad_input_is_named(change, kwargs, message):
     frame = pl.DataFrame({"u": ["a", "b", "c"], "p": 1, "s": [12.0, 20.0, 3.0]})
     frame = frame.with_columns(**{k: pl.Series(v) for k, v in change.items()})
     with pytest.raises(AreaTypeError, match=message):
-        area_types(frame, unit="u", period="p", **{"shares": ["s"], **kwargs})
+        area_types(frame, unit="u", by="p", **{"shares": ["s"], **kwargs})
 
 
 def test_text_input_with_scb_missing_markers():
     frame = pl.DataFrame({"u": ["a", "b", "c", "d"], "p": "2022", "s": ["10", "..", "30", "20"]})
-    typed = area_types(frame, unit="u", period="p", shares=["s"])
+    typed = area_types(frame, unit="u", by="p", shares=["s"])
     assert typed["index"].to_list() == [10.0, None, 30.0, 20.0]
 
 
@@ -237,9 +255,7 @@ def test_demo_proxy_shares_are_percentages_of_the_bundled_panel():
     assert shares.select(pl.col("born_abroad_pct", "rental_pct").is_between(0, 100).all()).row(
         0
     ) == (True, True)
-    typed = area_types(
-        shares, unit="regso", period="year", shares=["born_abroad_pct", "rental_pct"]
-    )
+    typed = area_types(shares, unit="regso", by="year", shares=["born_abroad_pct", "rental_pct"])
     assert typed["area_type"].null_count() == 0
     assert typed.height == 3363 * 4
 

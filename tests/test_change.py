@@ -70,7 +70,7 @@ def test_mrc_components_match_r_exactly(school_change, expected):
 
 
 def test_km_at_r_precision_reproduces_r(schools00, schools05, expected):
-    """KM needs one IPF (data1 to data2's margins); started with the groups, as R's run was."""
+    """KM needs one IPF (first to second's margins); started with the groups, as R's run was."""
     ref = expected[REF][REF_KEYS["km"]]
     got = stats(mutual_difference(schools00, schools05, method="km", precision=R_PRECISION, **RACE))
     for stat, value in ref.items():
@@ -278,7 +278,7 @@ def test_a_margin_change_is_not_structural(three_units, scaled):
 
 
 def test_units_and_groups_in_one_dataset_only():
-    """additions = M2 − M2 over the common units and groups; removals likewise for data1."""
+    """additions = M2 − M2 over the common units and groups; removals likewise for first."""
     d1 = pl.DataFrame(
         {
             "u": ["a"] * 3 + ["b"] * 3 + ["c"] * 3,
@@ -347,7 +347,7 @@ def test_bad_ipf_settings(schools00, schools05, setting):
 
 
 def test_partitions_must_match(schools00, schools05):
-    with pytest.raises(CountsError, match=r"only in data1: \[\('C',\)\]"):
+    with pytest.raises(CountsError, match=r"only in first: \[\('C',\)\]"):
         mutual_difference(schools00, schools05.filter(pl.col("state") != "C"), by="state", **RACE)
 
 

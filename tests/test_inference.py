@@ -43,7 +43,7 @@ def test_expected_under_random_allocation_matches_r(schools00):
         out = expected(
             schools00,
             indices=["mutual_information", "theil_h"],
-            n_simulations=100,
+            n_bootstrap=100,
             seed=5,
             fixed_margins=fixed,
             **RACE,

@@ -63,7 +63,7 @@ HAND = {
 @pytest.mark.parametrize("engine", ENGINES)
 def test_hand_computed_3x3(engine):
     out = knn_contexts(
-        GRID3, x="x", y="y", groups=["a", "b"], k=[20, 3, 6, 12, 18], id="cell", engine=engine
+        GRID3, x="x", y="y", groups=["a", "b"], k=[20, 3, 6, 12, 18], unit="cell", engine=engine
     )
     assert out.columns == ["cell", "k", "a", "b", "radius"]
     assert out.height == 9 * 5
@@ -80,7 +80,7 @@ def test_default_id_is_the_row_number():
 
 
 def test_radius_contexts_hand_computed():
-    out = radius_contexts(GRID3, x="x", y="y", groups=["a", "b"], radius=[0, 100, 150], id="cell")
+    out = radius_contexts(GRID3, x="x", y="y", groups=["a", "b"], radius=[0, 100, 150], unit="cell")
     got = {(r[0], r[1]): r[2:] for r in out.iter_rows()}
     assert got[("c", 0.0)] == (2.0, 2.0)
     assert got[("c", 100.0)] == (3.0, 6.0)  # inclusive: the 100 m ring is in

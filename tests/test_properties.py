@@ -126,7 +126,7 @@ def test_between_plus_within_equals_total(frame):
         if math.isnan(want):
             continue
         assert math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12)
-    nested = bryta.mutual_nested(framed, unit="cell", levels=["region"], groups=groups)
+    nested = bryta.mutual_nested(framed, unit="cell", within=["region"], groups=groups)
     if not math.isnan(total["M"][0]):
         assert math.isclose(nested["M"].sum(), total["M"][0], rel_tol=1e-9, abs_tol=1e-12)
     comps = bryta.mutual_within(framed, unit="cell", within="region", groups=groups)

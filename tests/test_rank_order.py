@@ -124,7 +124,7 @@ def test_complete_segregation_is_one():
     so the integral (the weights integrate to one)."""
     df = wide([[5, 0, 0, 0, 0, 0], [0, 7, 0, 0, 0, 0], [0, 0, 9, 0, 0, 0], [0, 0, 3, 0, 0, 0],
                [0, 0, 0, 0, 2, 0], [0, 0, 0, 0, 0, 4]])  # fmt: skip
-    out = values(rank_order(df, unit="unit", groups=BRACKETS, index=ALL))
+    out = values(rank_order(df, unit="unit", groups=BRACKETS, indices=ALL))
     for name in ALL:
         assert out[LABELS[name]] == pytest.approx(1.0, abs=1e-12)
     assert out["rank_order_h"] == 1.0  # exact: every H(p_k) is exactly 1 and the fit is flat
@@ -133,7 +133,7 @@ def test_complete_segregation_is_one():
 def test_no_segregation_is_exactly_zero():
     base = [3, 1, 4, 1, 5, 9]
     df = wide([[c * f for c in base] for f in (1, 2, 7, 10)])
-    out = values(rank_order(df, unit="unit", groups=BRACKETS, index=ALL))
+    out = values(rank_order(df, unit="unit", groups=BRACKETS, indices=ALL))
     assert out == {LABELS[n]: 0.0 for n in ALL}
 
 
@@ -142,7 +142,7 @@ def test_two_brackets_give_the_two_group_index():
     is the two-group index at that threshold: Theil's H, the correlation ratio and
     Hutchens' square root index as the engine computes them with the low bracket as focal."""
     df = wide([[30, 10], [10, 30], [20, 20], [5, 0]], ["low", "high"])
-    out = values(rank_order(df, unit="unit", groups=["low", "high"], index=ALL))
+    out = values(rank_order(df, unit="unit", groups=["low", "high"], indices=ALL))
     engine = measure(
         df,
         unit="unit",
@@ -162,8 +162,8 @@ def test_degree_drops_to_the_thresholds_available(income_counts):
     three = income_counts.select("unit", "b1", "b2", pl.sum_horizontal("b3", "b4", "b5", "b6"))
     groups = ["b1", "b2", "b3"]
     for a, b in [
-        (rank_order(three, unit="unit", groups=groups, index=ALL),
-         rank_order(three, unit="unit", groups=groups, index=ALL, degree=1)),
+        (rank_order(three, unit="unit", groups=groups, indices=ALL),
+         rank_order(three, unit="unit", groups=groups, indices=ALL, degree=1)),
         (rank_order(income_counts, unit="unit", groups=BRACKETS, degree=9),
          rank_order(income_counts, unit="unit", groups=BRACKETS, degree=4)),
     ]:  # fmt: skip
@@ -174,7 +174,7 @@ def test_degree_drops_to_the_thresholds_available(income_counts):
 def test_as_many_thresholds_as_coefficients_interpolates(income_counts):
     """Five thresholds and degree 4: the polynomial passes through every point, so the fit
     weights do not matter and the result is the integral of the interpolating polynomial."""
-    out = rank_order(income_counts, unit="unit", groups=BRACKETS, index=ALL, thresholds=True)
+    out = rank_order(income_counts, unit="unit", groups=BRACKETS, indices=ALL, thresholds=True)
     for name in ALL:
         np.testing.assert_allclose(out[f"{name}_fit"], out[name], rtol=1e-9)
     p, h = out["p"].to_numpy(), out["H"].to_numpy()
@@ -221,14 +221,15 @@ def loop_rank_order(rows: list[list[float]], name: str, degree: int = 4) -> floa
 @pytest.mark.parametrize("degree", [2, 3, 4])
 def test_matches_loop_and_quadrature(income_counts, name, degree):
     rows = income_counts.select(BRACKETS).rows()
-    got = values(rank_order(income_counts, unit="unit", groups=BRACKETS, index=name, degree=degree))
+    out = rank_order(income_counts, unit="unit", groups=BRACKETS, indices=name, degree=degree)
+    got = values(out)
     assert got[LABELS[name]] == pytest.approx(loop_rank_order(rows, name, degree), abs=1e-6)
 
 
 def test_matches_loop_with_many_brackets():
     df, cats = pysal_synthetic_tracts(seed=7, n_tracts=30)
     rows = df.select(cats).rows()
-    got = values(rank_order(df, unit="tract", groups=cats, index=ALL))
+    got = values(rank_order(df, unit="tract", groups=cats, indices=ALL))
     for name in ALL:
         assert got[LABELS[name]] == pytest.approx(loop_rank_order(rows, name), abs=1e-6)
 
@@ -238,7 +239,7 @@ def test_published_values_of_pysal_segregation():
     2e095ce) state H^R = 0.20187570, R^R = 0.22296188, S^R = 0.16716787 for their synthetic
     tracts (numpy default_rng(42)), fitted the same way: degree 4, weights w(p)²."""
     df, cats = pysal_synthetic_tracts()
-    got = values(rank_order(df, unit="tract", groups=cats, index=ALL))
+    got = values(rank_order(df, unit="tract", groups=cats, indices=ALL))
     assert got["rank_order_h"] == pytest.approx(0.20187570, abs=5e-9)
     assert got["rank_order_r"] == pytest.approx(0.22296188, abs=5e-9)
     assert got["rank_order_s"] == pytest.approx(0.16716787, abs=5e-9)
@@ -248,35 +249,35 @@ def test_published_values_of_pysal_segregation():
 
 
 def test_invariant_to_scaling_counts(income_counts):
-    base = rank_order(income_counts, unit="unit", groups=BRACKETS, index=ALL)
+    base = rank_order(income_counts, unit="unit", groups=BRACKETS, indices=ALL)
     for factor in (7, 0.37):
         scaled = income_counts.with_columns(pl.col(BRACKETS) * factor)
-        other = rank_order(scaled, unit="unit", groups=BRACKETS, index=ALL)
+        other = rank_order(scaled, unit="unit", groups=BRACKETS, indices=ALL)
         np.testing.assert_allclose(other["value"], base["value"], rtol=1e-11)
 
 
 def test_invariant_to_unit_order(income_counts):
-    base = rank_order(income_counts, unit="unit", groups=BRACKETS, index=ALL)
+    base = rank_order(income_counts, unit="unit", groups=BRACKETS, indices=ALL)
     shuffled = income_counts.sample(fraction=1.0, shuffle=True, seed=3).with_columns(
         pl.Series("unit", [f"x{i}" for i in range(income_counts.height)])
     )
-    other = rank_order(shuffled, unit="unit", groups=BRACKETS, index=ALL)
+    other = rank_order(shuffled, unit="unit", groups=BRACKETS, indices=ALL)
     np.testing.assert_allclose(other["value"], base["value"], rtol=1e-11)
 
 
 def test_reversing_the_brackets_changes_nothing(income_counts):
     """Reversed order maps p to 1 − p; the weights are symmetric about ½ and a polynomial fit
     does not depend on the parametrisation, so every rank-order index is unchanged."""
-    base = rank_order(income_counts, unit="unit", groups=BRACKETS, index=ALL)
-    other = rank_order(income_counts, unit="unit", groups=BRACKETS[::-1], index=ALL)
+    base = rank_order(income_counts, unit="unit", groups=BRACKETS, indices=ALL)
+    other = rank_order(income_counts, unit="unit", groups=BRACKETS[::-1], indices=ALL)
     np.testing.assert_allclose(other["value"], base["value"], rtol=1e-10)
 
 
 def test_empty_brackets_change_nothing(income_counts):
-    base = rank_order(income_counts, unit="unit", groups=BRACKETS, index=ALL)
+    base = rank_order(income_counts, unit="unit", groups=BRACKETS, indices=ALL)
     padded = income_counts.with_columns(e0=pl.lit(0.0), e1=pl.lit(0.0), e2=pl.lit(0.0))
     groups = ["e0", "b1", "b2", "b3", "e1", "b4", "b5", "b6", "e2"]
-    other = rank_order(padded, unit="unit", groups=groups, index=ALL)
+    other = rank_order(padded, unit="unit", groups=groups, indices=ALL)
     np.testing.assert_allclose(other["value"], base["value"], rtol=1e-12)
     thr = rank_order(padded, unit="unit", groups=groups, thresholds=True)
     # a threshold is named by the bracket just below it, so the last bracket names none
@@ -289,9 +290,9 @@ def test_splitting_a_unit_in_two_alike_changes_nothing(income_counts):
     split = pl.concat(
         [income_counts.slice(1), pl.DataFrame([{"unit": "a", **half}, {"unit": "b", **half}])]
     )
-    base = rank_order(income_counts, unit="unit", groups=BRACKETS, index=ALL)
+    base = rank_order(income_counts, unit="unit", groups=BRACKETS, indices=ALL)
     np.testing.assert_allclose(
-        rank_order(split, unit="unit", groups=BRACKETS, index=ALL)["value"],
+        rank_order(split, unit="unit", groups=BRACKETS, indices=ALL)["value"],
         base["value"],
         rtol=1e-11,
     )
@@ -311,10 +312,10 @@ def test_partitions_are_independent(income_counts):
     stacked = pl.concat([df.with_columns(region=pl.lit(k)) for k, df in parts.items()])
     for degree in (4, 2):
         together = rank_order(
-            stacked, unit="unit", groups=BRACKETS, by="region", index=ALL, degree=degree
+            stacked, unit="unit", groups=BRACKETS, by="region", indices=ALL, degree=degree
         )
         for region, df in parts.items():
-            alone = rank_order(df, unit="unit", groups=BRACKETS, index=ALL, degree=degree)
+            alone = rank_order(df, unit="unit", groups=BRACKETS, indices=ALL, degree=degree)
             mine = together.filter(pl.col("region") == region)
             assert mine["index"].to_list() == alone["index"].to_list()
             np.testing.assert_allclose(mine["value"], alone["value"], rtol=1e-12)
@@ -365,7 +366,7 @@ def test_long_input_matches_wide(income_counts):
 
 def test_bad_arguments(income_counts):
     with pytest.raises(UnknownIndexError, match="known: H, R, S"):
-        rank_order(income_counts, unit="unit", groups=BRACKETS, index=["H", "D"])
+        rank_order(income_counts, unit="unit", groups=BRACKETS, indices=["H", "D"])
     with pytest.raises(ValueError, match="degree"):
         rank_order(income_counts, unit="unit", groups=BRACKETS, degree=-1)
     with pytest.raises(ValueError, match="degree"):

@@ -76,7 +76,7 @@ def test_schools00_between_within(schools00, expected, unit, within, key):
 
 def test_schools00_nested_chain(schools00, expected):
     ref = expected["schools00"]["nested_state_district_school"]
-    out = bryta.mutual_nested(schools00, unit="school", levels=["state", "district"], **RACE)
+    out = bryta.mutual_nested(schools00, unit="school", within=["state", "district"], **RACE)
     assert out["between"].to_list() == ["state", "district", "school"]
     assert out["within"].to_list() == ["", "state", "state, district"]
     for row, key in zip(out.iter_rows(named=True), ref, strict=True):

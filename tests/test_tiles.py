@@ -32,9 +32,9 @@ def synthetic_grid(n_cells: int, seed: int, step: float = 250.0) -> pl.DataFrame
 def test_tiles_equal_one_process(tile, halo):
     cells = synthetic_grid(600, seed=3)
     ks = [10, 50, 200, 1_000]
-    one = knn_contexts(cells, x="x", y="y", groups=["a", "b"], k=ks, id="cell")
+    one = knn_contexts(cells, x="x", y="y", groups=["a", "b"], k=ks, unit="cell")
     tiled = tiled_knn_contexts(
-        cells, x="x", y="y", groups=["a", "b"], k=ks, id="cell", tile_size=tile, halo=halo
+        cells, x="x", y="y", groups=["a", "b"], k=ks, unit="cell", tile_size=tile, halo=halo
     )
     assert_frame_equal(tiled, one)
 
@@ -60,14 +60,14 @@ def test_local_dask_cluster_gives_the_same_answer():
     pytest.importorskip("distributed")
     cells = synthetic_grid(300, seed=5)
     ks = [20, 300]
-    one = knn_contexts(cells, x="x", y="y", groups=["a", "b"], k=ks, id="cell")
+    one = knn_contexts(cells, x="x", y="y", groups=["a", "b"], k=ks, unit="cell")
     tiled = tiled_knn_contexts(
         cells,
         x="x",
         y="y",
         groups=["a", "b"],
         k=ks,
-        id="cell",
+        unit="cell",
         tile_size=1_000,
         scheduler="local",
     )

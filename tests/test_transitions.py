@@ -81,7 +81,7 @@ def _cells(matrix: pl.DataFrame) -> dict[tuple, tuple]:
 
 
 def test_matrix_by_hand(tiny_types):
-    m = transition_matrix(tiny_types, 2020, 2021, population="population")
+    m = transition_matrix(tiny_types, first=2020, second=2021, population="population")
     assert m.columns == ["from_type", "to_type", "areas", "population_first", "population_second"]
     assert _cells(m) == {
         (1, 1): (1, 100, 110),
@@ -103,13 +103,13 @@ def test_matrix_by_hand(tiny_types):
 
 
 def test_matrix_without_population_has_only_areas(tiny_types):
-    m = transition_matrix(tiny_types, 2020, 2021)
+    m = transition_matrix(tiny_types, first=2020, second=2021)
     assert m.columns == ["from_type", "to_type", "areas"]
     assert m.get_column("areas").sum() == 8  # every area present in either year
 
 
 def test_matrix_margins_are_the_type_counts(tiny_types):
-    m = transition_matrix(tiny_types, 2020, 2021, population="population")
+    m = transition_matrix(tiny_types, first=2020, second=2021, population="population")
     for year, side, other in (
         (2020, "from_type", "population_first"),
         (2021, "to_type", "population_second"),
@@ -130,13 +130,13 @@ def test_matrix_margins_are_the_type_counts(tiny_types):
 
 
 def test_period_given_as_text_matches_integer_column(tiny_types):
-    assert transition_matrix(tiny_types, "2020", "2021").equals(
-        transition_matrix(tiny_types, 2020, 2021)
+    assert transition_matrix(tiny_types, first="2020", second="2021").equals(
+        transition_matrix(tiny_types, first=2020, second=2021)
     )
 
 
 def test_same_period_gives_the_diagonal(tiny_types):
-    m = transition_matrix(tiny_types, 2021, 2021)
+    m = transition_matrix(tiny_types, first=2021, second=2021)
     off = m.filter(pl.col("from_type").ne_missing(pl.col("to_type")))
     assert off.get_column("areas").sum() == 0
 
@@ -144,16 +144,19 @@ def test_same_period_gives_the_diagonal(tiny_types):
 def test_pandas_input(tiny_types):
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame(tiny_types.to_dicts())
-    got = transition_matrix(frame, 2020, 2021)
+    got = transition_matrix(frame, first=2020, second=2021)
     assert (
         got.get_column("areas").to_list()
-        == transition_matrix(tiny_types, 2020, 2021).get_column("areas").to_list()
+        == transition_matrix(tiny_types, first=2020, second=2021).get_column("areas").to_list()
     )
 
 
 def test_more_types_with_n_types(tiny_types):
     m = transition_matrix(
-        tiny_types.with_columns(pl.col("area_type").replace(5, 6)), 2020, 2021, n_types=6
+        tiny_types.with_columns(pl.col("area_type").replace(5, 6)),
+        first=2020,
+        second=2021,
+        n_types=6,
     )
     assert m.head(36).height == 36
     assert _cells(m)[(6, 6)] == (1,)
@@ -191,7 +194,7 @@ def test_persistence_covers_every_consecutive_pair(tiny_types):
 
 
 def test_persistence_overall_is_the_trace(tiny_types):
-    m = transition_matrix(tiny_types, 2020, 2021)
+    m = transition_matrix(tiny_types, first=2020, second=2021)
     trace = m.filter(pl.col("from_type") == pl.col("to_type")).get_column("areas").sum()
     typed = m.drop_nulls().get_column("areas").sum()
     overall = persistence(tiny_types).filter(pl.col("area_type").is_null())
@@ -208,7 +211,7 @@ def test_persistence_with_one_period_is_empty(tiny_types):
 
 
 def test_changed_areas_by_hand(tiny_types):
-    got = changed_areas(tiny_types, 2020, 2021, population="population")
+    got = changed_areas(tiny_types, first=2020, second=2021, population="population")
     assert got.columns == [
         "regso", "kommun", "lan", "from_type", "to_type",
         "index_first", "index_second", "population_first", "population_second",
@@ -220,7 +223,7 @@ def test_changed_areas_by_hand(tiny_types):
 
 
 def test_changed_areas_with_untyped(tiny_types):
-    got = changed_areas(tiny_types, 2020, 2021, untyped=True)
+    got = changed_areas(tiny_types, first=2020, second=2021, untyped=True)
     assert got.select("regso", "from_type", "to_type").rows() == [
         ("0114R002", 2, 1),
         ("0114R004", 4, None),
@@ -231,20 +234,20 @@ def test_changed_areas_with_untyped(tiny_types):
 
 
 def test_changed_areas_match_the_off_diagonal(tiny_types):
-    m = transition_matrix(tiny_types, 2020, 2021).drop_nulls()
+    m = transition_matrix(tiny_types, first=2020, second=2021).drop_nulls()
     off = m.filter(pl.col("from_type") != pl.col("to_type")).get_column("areas").sum()
-    assert changed_areas(tiny_types, 2020, 2021).height == off
+    assert changed_areas(tiny_types, first=2020, second=2021).height == off
 
 
 def test_changed_areas_without_index_column_or_codes(tiny_types):
     plain = tiny_types.drop("index").with_columns(("x" + pl.col("regso")).alias("regso"))
-    got = changed_areas(plain, 2020, 2021)
+    got = changed_areas(plain, first=2020, second=2021)
     assert got.columns == ["regso", "from_type", "to_type"]
     assert got.height == 2
 
 
 def test_changed_areas_empty_keeps_its_columns(tiny_types):
-    got = changed_areas(tiny_types, 2020, 2020)
+    got = changed_areas(tiny_types, first=2020, second=2020)
     assert got.height == 0
     assert got.columns[:3] == ["regso", "kommun", "lan"]
 
@@ -288,6 +291,24 @@ def test_population_by_type_uses_a_kommun_column_when_given(tiny_types):
         population_by_type(own, "population", "lan")
 
 
+def test_population_by_type_partitions_by_any_columns(tiny_types):
+    one_year = tiny_types.filter(year=2020).drop("year")
+    alone = population_by_type(one_year, "population", "kommun", by=None)
+    assert alone.columns == ["kommun", "area_type", "areas", "population", "share"]
+    per_year = population_by_type(tiny_types, "population", "kommun").filter(year=2020)
+    assert alone.equals(per_year.drop("year"))
+    # two scenarios of the same panel: each partition is the panel's own result
+    scenarios = pl.concat(
+        [tiny_types.with_columns(pl.lit(s).alias("scenario")) for s in ("low", "high")]
+    )
+    both = population_by_type(scenarios, "population", "kommun", by=["scenario", "year"])
+    assert both.columns[:3] == ["kommun", "scenario", "year"]
+    low = both.filter(scenario="low").drop("scenario")
+    assert low.equals(population_by_type(tiny_types, "population", "kommun"))
+    with pytest.raises(TransitionError, match="once \\(name the period column in by=\\)"):
+        population_by_type(tiny_types, "population", "kommun", by=None)
+
+
 def test_population_by_type_rejects_an_unknown_level(tiny_types):
     with pytest.raises(TransitionError, match="level must be one of"):
         population_by_type(tiny_types, "population", "regso")  # type: ignore[arg-type]
@@ -309,25 +330,25 @@ def test_population_by_type_rejects_an_unknown_level(tiny_types):
 )
 def test_bad_types_are_refused_naming_rows(tiny_types, change, message):
     with pytest.raises(TransitionError, match=message):
-        transition_matrix(tiny_types.with_columns(change), 2020, 2021)
+        transition_matrix(tiny_types.with_columns(change), first=2020, second=2021)
 
 
 def test_missing_column_and_unknown_period(tiny_types):
     with pytest.raises(TransitionError, match="'pop' not found"):
-        transition_matrix(tiny_types, 2020, 2021, population="pop")
+        transition_matrix(tiny_types, first=2020, second=2021, population="pop")
     with pytest.raises(TransitionError, match="year 2019 is not in the table; it has 2020, 2021"):
-        transition_matrix(tiny_types, 2019, 2021)
+        transition_matrix(tiny_types, first=2019, second=2021)
 
 
 def test_text_columns_from_csv_are_read(tiny_types):
     text = tiny_types.with_columns(pl.all().cast(pl.String))
-    m = transition_matrix(text, "2020", "2021", population="population")
+    m = transition_matrix(text, first="2020", second="2021", population="population")
     assert _cells(m)[(3, 4)] == (1, 400, 390)
     with pytest.raises(TransitionError, match="not numbers"):
         transition_matrix(
             text.with_columns(pl.lit("x").alias("population")),
-            "2020",
-            "2021",
+            first="2020",
+            second="2021",
             population="population",
         )
 
@@ -357,7 +378,7 @@ def type_panels(draw) -> pl.DataFrame:
 def test_matrix_identities(panel):
     if panel.filter(year=2020).height == 0 or panel.filter(year=2022).height == 0:
         return
-    m = transition_matrix(panel, 2020, 2022, population="population")
+    m = transition_matrix(panel, first=2020, second=2022, population="population")
     present = panel.filter(pl.col("year").is_in([2020, 2022])).get_column("regso").n_unique()
     assert m.get_column("areas").sum() == present
     for year, side, pop in (
@@ -379,7 +400,7 @@ def test_persistence_agrees_with_the_matrices(panel):
     years = sorted(panel.get_column("year").unique().to_list())
     assert p.select("first", "second").unique(maintain_order=True).rows() == list(pairwise(years))
     for first, second in pairwise(years):
-        m = transition_matrix(panel, first, second).drop_nulls()
+        m = transition_matrix(panel, first=first, second=second).drop_nulls()
         overall = p.filter(pl.col("area_type").is_null(), first=first)
         trace = m.filter(pl.col("from_type") == pl.col("to_type")).get_column("areas").sum()
         assert overall.select("areas", "kept").row(0) == (m.get_column("areas").sum(), trace)
@@ -404,14 +425,14 @@ def proxy_types() -> pl.DataFrame:
     return area_types(
         shares,
         unit="regso",
-        period="year",
+        by="year",
         shares=["born_abroad_pct", "rental_pct"],
         population="population",
     )
 
 
 def test_bundled_panel_transitions(proxy_types):
-    m = transition_matrix(proxy_types, 2020, 2023, population="population")
+    m = transition_matrix(proxy_types, first=2020, second=2023, population="population")
     by_type = proxy_types.filter(year=2020).group_by("area_type").len()
     for t, n in by_type.iter_rows():
         assert m.filter(pl.col("from_type").eq_missing(t)).get_column("areas").sum() == n
@@ -419,7 +440,7 @@ def test_bundled_panel_transitions(proxy_types):
     assert p.height == 3
     # the proxy types are stable from year to year, like SCB's (89–95 %)
     assert all(0.85 <= s <= 1.0 for s in p.get_column("share"))
-    changed = changed_areas(proxy_types, 2022, 2023)
+    changed = changed_areas(proxy_types, first=2022, second=2023)
     assert changed.height == p.filter(first=2022).select(pl.col("areas") - pl.col("kept")).item()
     lan = population_by_type(proxy_types, "population", "lan")
     assert lan.get_column("lan").n_unique() == 21
@@ -491,7 +512,7 @@ def test_changed_areas_keep_kommun_and_lan_when_one_code_is_not_a_regso(tiny_typ
         .otherwise(pl.col("regso"))
         .alias("regso")
     )
-    got = changed_areas(odd, 2020, 2021, untyped=True)
+    got = changed_areas(odd, first=2020, second=2021, untyped=True)
     assert got.columns[:3] == ["regso", "kommun", "lan"]
     located = dict(zip(got["regso"], got["kommun"], strict=True))
     assert located["0114R002"] == "0114" and located["0180R001"] == "0180"
@@ -502,7 +523,7 @@ def test_changed_areas_keep_kommun_and_lan_when_one_code_is_not_a_regso(tiny_typ
             .otherwise(pl.col("regso"))
             .alias("regso")
         ),
-        2020,
-        2021,
+        first=2020,
+        second=2021,
     )
     assert odd_rows.filter(pl.col("regso") == "Skolområde 7")["kommun"].to_list() == [None]

@@ -361,7 +361,7 @@ def _all_types() -> pl.DataFrame:
     proxy = area_types(
         shares,
         unit="regso",
-        period="year",
+        by="year",
         shares=["born_abroad_pct", "rental_pct"],
         population="population",
     ).select("regso", "year", "area_type", pl.lit("proxy").alias("source"))

@@ -69,7 +69,7 @@ def area_types_command(
         result = area_types(
             frame,
             unit=unit,
-            period=period,
+            by=period,
             shares=names,
             weights=_floats(weights, "weights"),
             population=population,

@@ -84,10 +84,10 @@ def transitions_command(
             result = persistence(frame, **common)
             what = "persistence rates"
         elif changed:
-            result = changed_areas(frame, first, second, index_col=index_col, **common)
+            result = changed_areas(frame, first=first, second=second, index_col=index_col, **common)
             what = "changed areas"
         else:
-            result = transition_matrix(frame, first, second, **common)
+            result = transition_matrix(frame, first=first, second=second, **common)
             what = "transition cells"
         write_table(result, output, [input])
     err_console.print(f"wrote {result.height} {what} to {output}", highlight=False)

@@ -142,7 +142,7 @@ def measure(
                 result = run_measure(
                     frame,
                     reasons=reasons,
-                    on_index=bar.advance,
+                    progress=bar.advance_by,
                     fractional=fractional,
                     **common,
                 )
@@ -154,7 +154,7 @@ def measure(
                     seed=seed,
                     ci=ci,
                     ci_method=ci_method,
-                    on_progress=bar.advance_by,
+                    progress=bar.advance_by,
                     **common,
                 )
         if expected is not None:
@@ -162,9 +162,9 @@ def measure(
                 under_null = run_expected(
                     frame,
                     fixed_margins=not random_margins,
-                    n_simulations=expected,
+                    n_bootstrap=expected,
                     seed=seed,
-                    on_progress=bar.advance_by,
+                    progress=bar.advance_by,
                     **common,
                 )
             if result is None:

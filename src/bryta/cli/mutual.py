@@ -93,7 +93,7 @@ def decompose(
             "count_col": count_col,
         }
         if levels:
-            result = mutual_nested(frame, levels=split_list(levels), **common)
+            result = mutual_nested(frame, within=split_list(levels), **common)
         elif within:
             result = mutual_within(frame, within=split_list(within), **common)
         else:

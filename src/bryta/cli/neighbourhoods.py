@@ -90,7 +90,7 @@ def neighbourhoods(
                 y=y,
                 groups=names,
                 k=ks,
-                id=id,
+                unit=id,
                 engine=engine,  # type: ignore[arg-type]
                 decay=decay,
                 own_distance=own_distance,
@@ -103,10 +103,10 @@ def neighbourhoods(
                     y=y,
                     groups=names,
                     k=ks,
-                    id=id,
+                    unit=id,
                     tile_size=tile_size or 40_000.0,
                     scheduler=scheduler,
-                    on_tile=bar.advance_by,
+                    progress=bar.advance_by,
                     decay=decay,
                     own_distance=own_distance,
                 )

@@ -25,16 +25,17 @@ type condition                                    SCB's name
 
 Every part of the method is a setting of :func:`area_types`, with the official reading as the
 default: the index is the **unweighted** mean of the shares (``weights``); mean and SD are taken
-over all areas of the period, **unweighted** (``weighted``), the SD with ``ddof = 0``
-(``ddof``); the band edges are at +2, +1, 0 and −1 SD (``cutoffs``). Whether SCB weights the
-mean and SD by population is not documented, so ``weighted=True`` gives the population-weighted
-alternative (frequency weights: the variance divides by total population − ``ddof``).
+over all areas of the period (each partition of ``by``), **unweighted** (``weighted``), the SD
+with ``ddof = 0`` (``ddof``); the band edges are at +2, +1, 0 and −1 SD (``cutoffs``). Whether
+SCB weights the mean and SD by population is not documented, so ``weighted=True`` gives the
+population-weighted alternative (frequency weights: the variance divides by total
+population − ``ddof``).
 
 Areas with a missing share (or, when weighting, a missing population) get no index and no type
 and do not enter the distribution. A period with fewer than two typed areas, or where every
 index is equal (SD = 0), gets no types: the bands are undefined there.
 
-All periods are classified in one pass (window expressions over the period column), with the
+All periods are classified in one pass (window expressions over the ``by`` columns), with the
 mean and SD computed in two passes (mean first, then squared deviations), so a distribution
 whose mean and SD are exact binary numbers puts an area exactly on a band edge where it belongs.
 
@@ -83,8 +84,8 @@ def area_types(
     frame: Any,
     *,
     unit: str,
-    period: str,
     shares: Sequence[str],
+    by: Sequence[str] | str | None = None,
     weights: Sequence[float] | None = None,
     population: str | None = None,
     weighted: bool = False,
@@ -97,10 +98,11 @@ def area_types(
     Args:
         frame: polars, pandas or Arrow table with one row per area and period.
         unit: the column naming the area (e.g. ``regso``).
-        period: the column naming the period (e.g. ``year``); each period is classified
-            against its own distribution.
         shares: the input percentages (0–100), e.g. low economic standard, low education,
             long-term assistance or unemployment.
+        by: partition columns, usually the period (e.g. ``"year"``): each partition is
+            classified against its own distribution (its own mean and SD), and each area
+            must appear once per partition. None: all rows form one distribution.
         weights: a weight per share (the index is the weighted mean of the shares); equal
             weights when omitted, as in the official method.
         population: a population column, needed for ``weighted``; it is passed through to the
@@ -112,9 +114,9 @@ def area_types(
         details: add the period's ``mean`` and ``sd`` and each area's ``z`` (SD from the mean).
 
     Returns:
-        One row per input row, sorted by period and unit: ``<unit>, <period>, index,
-        area_type`` (Int8; null where undefined), then the population and, with ``details``,
-        ``mean``, ``sd``, ``z``.
+        One row per input row, sorted by the ``by`` columns and unit: ``<unit>, <by…>,
+        index, area_type`` (Int8; null where undefined), then the population and, with
+        ``details``, the partition's ``mean`` and ``sd`` and the area's ``z``.
 
     Areas exactly on a band edge belong to the band above the edge (bands are closed below):
 
@@ -124,7 +126,7 @@ def area_types(
     ...     "low_education": [28, 12, 24, 16, 20, 20, 20, 20, 20, 20],
     ...     "assistance": [28, 12, 24, 16, 20, 20, 20, 20, 20, 20],
     ... })
-    >>> typed = area_types(panel, unit="regso", period="year",
+    >>> typed = area_types(panel, unit="regso", by="year",
     ...                    shares=["low_income", "low_education", "assistance"], details=True)
     >>> typed.head(5).select("regso", "index", "area_type", "mean", "sd")
     shape: (5, 5)
@@ -142,15 +144,20 @@ def area_types(
     """
     data = to_polars(frame)
     shares = list(shares)
+    keys = [by] if isinstance(by, str) else list(by or [])
     cuts = _check_settings(shares, weights, population, weighted, ddof, cutoffs)
-    needed = [unit, period, *shares, *([population] if population else [])]
+    needed = [unit, *keys, *shares, *([population] if population else [])]
     _require(data, needed)
     data = data.select(needed).with_row_index(_ROW)
-    _check_unique(data, unit, period)
+    _check_unique(data, unit, keys)
     for column in shares:
-        data = _numeric(data, column, [unit, period], percent=True)
+        data = _numeric(data, column, [unit, *keys], percent=True)
     if population:
-        data = _numeric(data, population, [unit, period], percent=False)
+        data = _numeric(data, population, [unit, *keys], percent=False)
+
+    def per(expr: pl.Expr) -> pl.Expr:
+        """``expr`` over each partition (over the whole frame without ``by``)."""
+        return expr.over(keys) if keys else expr
 
     w = [1.0] * len(shares) if weights is None else [float(x) for x in weights]
     index = pl.sum_horizontal(pl.col(c) * wi for c, wi in zip(shares, w, strict=True)) / sum(w)
@@ -161,20 +168,20 @@ def area_types(
     data = data.with_columns(index.alias("index"))
 
     valid = pl.col("index").is_not_null()
-    if weighted:
+    if weighted and population:  # _check_settings refuses weighted without a population
         valid = valid & pl.col(population).is_not_null()
         weight = pl.when(valid).then(pl.col(population)).otherwise(0.0)
     else:
         weight = pl.when(valid).then(1.0).otherwise(0.0)
     x = pl.when(valid).then(pl.col("index")).otherwise(0.0)
-    total = weight.sum().over(period)
-    mean = (weight * x).sum().over(period) / total
+    total = per(weight.sum())
+    mean = per((weight * x).sum()) / total
     data = data.with_columns(
         mean.alias("mean"), total.alias("__weight_total"), valid.alias("__valid")
     )
     deviation = pl.when(pl.col("__valid")).then(pl.col("index") - pl.col("mean")).otherwise(0.0)
-    variance = (weight * deviation**2).sum().over(period) / (pl.col("__weight_total") - ddof)
-    n_valid = pl.col("__valid").sum().over(period)
+    variance = per((weight * deviation**2).sum()) / (pl.col("__weight_total") - ddof)
+    n_valid = per(pl.col("__valid").sum())
     defined = (n_valid >= 2) & (pl.col("__weight_total") > ddof)
     sd = pl.when(defined).then(variance.sqrt()).otherwise(None)
     data = data.with_columns(sd.alias("sd"))
@@ -191,12 +198,12 @@ def area_types(
         pl.when(pl.col("__valid")).then(pl.col("mean")).otherwise(None).alias("mean"),
     )
 
-    columns = [unit, period, "index", "area_type"]
+    columns = [unit, *keys, "index", "area_type"]
     if population:
         columns.append(population)
     if details:
         columns += ["mean", "sd", "z"]
-    return data.sort(period, unit, maintain_order=True).select(columns)
+    return data.sort(*keys, unit, maintain_order=True).select(columns)
 
 
 def _check_settings(
@@ -241,12 +248,13 @@ def _require(frame: pl.DataFrame, names: Sequence[str]) -> None:
         raise AreaTypeError(f"a column is named twice among {', '.join(names)}")
 
 
-def _check_unique(frame: pl.DataFrame, unit: str, period: str) -> None:
-    repeated = frame.select(unit, period).is_duplicated()
+def _check_unique(frame: pl.DataFrame, unit: str, keys: list[str]) -> None:
+    repeated = frame.select(unit, *keys).is_duplicated()
     if repeated.any():
+        per = f"per {', '.join(keys)}" if keys else "(name the period column in by=)"
         raise AreaTypeError(
-            f"each {unit} must appear once per {period}; repeated in "
-            + _rows(frame, repeated, [unit, period])
+            f"each {unit} must appear once {per}; repeated in "
+            + _rows(frame, repeated, [unit, *keys])
         )
 
 

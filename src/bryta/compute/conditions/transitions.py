@@ -88,26 +88,30 @@ def _prepare(
     types: Any,
     *,
     unit: str,
-    period: str,
+    period: str | Sequence[str],
     type_col: str,
     n_types: int,
     numeric: Sequence[str | None] = (),
     keep: Sequence[str] = (),
 ) -> pl.DataFrame:
-    """Select and check the columns: one row per unit × period, types in range, numbers."""
+    """Select and check the columns: one row per unit × period (the ``period`` column, or
+    every combination of the ``by`` columns given as a list), types in range, numbers."""
     if n_types < 2:
         raise TransitionError(f"n_types must be at least 2, not {n_types}")
     data = to_polars(types)
+    periods = [period] if isinstance(period, str) else list(period)
     numbers = [c for c in numeric if c is not None]
-    needed = list(dict.fromkeys([unit, period, type_col, *numbers, *keep]))
+    needed = list(dict.fromkeys([unit, *periods, type_col, *numbers, *keep]))
     missing = [c for c in needed if c not in data.columns]
     if missing:
         raise TransitionError(
             f"column {', '.join(map(repr, missing))} not found; "
             f"the table has {', '.join(map(repr, data.columns))}"
         )
+    if unit in periods:
+        raise TransitionError(f"column {unit!r} is both the unit and a period (by) column")
     data = data.select(needed).with_row_index(_ROW)
-    ident = [unit, period]
+    ident = [unit, *periods]
     for column in ident:
         empty = data.get_column(column).is_null()
         if empty.any():
@@ -116,9 +120,9 @@ def _prepare(
             )
     repeated = data.select(ident).is_duplicated()
     if repeated.any():
+        per = f" per {', '.join(periods)}" if periods else " (name the period column in by=)"
         raise TransitionError(
-            f"each {unit} must appear once per {period}; repeated in "
-            + _rows(data, repeated, ident)
+            f"each {unit} must appear once{per}; repeated in " + _rows(data, repeated, ident)
         )
     casts = [_as_type(data, type_col, n_types, ident)]
     casts += [_as_number(data, c, ident).alias(c) for c in numbers if c != type_col]
@@ -178,9 +182,9 @@ def _pairs(
 
 def transition_matrix(
     types: Any,
+    *,
     first: Any,
     second: Any,
-    *,
     unit: str = "regso",
     period: str = "year",
     type_col: str = "area_type",
@@ -212,7 +216,7 @@ def transition_matrix(
     ...     "regso": ["a", "b", "c", "a", "b", "c", "d"],
     ...     "year": [2020, 2020, 2020, 2021, 2021, 2021, 2021],
     ...     "area_type": [1, 2, 2, 1, 1, 2, 5]})
-    >>> m = transition_matrix(types, 2020, 2021)
+    >>> m = transition_matrix(types, first=2020, second=2021)
     >>> m.filter(pl.col("areas") > 0).rows()
     [(1, 1, 1), (2, 1, 1), (2, 2, 1), (None, 5, 1)]
     >>> m.height  # 25 cells plus the new area "d" (no type in 2020)
@@ -325,9 +329,9 @@ def persistence(
 
 def changed_areas(
     types: Any,
+    *,
     first: Any,
     second: Any,
-    *,
     unit: str = "regso",
     period: str = "year",
     type_col: str = "area_type",
@@ -357,7 +361,7 @@ def changed_areas(
     ...     "year": [2020] * 3 + [2021] * 3,
     ...     "index": [30.0, 12.0, 21.0, 31.0, 20.5, 22.0],
     ...     "area_type": [1, 4, 3, 1, 3, 3]})
-    >>> changed_areas(types, 2020, 2021).rows()
+    >>> changed_areas(types, first=2020, second=2021).rows()
     [('0114R002', '0114', '01', 4, 3, 12.0, 20.5)]
     """
     use_index = index_col is not None and index_col in to_polars(types).columns
@@ -410,7 +414,7 @@ def population_by_type(
     level: Level = "kommun",
     *,
     unit: str = "regso",
-    period: str = "year",
+    by: Sequence[str] | str | None = "year",
     type_col: str = "area_type",
     n_types: int = 5,
 ) -> pl.DataFrame:
@@ -426,12 +430,15 @@ def population_by_type(
         types: one row per area and period with a population column.
         population: the population column (missing values count as 0).
         level: ``"kommun"``, ``"lan"`` or ``"riket"`` (one row set for the country, code 00).
-        unit, period, type_col, n_types: as in :func:`transition_matrix`.
+        by: partition columns besides the level, usually the period: each area appears once
+            per combination, and the shares are taken per level × combination. Default
+            ``"year"``; None for a frame of one period.
+        unit, type_col, n_types: as in :func:`transition_matrix`.
 
     Returns:
-        ``<level>, <period>, <type_col>, areas, population, share``, all types for every
-        level × period (zeros included), sorted; ``share`` is null where the kommun (län) has
-        no population in that period.
+        ``<level>, <by…>, <type_col>, areas, population, share``, all types for every
+        level × partition (zeros included), sorted; ``share`` is null where the kommun (län)
+        has no population in that partition.
 
     >>> types = pl.DataFrame({
     ...     "regso": ["0114R001", "0114R002", "0180R001"], "year": 2022,
@@ -444,10 +451,12 @@ def population_by_type(
         raise TransitionError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
     columns = to_polars(types).columns
     keep = [level] if level in columns and level != unit else []
+    periods = [by] if isinstance(by, str) else list(by or [])
+    keys = list(dict.fromkeys([level, *periods]))
     data = _prepare(
         types,
         unit=unit,
-        period=period,
+        period=periods,
         type_col=type_col,
         n_types=n_types,
         numeric=[population],
@@ -463,18 +472,18 @@ def population_by_type(
                 f"cannot tell the {level} of the {unit!r} codes; "
                 f"add a {level!r} column or use RegSO, DeSO or kommun codes"
             )
-    counts = data.group_by(level, period, type_col).agg(
+    counts = data.group_by(*keys, type_col).agg(
         pl.len().cast(pl.Int64).alias("areas"), pl.col(population).fill_null(0).sum()
     )
-    grid = data.select(level, period).unique().join(_type_grid(n_types, [type_col]), how="cross")
-    typed = grid.join(counts, on=[level, period, type_col], how="left").with_columns(
+    grid = data.select(keys).unique().join(_type_grid(n_types, [type_col]), how="cross")
+    typed = grid.join(counts, on=[*keys, type_col], how="left").with_columns(
         pl.col("areas", population).fill_null(0)
     )
     rows = pl.concat([typed, counts.filter(pl.col(type_col).is_null()).select(typed.columns)])
-    total = pl.col(population).sum().over(level, period)
+    total = pl.col(population).sum().over(keys)
     share = pl.when(total > 0).then(pl.col(population) / total).otherwise(None)
     return (
         rows.with_columns(share.alias("share"))
         .rename({population: "population"} if population != "population" else {})
-        .sort(level, period, type_col, nulls_last=True)
+        .sort(*keys, type_col, nulls_last=True)
     )

@@ -346,18 +346,19 @@ def run_blocks(
     seed: int | np.random.SeedSequence | None,
     work: Callable[[int, np.random.Generator], T],
     threads: int | None = None,
-    on_block: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> list[T]:
     """Run ``work(size, rng)`` for every block, each block with its own child seed, in a
-    thread pool (numpy releases the GIL in the samplers and the array arithmetic)."""
+    thread pool (numpy releases the GIL in the samplers and the array arithmetic);
+    ``progress`` is given each finished block's size."""
     seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     children = seq.spawn(len(sizes))
     workers = threads or min(os.cpu_count() or 1, len(sizes)) or 1
 
     def one(k: int) -> T:
         result = work(sizes[k], np.random.default_rng(children[k]))
-        if on_block is not None:
-            on_block(sizes[k])
+        if progress is not None:
+            progress(sizes[k])
         return result
 
     if workers == 1 or len(sizes) == 1:

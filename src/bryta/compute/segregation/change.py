@@ -1,6 +1,7 @@
 """Why did segregation change? Decomposing the difference in M between two periods or places.
 
-:func:`mutual_difference` splits M₂ − M₁ (data2 against data1) into additive terms (Elbers 2023):
+:func:`mutual_difference` splits M₂ − M₁ (``second`` against ``first``) into additive terms
+(Elbers 2023):
 
 * ``additions`` and ``removals``: what units and groups present in only one of the two
   datasets contribute. Everything else is computed on the *common* table, the units and the
@@ -16,7 +17,7 @@ Three methods, as in R ``segregation``:
 * ``shapley`` (default): margins are swapped between the datasets by iterative proportional
   fitting (IPF) and every order of changing group margin, unit margin and structure is averaged,
   so the result is symmetric (swapping the datasets negates every term);
-* ``km`` (Karmel & Maclachlan 1988): data1 is given data2's margins by IPF, once, forwards;
+* ``km`` (Karmel & Maclachlan 1988): ``first`` is given ``second``'s margins by IPF, once, forwards;
 * ``mrc`` (Mora & Ruiz-Castillo 2009): an exact closed form from M = E(groups) − Σ_u p_u E(g|u).
 
 The IPF runs of every partition (and, for ``shapley``, all six margin swaps) are stacked into
@@ -106,8 +107,8 @@ def _pair(c1: Counts, c2: Counts) -> _Pair:
         only1 = k1.join(k2, on=list(c1.by), how="anti", nulls_equal=True)
         only2 = k2.join(k1, on=list(c1.by), how="anti", nulls_equal=True)
         raise CountsError(
-            f"data1 and data2 must have the same {', '.join(c1.by)} partitions; "
-            f"only in data1: {only1.head(5).rows()}, only in data2: {only2.head(5).rows()}"
+            f"first and second must have the same {', '.join(c1.by)} partitions; "
+            f"only in first: {only1.head(5).rows()}, only in second: {only2.head(5).rows()}"
         )
     groups = (*c1.groups, *(g for g in c2.groups if g not in c1.groups))
     u1, u2 = c1.units, c2.units
@@ -132,7 +133,7 @@ def _pair(c1: Counts, c2: Counts) -> _Pair:
         bad = np.flatnonzero(no_units | no_groups)
         where = f" (partitions {c1.keys[bad[:5]].rows()})" if c1.by else ""
         raise CountsError(
-            "data1 and data2 have no unit or no group in common" + where + "; the difference "
+            "first and second have no unit or no group in common" + where + "; the difference "
             "can only be decomposed over units and groups present in both"
         )
     return _Pair(c1.keys, groups, part, n1, n2, common, shared)
@@ -234,7 +235,7 @@ def _shapley(
     P = m.n_partitions
     row1, col1 = _shares(f1, m)
     row2, col2 = _shares(f2, m)
-    # Name = (group margin, unit margin, structure) taken from data1 (A) or data2 (B).
+    # Name = (group margin, unit margin, structure) taken from first (A) or second (B).
     runs = {
         "BBA": (f1, row2, col2),
         "ABA": (f1, row2, col1),
@@ -268,7 +269,7 @@ def _shapley(
 def _km(
     f1: np.ndarray, f2: np.ndarray, m: Margins, m1: np.ndarray, m2: np.ndarray, **fit: Any
 ) -> dict[str, np.ndarray]:
-    """Karmel–Maclachlan: data1 given data2's group margin, unit margin, and both (IPF)."""
+    """Karmel–Maclachlan: first given second's group margin, unit margin, and both (IPF)."""
     row1, col1 = _shares(f1, m)
     row2, col2 = _shares(f2, m)
     both = _m(ipf(f1, m.part, row2, col2, **fit), m.part)
@@ -296,8 +297,8 @@ def _mrc(a1: np.ndarray, a2: np.ndarray, part: np.ndarray) -> dict[str, np.ndarr
 
 # ---- the public function ----------------------------------------------------------------------
 def mutual_difference(
-    data1: Any,
-    data2: Any,
+    first: Any,
+    second: Any,
     *,
     unit: str,
     groups: Sequence[str] | None = None,
@@ -309,7 +310,7 @@ def mutual_difference(
     group_col: str | None = None,
     count_col: str | None = None,
 ) -> pl.DataFrame:
-    """Decompose the change in M from ``data1`` to ``data2`` (Elbers 2023).
+    """Decompose the change in M from ``first`` to ``second`` (Elbers 2023).
 
     Returns long form: the ``by`` keys, ``stat`` and ``value``, with the stats ``M1``, ``M2``,
     ``diff`` = M2 − M1, ``additions``, ``removals`` and the method's components (see
@@ -317,7 +318,7 @@ def mutual_difference(
 
         diff = additions + removals + Σ components.
 
-    Let A be data1 and B data2 restricted to the units and groups present in both, and M(·)
+    Let A be ``first`` and B ``second`` restricted to the units and groups present in both, and M(·)
     the mutual information of a table. Then additions = M2 − M(B) and removals = M(A) − M1.
 
     * ``mrc``: with E the group entropy, p_u the unit shares and S_u = Σ_g p(g|u) ln p(g|u),
@@ -335,8 +336,8 @@ def mutual_difference(
     row or column share and its target; ``max_iter`` bounds the IPF iterations (each scales
     the groups, then the units). R ``segregation`` stops at 1e-3 by default, before the IPF
     has converged (on its schools00 → schools05 example the components are then up to 7e-3
-    off); the default here puts them within about 1e-6 of the limit. ``data2`` may have other
-    units and groups than ``data1``; with ``by`` both must have the same partitions.
+    off); the default here puts them within about 1e-6 of the limit. ``second`` may have other
+    units and groups than ``first``; with ``by`` both must have the same partitions.
 
     School ``a`` doubles, ``c`` closes and ``d`` opens; the common schools keep their mix, so
     the change within them is all in the margins (structural = 0):
@@ -364,7 +365,7 @@ def mutual_difference(
             data, unit=unit, groups=groups, by=by, group_col=group_col, count_col=count_col
         )
 
-    pair = _pair(prepare(data1), prepare(data2))
+    pair = _pair(prepare(first), prepare(second))
 
     full = Margins(pair.n1, pair.part)
     M1 = full.mutual_information

@@ -20,12 +20,13 @@ Degenerate partitions give NaN, never an exception and never a wrong number. The
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from bryta.compute.progress import Progress
 from bryta.compute.segregation._margins import Margins
 from bryta.compute.segregation.counts import Counts, prepare_counts, take_rows
 from bryta.compute.segregation.indices import REGISTRY, IndexSpec, Params
@@ -77,7 +78,7 @@ def compute_blocks(
     specs: Sequence[IndexSpec],
     focal: np.ndarray,
     params: Params,
-    on_index: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[str, int]]]:
     """Values and NaN reasons for ``specs`` over all partitions.
 
@@ -110,8 +111,8 @@ def compute_blocks(
             columns.append((spec.name, -1))
         blocks.append(np.where(reason > 0, np.nan, raw))
         reasons.append(reason)
-        if on_index is not None:
-            on_index(spec.name)
+        if progress is not None:
+            progress(1)
     n_parts = m.n_partitions
     if not blocks:
         return np.zeros((n_parts, 0)), np.zeros((n_parts, 0), dtype=np.int64), []
@@ -191,7 +192,7 @@ def measure(
     b: float = 0.5,
     base: float = math.e,
     reasons: bool = False,
-    on_index: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
     drop_totals: bool = False,
     fractional: bool = False,
     names: bool = False,
@@ -209,7 +210,8 @@ def measure(
         b: Atkinson's shape parameter.
         base: base of the logarithm for ``mutual_information`` and ``diversity``.
         reasons: add a ``reason`` column saying why a value is NaN.
-        on_index: called with each index name once it is computed (progress reporting).
+        progress: called with 1 as each index is computed; the steps add up to the number
+            of indices (see :mod:`bryta.compute.progress`).
         drop_totals: drop units that are totals (``Sverige``, ``riket``, ``totalt``, …) and
             groups that are (``totalt``, ``samtliga``, …) instead of refusing them.
         fractional: accept counts that are not whole numbers (weighted counts); by default
@@ -253,7 +255,7 @@ def measure(
         fractional=fractional,
     )
     m = Margins(prepared.values, prepared.part)
-    values, reason, columns = compute_blocks(m, specs, focal_pos, params, on_index)
+    values, reason, columns = compute_blocks(m, specs, focal_pos, params, progress)
     meta = index_meta(prepared.groups, columns)
     result = long_result(prepared.keys, meta, values, reason if reasons else None)
     return with_area_names(result) if names else result

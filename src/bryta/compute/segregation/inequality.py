@@ -69,9 +69,9 @@ def inequality_index(
     counts: Any,
     *,
     unit: str,
-    by: Sequence[str] | str | None,
     low: str,
     high: str,
+    by: Sequence[str] | str | None = None,
     group_col: str | None = None,
     count_col: str | None = None,
     reasons: bool = False,
@@ -84,9 +84,10 @@ def inequality_index(
             e.g. ``q1`` and ``q5``) or long (``group_col`` names the group, ``count_col``
             holds the count; ``low`` and ``high`` are group names).
         unit: the column naming the area (e.g. ``regso``).
-        by: partition key columns (e.g. ``["kommun", "year"]``); None: one partition.
         low, high: the lowest and the highest income group (with long counts both must
             occur in ``group_col``).
+        by: partition key columns (e.g. ``["kommun", "year"]``); None (default): one
+            partition.
         reasons: add the engine's ``reason`` column saying why a value is NaN.
 
     Returns:
@@ -129,8 +130,8 @@ def group_segregation(
     counts: Any,
     *,
     unit: str,
-    by: Sequence[str] | str | None,
     groups: Sequence[str] | None = None,
+    by: Sequence[str] | str | None = None,
     group_col: str | None = None,
     count_col: str | None = None,
     reasons: bool = False,
@@ -141,9 +142,9 @@ def group_segregation(
     Args:
         counts: wide or long counts, as in :func:`inequality_index`.
         unit: the column naming the area.
-        by: partition key columns; None: one partition.
         groups: the groups (count columns when wide, e.g. ``q1 … q5``); when long, a
             selection of groups, all groups when omitted. At least two.
+        by: partition key columns; None (default): one partition.
         reasons: add the engine's ``reason`` column.
 
     Returns:
@@ -157,7 +158,7 @@ def group_segregation(
 
     >>> counts = pl.DataFrame({"regso": ["r1", "r2", "r3"],
     ...                        "a": [30, 10, 20], "b": [10, 30, 20], "c": [0, 0, 20]})
-    >>> result = group_segregation(counts, unit="regso", by=None, groups=["a", "b", "c"])
+    >>> result = group_segregation(counts, unit="regso", groups=["a", "b", "c"])
     >>> result.select("group", pl.col("value").round(2)).rows()
     [('a', 37.5), ('b', 37.5), ('c', 66.67)]
     """

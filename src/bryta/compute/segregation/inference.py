@@ -35,6 +35,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from bryta.compute.progress import Progress
 from bryta.compute.segregation._margins import Margins, segment_starts
 from bryta.compute.segregation._poisson import kernels
 from bryta.compute.segregation._sampling import (
@@ -181,11 +182,11 @@ def _replicate(
     cells: int,
     seed: Any,
     threads: int | None,
-    on_progress: Callable[[int], None] | None,
+    progress: Progress | None,
 ) -> list:
     if n_rep < 1:
         raise InputError(f"the number of replicates must be at least 1, got {n_rep}")
-    return run_blocks(block_sizes(n_rep, cells), seed, draw, threads, on_progress)
+    return run_blocks(block_sizes(n_rep, cells), seed, draw, threads, progress)
 
 
 def bootstrap(
@@ -205,13 +206,14 @@ def bootstrap(
     group_col: str | None = None,
     count_col: str | None = None,
     threads: int | None = None,
-    on_progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> pl.DataFrame:
     """Indices with bootstrap standard errors, percentile intervals and bias.
 
     Returns the columns of :func:`bryta.measure` plus ``value_bc``, ``bias``, ``se``,
     ``ci_low``, ``ci_high``. The same ``seed`` gives the same numbers on any number of
-    ``threads``. ``on_progress`` is called with the number of replicates finished.
+    ``threads``. ``progress`` is called with the number of replicates just finished; the
+    steps add up to ``n_bootstrap`` (see :mod:`bryta.compute.progress`).
 
     >>> import polars as pl
     >>> df = pl.DataFrame({"unit": ["u1", "u2", "u3"], "a": [30, 10, 20], "b": [10, 30, 20]})
@@ -248,7 +250,7 @@ def bootstrap(
         return np.concatenate(parts, axis=0)
 
     reps = np.concatenate(
-        _replicate(draw, n_bootstrap, totals.size, seed, threads, on_progress), axis=0
+        _replicate(draw, n_bootstrap, totals.size, seed, threads, progress), axis=0
     )
     stats = _summaries(reps, ci)
     bias = stats["mean"] - estimate
@@ -271,23 +273,25 @@ def expected(
     indices: Sequence[str] | str | None = None,
     focal: Sequence[str] | str | None = None,
     fixed_margins: bool = True,
-    n_simulations: int = 100,
+    n_bootstrap: int = 100,
     seed: int | None = None,
     b: float = 0.5,
     base: float = math.e,
     group_col: str | None = None,
     count_col: str | None = None,
     threads: int | None = None,
-    on_progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> pl.DataFrame:
     """Each index's expected value when people are allocated to units at random.
 
     Returns the columns of :func:`bryta.measure` plus ``expected`` (the mean over
-    ``n_simulations`` random allocations), ``expected_se`` (their standard deviation) and
-    ``adjusted`` = (value − expected) / (1 − expected) for indices whose maximum is 1.
+    ``n_bootstrap`` random allocations; the name is R ``segregation``'s), ``expected_se``
+    (their standard deviation) and ``adjusted`` = (value − expected) / (1 − expected) for
+    indices whose maximum is 1.
     ``fixed_margins=True`` keeps every unit's size and every group's size (a permutation of
     the group labels over the people); ``False`` draws a multinomial table from the
-    independence model t_u N_g / T, so the margins vary too.
+    independence model t_u N_g / T, so the margins vary too. ``progress`` is called with the
+    number of allocations just finished; the steps add up to ``n_bootstrap``.
 
     >>> import polars as pl
     >>> df = pl.DataFrame({"unit": ["u1", "u2"], "a": [5, 5], "b": [5, 5]})
@@ -330,7 +334,7 @@ def expected(
             return obs.evaluate(cells, size)
 
     reps = np.concatenate(
-        _replicate(draw, n_simulations, people.size, seed, threads, on_progress), axis=0
+        _replicate(draw, n_bootstrap, people.size, seed, threads, progress), axis=0
     )
     stats = _summaries(reps, 0.95)
     bounded = np.array([REGISTRY[name].upper == 1 for name, _ in obs.columns])
@@ -389,6 +393,7 @@ def compare(
     group_col: str | None = None,
     count_col: str | None = None,
     threads: int | None = None,
+    progress: Progress | None = None,
 ) -> pl.DataFrame:
     """Compare each index between two values of ``between`` (two years, or two regions).
 
@@ -398,7 +403,8 @@ def compare(
     ``alternative``: "greater" tests whether the second is more segregated. With
     ``method="permutation"`` the p-value comes from reassigning the people of both samples to
     the two samples at random (the exact null of "no difference"); the interval is then not
-    computed (NaN).
+    computed (NaN). ``progress`` is called with the number of draws just finished; the steps
+    add up to ``n_bootstrap``.
 
     >>> import polars as pl
     >>> df = pl.DataFrame({"year": [1, 1, 2, 2], "unit": ["x", "y", "x", "y"],
@@ -493,7 +499,7 @@ def compare(
             r2 = _evaluate(split[:, :, 1], part, size, n_parts, specs, focal_pos, params)
             return r2 - r1
 
-    draws = np.concatenate(_replicate(draw, n_bootstrap, 2 * people1.size, seed, threads, None))
+    draws = np.concatenate(_replicate(draw, n_bootstrap, 2 * people1.size, seed, threads, progress))
     stats = _summaries(draws, ci)
     permutation = method == "permutation"
     nan = np.full_like(diff, np.nan)

@@ -2,8 +2,8 @@
 
 * :func:`mutual_total`: M and H per partition, or within strata when ``within`` is given;
 * :func:`mutual_within`: per-stratum components M, p (population share), H, ent_ratio;
-* :func:`mutual_nested`: a chain of nested levels (län → kommun → RegSO) whose terms add up to
-  the total;
+* :func:`mutual_nested`: a chain of nested levels (``within``: län → kommun, then the unit)
+  whose terms add up to the total;
 * :func:`mutual_local`: local segregation scores ``ls`` and weights ``p`` of units or groups,
   with Σ p · ls = M.
 
@@ -83,7 +83,9 @@ def mutual_total(
             fine.keys.select(by)[coarse.starts] if by else pl.DataFrame(height=coarse.n_partitions)
         )
     else:
-        prepared = prepare_counts(counts, unit=unit, groups=groups, by=by, **long)
+        prepared = prepare_counts(
+            counts, unit=unit, groups=groups, by=by, group_col=group_col, count_col=count_col
+        )
         m = Margins(prepared.values, prepared.part)
         M, E, keys = m.mutual_information, m.group_entropy, prepared.keys
     return keys.with_columns(pl.Series("M", M / math.log(base)), pl.Series("H", _div(M, E)))
@@ -137,14 +139,15 @@ def mutual_nested(
     counts: Any,
     *,
     unit: str,
-    levels: Sequence[str],
+    within: Sequence[str] | str,
     groups: Sequence[str] | None = None,
     by: Sequence[str] | str | None = None,
     base: float = math.e,
     group_col: str | None = None,
     count_col: str | None = None,
 ) -> pl.DataFrame:
-    """Decompose M over a chain of nested levels, outermost first (e.g. län, kommun).
+    """Decompose M over a chain of nested levels: the strata ``within`` which the units nest,
+    outermost first (e.g. län, kommun), then ``unit``.
 
     Returns one row per partition and term: ``between`` names the level, ``within`` the levels
     it sits in, then ``M`` and ``H``. The terms add up to the total M (and H) over ``unit``:
@@ -153,13 +156,13 @@ def mutual_nested(
     >>> import polars as pl
     >>> df = pl.DataFrame({"s": ["x", "x", "y", "y"], "u": [1, 2, 3, 4],
     ...                    "a": [9, 1, 5, 5], "b": [1, 9, 5, 5]})
-    >>> out = mutual_nested(df, unit="u", levels=["s"], groups=["a", "b"])
+    >>> out = mutual_nested(df, unit="u", within=["s"], groups=["a", "b"])
     >>> out.with_columns(pl.col("M", "H").round(4)).rows()
     [('s', '', 0.0, 0.0), ('u', 's', 0.184, 0.2655)]
     """
-    by, levels = _as_list(by), _as_list(levels)
+    by, levels = _as_list(by), _as_list(within)
     if not levels:
-        raise CountsError("name at least one level in levels=")
+        raise CountsError("name at least one level in within=")
     prepared = prepare_counts(
         counts,
         unit=unit,

@@ -167,8 +167,8 @@ def _fit(
     return beta
 
 
-def _as_names(index: Sequence[str] | str) -> list[str]:
-    names = [index] if isinstance(index, str) else list(index)
+def _as_names(indices: Sequence[str] | str) -> list[str]:
+    names = [indices] if isinstance(indices, str) else list(indices)
     unknown = [n for n in names if n not in _INDICES]
     if unknown or not names:
         raise UnknownIndexError(
@@ -184,7 +184,7 @@ def rank_order(
     unit: str,
     groups: Sequence[str] | None = None,
     by: Sequence[str] | str | None = None,
-    index: Sequence[str] | str = ("H", "R"),
+    indices: Sequence[str] | str = ("H", "R"),
     degree: int = 4,
     thresholds: bool = False,
     group_col: str | None = None,
@@ -193,7 +193,7 @@ def rank_order(
     """Rank-order segregation by an ordered variable (income brackets, lowest first).
 
     ``groups`` are the brackets in order, lowest first (for long input, the order of
-    ``groups`` or of first appearance). ``index`` picks ``"H"`` (information theory, H^R),
+    ``groups`` or of first appearance). ``indices`` picks ``"H"`` (information theory, H^R),
     ``"R"`` (variation ratio, R^R) and ``"S"`` (square root, S^R). Returns one row per
     partition and index: the ``by`` keys, ``index`` (``rank_order_h`` …) and ``value``.
 
@@ -226,7 +226,7 @@ def rank_order(
     if isinstance(degree, bool) or not isinstance(degree, int | np.integer) or degree < 0:
         raise InputError(f"degree must be a non-negative integer, got {degree!r}")
     degree = int(degree)
-    names = _as_names(index)
+    names = _as_names(indices)
     prepared = prepare_counts(
         counts, unit=unit, groups=groups, by=by, group_col=group_col, count_col=count_col
     )

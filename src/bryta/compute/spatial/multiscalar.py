@@ -62,7 +62,7 @@ def multiscalar_profile(
     missing = [c for c in keys if c not in data.columns]
     if missing:
         raise BrytaError(f"column {', '.join(map(repr, missing))} not found")
-    contexts = knn_contexts(data, x=x, y=y, groups=groups, k=list(k), id=_CELL)
+    contexts = knn_contexts(data, x=x, y=y, groups=groups, k=list(k), unit=_CELL)
     if weight == "population":
         population = data.select(
             _CELL, pl.sum_horizontal(pl.col(g).cast(pl.Float64) for g in groups).alias("_pop")

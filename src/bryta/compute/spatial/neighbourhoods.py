@@ -42,7 +42,7 @@ def knn_contexts(
     y: str,
     groups: Sequence[str],
     k: int | Sequence[int],
-    id: str | None = None,
+    unit: str | None = None,
     engine: Engine = "auto",
     decay: Decay | str | None = None,
     own_distance: float = 0.0,
@@ -79,7 +79,7 @@ def knn_contexts(
     x, y : coordinate columns, projected (metres).
     groups : count columns; their sum is the population k counts.
     k : one or more positive whole numbers of people.
-    id : column identifying the cell in the output; default: ``row``, the 1-based row number.
+    unit : column naming the cell in the output; default: ``row``, the 1-based row number.
     engine : ``"auto"`` (lattice engine when the points lie on a square lattice of at most
         40 M positions), ``"grid"`` or ``"tree"``.
     decay : optional distance decay (:class:`bryta.compute.spatial.decay.Decay`, or its text form
@@ -92,7 +92,7 @@ def knn_contexts(
 
     Returns
     -------
-    One row per cell and k, in input order then ascending k: ``<id>, k, <groups…>, radius``
+    One row per cell and k, in input order then ascending k: ``<unit>, k, <groups…>, radius``
     and, with a decay, ``<group>_decayed…``.
 
     Worked example: three cells on a line, 100 m apart, holding (a, b) = (2, 0), (1, 1),
@@ -104,7 +104,7 @@ def knn_contexts(
     >>> knn_contexts(cells, x="x", y="y", groups=["a", "b"], k=[3]).row(1)
     (2, 3, 1.4, 1.6, 100.0)
     """
-    xs, ys, counts, ids, id_name = _prepare(frame, x, y, groups, id)
+    xs, ys, counts, ids, id_name = _prepare(frame, x, y, groups, unit)
     ks = _check_k(k)
     n, n_k = len(xs), len(ks)
     spec = _decay_spec(decay, own_distance, groups)
@@ -142,20 +142,21 @@ def radius_contexts(
     y: str,
     groups: Sequence[str],
     radius: float | Sequence[float],
-    id: str | None = None,
+    unit: str | None = None,
 ) -> pl.DataFrame:
     """Counts of each group among the people living within a fixed distance of every cell.
 
     A cell is in the context when its distance from the origin is at most ``radius``
     (inclusive, whole cells, own cell at distance 0) — ``equipop``'s ``N_r``/``T_<var>_r``.
 
-    Returns one row per cell and radius: ``<id>, radius, <groups…>``.
+    ``unit`` names the cell in the output (default: ``row``, the 1-based row number).
+    Returns one row per cell and radius: ``<unit>, radius, <groups…>``.
 
     >>> cells = pl.DataFrame({"x": [0, 100, 200], "y": [0, 0, 0], "a": [2, 1, 0], "b": [0, 1, 3]})
     >>> radius_contexts(cells, x="x", y="y", groups=["a", "b"], radius=100).row(0)
     (1, 100.0, 3.0, 1.0)
     """
-    xs, ys, counts, ids, id_name = _prepare(frame, x, y, groups, id)
+    xs, ys, counts, ids, id_name = _prepare(frame, x, y, groups, unit)
     radii = np.atleast_1d(np.asarray(radius, dtype=np.float64))
     if radii.size == 0 or not np.isfinite(radii).all() or (radii < 0).any():
         raise ValueError(f"radius must be one or more finite distances ≥ 0, not {radius!r}")
@@ -264,7 +265,7 @@ def _choose_engine(engine: str, xs: np.ndarray, ys: np.ndarray) -> float | None:
     return step
 
 
-def _prepare(frame: Any, x: str, y: str, groups: Sequence[str], id: str | None):
+def _prepare(frame: Any, x: str, y: str, groups: Sequence[str], unit: str | None):
     if isinstance(groups, str):
         groups = [groups]
     groups = list(groups)
@@ -275,8 +276,8 @@ def _prepare(frame: Any, x: str, y: str, groups: Sequence[str], id: str | None):
     data = to_polars(frame)
     _require_columns(data, [x, y], "coordinate")
     _require_columns(data, groups, "group count")
-    if id is not None:
-        _require_columns(data, [id], "id")
+    if unit is not None:
+        _require_columns(data, [unit], "unit")
     if x in groups or y in groups:
         raise CountsError("a coordinate column is also named as a group")
     data = data.with_row_index(_ROW)
@@ -288,13 +289,13 @@ def _prepare(frame: Any, x: str, y: str, groups: Sequence[str], id: str | None):
     ys = data.get_column(y).to_numpy().astype(np.float64)
     counts = np.column_stack([data.get_column(g).to_numpy() for g in groups]).astype(np.float64)
     counts = counts.reshape(data.height, len(groups))
-    if id is None:
+    if unit is None:
         ids = pl.Series("row", np.arange(1, data.height + 1, dtype=np.int64))
         id_name = "row"
     else:
-        ids, id_name = data.get_column(id), id
+        ids, id_name = data.get_column(unit), unit
         if id_name in ("k", "radius") or id_name in groups:
-            raise CountsError(f"id column {id!r} clashes with an output column")
+            raise CountsError(f"unit column {unit!r} clashes with an output column")
     return xs, ys, counts, ids, id_name
 
 

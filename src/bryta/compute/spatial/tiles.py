@@ -23,13 +23,14 @@ populated cell, found from the convex hull's corners.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import polars as pl
 import shapely
 
+from bryta.compute.progress import Progress
 from bryta.compute.spatial.decay import Decay
 from bryta.compute.spatial.neighbourhoods import (
     _check_k,
@@ -52,11 +53,11 @@ def tiled_knn_contexts(
     y: str,
     groups: Sequence[str],
     k: int | Sequence[int],
-    id: str | None = None,
+    unit: str | None = None,
     tile_size: float = 40_000.0,
     halo: float | None = None,
     scheduler: str | None = None,
-    on_tile: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
     decay: Decay | str | None = None,
     own_distance: float = 0.0,
 ) -> pl.DataFrame:
@@ -69,7 +70,8 @@ def tiled_knn_contexts(
             beyond it go again in tiles and a halo both twice as wide.
         scheduler: a Dask scheduler address, ``"local"`` for a local cluster, or None to run
             the tiles in this process.
-        on_tile: called with the number of cells finished after each tile (progress).
+        progress: called with the number of cells finished after each tile; the steps add
+            up to the number of cells (see :mod:`bryta.compute.progress`).
         decay, own_distance: as for ``knn_contexts`` (decayed counts ``<group>_decayed``).
 
     Returns: the same frame as ``knn_contexts`` (rows in input order, then ascending k).
@@ -88,7 +90,7 @@ def tiled_knn_contexts(
     ks = np.unique(np.atleast_1d(np.asarray(k, dtype=np.int64)))
     _check_k(ks.tolist())
     # the checks and conversions of the single-process function (text columns from CSV too)
-    xs, ys, counts, ids, id_name = _prepare(frame, x, y, groups, id)
+    xs, ys, counts, ids, id_name = _prepare(frame, x, y, groups, unit)
     spec = _decay_spec(decay, own_distance, groups)
     weighting = (spec, own_distance)
     ident = (ids, id_name)
@@ -100,11 +102,13 @@ def tiled_knn_contexts(
     if inside.size and len(xs):
         parts.append(
             _run_tiles(
-                xs, ys, counts, groups, inside, tile_size, halo, scheduler, on_tile, weighting
+                xs, ys, counts, groups, inside, tile_size, halo, scheduler, progress, weighting
             )
         )
     if everyone.size and len(xs):
         parts.append(_everyone(xs, ys, counts, groups, everyone, weighting))
+        if not inside.size and progress is not None:  # every k holds everyone: no tiles
+            progress(len(xs))
     if not parts:
         return knn_contexts(
             frame,
@@ -112,7 +116,7 @@ def tiled_knn_contexts(
             y=y,
             groups=groups,
             k=ks.tolist(),
-            id=id,
+            unit=unit,
             decay=spec,
             own_distance=own_distance,
         )
@@ -198,7 +202,7 @@ def _tiles(rows, xs, ys, size, x0, y0):
 
 
 def _run_tiles(
-    xs, ys, counts, groups, ks, size, halo, scheduler, on_tile, weighting
+    xs, ys, counts, groups, ks, size, halo, scheduler, progress, weighting
 ) -> pl.DataFrame:
     """Every tile with its halo; cells whose context still left the halo go again, re-tiled
     with tiles and halo both doubled."""
@@ -235,8 +239,8 @@ def _run_tiles(
                 radius_done.append(radius[keep])
                 if decayed is not None:
                     decayed_done.append(decayed[keep])
-                if on_tile is not None:
-                    on_tile(int(keep.sum()))
+                if progress is not None and keep.any():
+                    progress(int(keep.sum()))
                 if redo.size:
                     retry.append(members[redo])
                     bound[members[redo]] = 2 * width
