@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, TypedDict
+from typing import Annotated, Literal, TypedDict, cast
 
 import typer
 
 from bryta.cli._common import err_console, index_names, split_list, user_errors
 
 _EXPECTED = ("expected", "expected_se", "adjusted")
+
+CiMethod = Literal["bias_corrected", "percentile"]
 
 
 class _Common(TypedDict):
@@ -123,6 +125,7 @@ def measure(
     from bryta.compute.segregation.inference import bootstrap as run_bootstrap
     from bryta.compute.segregation.inference import expected as run_expected
 
+    ci_method = cast("CiMethod", ci_method)  # the bootstrap refuses any other value
     with user_errors(str(input)):
         check_writable(output, [input])
         names = index_names(index)
@@ -165,7 +168,7 @@ def measure(
                     n_bootstrap=bootstrap,
                     seed=seed,
                     ci=ci,
-                    ci_method=ci_method,  # type: ignore[arg-type]  # bootstrap checks it
+                    ci_method=ci_method,
                     on_progress=bar.advance_by,
                     **common,
                 )
