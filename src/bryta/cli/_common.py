@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import overload
 
 import typer
 from rich.console import Console
@@ -30,6 +31,12 @@ def say(lines: list[str]) -> None:
         err_console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
+@overload
+def split_list(text: str) -> list[str]: ...
+@overload
+def split_list(text: None) -> None: ...
+@overload
+def split_list(text: str | None) -> list[str] | None: ...
 def split_list(text: str | None) -> list[str] | None:
     """``"a,b, c"`` → ``["a", "b", "c"]``; None stays None."""
     if text is None:

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
-from rich.table import Table
 
-from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, split_list, user_errors
 from bryta.cli.mutual import Output, Unit
-from bryta.compute.conditions.area_types import OFFICIAL_CUTOFFS, AreaTypeError, area_types
+
+if TYPE_CHECKING:
+    import polars as pl
+
+# SCB's band edges, bryta.compute.conditions.area_types.OFFICIAL_CUTOFFS (the default of
+# --cutoffs; copied so that the help is shown without importing polars; a test compares them).
+OFFICIAL_CUTOFFS: tuple[float, ...] = (2.0, 1.0, 0.0, -1.0)
+_CUTOFFS = ",".join(f"{c:g}" for c in OFFICIAL_CUTOFFS)
 
 
 def _floats(text: str | None, what: str) -> list[float] | None:
+    from bryta.compute.conditions.area_types import AreaTypeError
+
     items = split_list(text)
     if items is None:
         return None
@@ -47,7 +53,7 @@ def area_types_command(
     cutoffs: Annotated[
         str,
         typer.Option(help="Band edges in SD from the mean, type 1 first (strictly decreasing)."),
-    ] = ",".join(f"{c:g}" for c in OFFICIAL_CUTOFFS),
+    ] = _CUTOFFS,
     details: Annotated[
         bool, typer.Option(help="Add each period's mean and sd and each area's z.")
     ] = False,
@@ -62,6 +68,9 @@ def area_types_command(
     Example: bryta area-types regso_shares.csv --unit regso --period year
     --shares low_income,low_education,assistance -o area_types.csv
     """
+    from bryta.app.tables import check_writable, read_table, write_table
+    from bryta.compute.conditions.area_types import area_types
+
     with user_errors(str(input)):
         check_writable(output, [input])
         names = split_list(shares) or []
@@ -86,6 +95,9 @@ def area_types_command(
 
 def _summary(result: pl.DataFrame, period: str) -> None:
     """Areas per type and period on stderr, so a wrong input shows at a glance."""
+    import polars as pl
+    from rich.table import Table
+
     counts = (
         result.group_by(period, "area_type")
         .len()

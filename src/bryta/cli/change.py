@@ -8,8 +8,6 @@ from typing import Annotated
 
 import typer
 
-from bryta.app.comparisons import change as run_change
-from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, split_list, user_errors
 from bryta.cli.mutual import Base, By, CountCol, GroupCol, Groups, Output, Unit
 
@@ -44,6 +42,9 @@ def change(
     Example: bryta change panel.csv --between year --first 2020 --second 2023 --unit regso
     --groups born_sweden,born_abroad --by kommun --method shapley -o change.csv
     """
+    from bryta.app.comparisons import change as run_change
+    from bryta.app.tables import check_writable, read_table, write_table
+
     with user_errors(str(input)):
         check_writable(output)
         result = run_change(

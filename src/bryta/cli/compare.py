@@ -8,11 +8,8 @@ from typing import Annotated
 
 import typer
 
-from bryta.app.comparisons import compare as run_compare
-from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, index_names, split_list, user_errors
 from bryta.cli.mutual import By, CountCol, GroupCol, Groups, Output, Unit
-from bryta.compute.segregation.engine import resolve_indices
 
 
 def compare(
@@ -44,6 +41,10 @@ def compare(
     --between year --first 2020 --second 2023 --index dissimilarity --alternative greater
     -o change.csv
     """
+    from bryta.app.comparisons import compare as run_compare
+    from bryta.app.tables import check_writable, read_table, write_table
+    from bryta.compute.segregation.engine import resolve_indices
+
     with user_errors(str(input)):
         check_writable(output)
         names = index_names(index)

@@ -4,23 +4,43 @@ ojämlikhetsindex with the per-group segregation index."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypedDict
 
-import polars as pl
 import typer
 
-from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, split_list, user_errors
 from bryta.cli.mutual import By, CountCol, DropTotals, GroupCol, Input, Output, Unit, read_counts
-from bryta.compute._coerce import whole_if_possible
-from bryta.compute.conditions.transitions import changed_areas, persistence, transition_matrix
-from bryta.compute.segregation.inequality import group_segregation, inequality_index
+
+if TYPE_CHECKING:
+    import polars as pl
 
 Period = Annotated[str, typer.Option(help="Column naming the period (e.g. year).")]
 
 
+class _Transitions(TypedDict):
+    """The arguments ``transitions`` passes to each of the transition functions."""
+
+    unit: str
+    period: str
+    type_col: str
+    population: str | None
+    n_types: int
+
+
+class _Inequality(TypedDict):
+    """The arguments ``inequality`` passes to either index."""
+
+    unit: str
+    by: list[str] | None
+    group_col: str | None
+    count_col: str | None
+    reasons: bool
+
+
 def _whole_periods(frame: pl.DataFrame, period: str) -> pl.DataFrame:
     """CSV periods are text: make them integers when all are, so 9 sorts before 10."""
+    from bryta.compute._coerce import whole_if_possible
+
     if period not in frame.columns:
         return frame
     return frame.with_columns(whole_if_possible(frame.get_column(period)))
@@ -66,6 +86,9 @@ def transitions_command(
     Example: bryta transitions area_types.csv --unit regso --period year --first 2020
     --second 2023 --population population -o matrix.csv
     """
+    from bryta.app.tables import check_writable, read_table, write_table
+    from bryta.compute.conditions.transitions import changed_areas, persistence, transition_matrix
+
     if changed and persistence_rates:
         raise typer.BadParameter("give --changed or --persistence, not both")
     if not persistence_rates and (first is None or second is None):
@@ -73,7 +96,7 @@ def transitions_command(
     with user_errors(str(input)):
         check_writable(output, [input])
         frame = _whole_periods(read_table(input), period)
-        common = {
+        common: _Transitions = {
             "unit": unit,
             "period": period,
             "type_col": type_col,
@@ -126,6 +149,9 @@ def inequality_command(
     Example: bryta inequality income.csv --unit regso --by kommun,year --low q1 --high q5
     -o inequality.csv
     """
+    from bryta.app.tables import check_writable, write_table
+    from bryta.compute.segregation.inequality import group_segregation, inequality_index
+
     if per_group and (low or high):
         raise typer.BadParameter("--per-group takes --groups, not --low/--high")
     if not per_group and (low is None or high is None):
@@ -135,7 +161,7 @@ def inequality_command(
         frame, names = read_counts(
             input, unit=unit, groups=groups, group_col=group_col, drop_totals=drop_totals
         )
-        common = {
+        common: _Inequality = {
             "unit": unit,
             "by": split_list(by),
             "group_col": group_col,
@@ -145,6 +171,7 @@ def inequality_command(
         if per_group:
             result = group_segregation(frame, groups=names, **common)
         else:
+            assert low is not None and high is not None  # checked above
             result = inequality_index(frame, low=low, high=high, **common)
         write_table(result, output, [input])
     err_console.print(f"wrote {result.height} values to {output}", highlight=False)

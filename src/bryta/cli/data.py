@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from bryta.app.data import Protection, export_dataset, list_datasets, show_dataset
-from bryta.app.imports import Destination, store
 from bryta.cli._common import make_context, say, split_list, user_errors
 from bryta.cli.options import DataDir
-from bryta.compute.disclosure import DEFAULT_THRESHOLD
-from bryta.ingest.provenance import Provenance
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from bryta.ingest.provenance import Provenance
+
+# bryta.compute.disclosure.DEFAULT_THRESHOLD (the default of --threshold; copied so that the
+# help is shown without importing polars; a test compares them).
+DEFAULT_THRESHOLD = 5
 
 Threshold = Annotated[
     int, typer.Option(help="Counts below this are suppressed in exports of counts.")
@@ -35,6 +37,8 @@ def save(
     replace: bool = False,
 ) -> None:
     """Store an imported frame in the warehouse (``name``) and/or write it to ``output``."""
+    from bryta.app.imports import Destination, store
+
     ctx = make_context(data_dir=data_dir)
     report = store(ctx, frame, Destination(name, output, replace), kind=kind, provenance=provenance)
     say(report.lines())
@@ -43,6 +47,11 @@ def save(
 @data_app.command("list")
 def list_command(ctx: typer.Context, data_dir: DataDir = None) -> None:
     """List the datasets with their source and retrieval time."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from bryta.app.data import list_datasets
+
     with user_errors():
         path, frame = list_datasets(make_context(ctx, data_dir=data_dir))
     table = Table(title=f"datasets in {path}", title_justify="left")
@@ -61,6 +70,11 @@ def show(
     data_dir: DataDir = None,
 ) -> None:
     """Show a dataset's provenance, columns and first rows."""
+    import polars as pl
+    from rich.console import Console
+
+    from bryta.app.data import show_dataset
+
     with user_errors():
         info, head = show_dataset(make_context(ctx, data_dir=data_dir), name, rows)
     console = Console()
@@ -107,6 +121,8 @@ def export(
     ] = False,
 ) -> None:
     """Write a dataset to CSV, Parquet or JSON; small counts are suppressed in counts."""
+    from bryta.app.data import Protection, export_dataset
+
     protection = Protection(
         threshold=threshold,
         columns=split_list(suppress),

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
-from rich.console import Console, JustifyMethod
-from rich.table import Table
 
-from bryta.app.demo import MIN_UNITS, run_demo
 from bryta.cli._common import user_errors
+
+if TYPE_CHECKING:
+    import polars as pl
+    from rich.console import JustifyMethod
+    from rich.table import Table
 
 
 def _trend_table(d: pl.DataFrame, title: str) -> Table:
+    from rich.table import Table
+
     years = sorted(d["year"].unique().to_list())
     table = Table(title=title, title_justify="left")
     table.add_column("area")
@@ -38,6 +41,8 @@ def _trend_table(d: pl.DataFrame, title: str) -> Table:
 
 def _area_type_table(both: pl.DataFrame, largest: list[str]) -> Table:
     """Population in the official area types 2022, for Sweden and the largest kommuner."""
+    from rich.table import Table
+
     from bryta.geography.areas import kommun_names
 
     names = {"00": "Sweden", **kommun_names()}
@@ -68,6 +73,12 @@ def demo(
     ] = Path("bryta-results"),
 ) -> None:
     """Measure segregation in every kommun 2020–2023 from the bundled SCB data."""
+    import polars as pl
+    from rich.console import Console
+    from rich.table import Table
+
+    from bryta.app.demo import MIN_UNITS, run_demo
+
     console = Console()
     with user_errors("demo"):
         data = run_demo(out_dir)

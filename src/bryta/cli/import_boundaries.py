@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from bryta.app.imports import Destination, import_boundaries
 from bryta.cli._common import make_context, say, user_errors
 from bryta.cli.options import DataDir, Replace
 
@@ -58,6 +57,8 @@ def boundaries_command(
     Example: bryta import boundaries RegSO_2025.gpkg --code regsokod --name-col regso
     --level regso --name regso_polygons -o regso.geojson
     """
+    from bryta.app.imports import Destination, import_boundaries
+
     with user_errors(str(file)):
         report = import_boundaries(
             make_context(ctx, data_dir=data_dir),

@@ -8,13 +8,21 @@ from typing import Annotated
 
 import typer
 
-from bryta.app.imports import Destination, file_provenance, import_kolada, import_scb
-from bryta.app.tables import check_writable
 from bryta.cli._common import make_context, say, split_list, user_errors
 from bryta.cli.data import save
 from bryta.cli.options import CacheDir, DataDir, Name, Output, Replace
 
-__all__ = ["Name", "Output", "Replace", "file_provenance", "register"]
+__all__ = ["Name", "Output", "Replace", "register"]
+
+
+def __getattr__(name: str) -> object:
+    """``file_provenance`` is still importable from here (it lives in bryta.app.imports),
+    without importing it, and polars with it, before a command needs it."""
+    if name == "file_provenance":
+        from bryta.app.imports import file_provenance
+
+        return file_provenance
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def scb_csv(
@@ -52,6 +60,8 @@ def scb_csv(
     Example: bryta import scb-csv befolkning.csv -o counts.csv, then bryta measure
     counts.csv --unit regso --groups born_sweden,born_abroad --by kommun,year -o out.csv
     """
+    from bryta.app.imports import file_provenance
+    from bryta.app.tables import check_writable
     from bryta.ingest.statdb_csv import read_scb_export, to_counts
 
     with user_errors(str(file)):
@@ -91,6 +101,8 @@ def kolada(
 
     Example: bryta import kolada N00945 --kommun 0180,1480 --years 2022,2023 --name k
     """
+    from bryta.app.imports import Destination, import_kolada
+
     year_list = []
     for item in split_list(years) or []:
         if not item.isdigit():
@@ -142,6 +154,8 @@ def scb(
     Example: bryta import scb TAB6574 --select Region=0114,0180 --select Tid=TOP(4)
     --name population
     """
+    from bryta.app.imports import Destination, import_scb
+
     selection = {
         k: v if v in ("*",) or "(" in v else v.split(",")
         for k, v in _pairs(select, "--select").items()

@@ -10,15 +10,15 @@ like :func:`jsonstat` and decorate it with ``@import_app.command("name")``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 
-from bryta.app.tables import check_writable, write_table
 from bryta.cli._common import err_console, user_errors
 from bryta.errors import BrytaError
-from bryta.ingest.jsonstat import read_jsonstat
+
+if TYPE_CHECKING:
+    import polars as pl
 
 import_app = typer.Typer(
     name="import",
@@ -58,6 +58,9 @@ def jsonstat(
 
     Prints the number of rows and dimensions written and the count per status symbol.
     """
+    from bryta.app.tables import check_writable, write_table
+    from bryta.ingest.jsonstat import read_jsonstat
+
     with user_errors():
         check_writable(output)
         _check_readable(file)

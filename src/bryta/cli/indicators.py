@@ -9,25 +9,29 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from bryta.app.tables import check_writable, write_table
 from bryta.cli._common import err_console, split_list, user_errors
 from bryta.errors import BrytaError
-from bryta.indicators import (
-    DOMAINS,
-    Indicator,
-    catalogue,
-    indicator,
-    indicator_from_jsonstat,
-    load_indicator,
+
+if TYPE_CHECKING:
+    from bryta.indicators import Indicator
+    from bryta.ingest.pxweb import PxWebClient
+
+# The catalogue's domains, bryta.indicators.DOMAINS (named in the help of --domain; copied so
+# that the help is shown without importing the catalogue and httpx; a test compares them).
+DOMAINS = (
+    "work",
+    "housing",
+    "education",
+    "democracy",
+    "health",
+    "safety",
+    "income",
+    "population",
 )
-from bryta.ingest.pxweb import PxWebClient
-from bryta.warehouse import Warehouse
 
 indicators_app = typer.Typer(
     name="indicators",
@@ -43,6 +47,8 @@ def register(app: typer.Typer) -> None:
 
 def make_client(cache_dir: Path | None) -> PxWebClient:
     """The SCB client ``load`` uses (a seam for tests, which pass a mock transport)."""
+    from bryta.ingest.pxweb import PxWebClient
+
     return PxWebClient(cache_dir=cache_dir)
 
 
@@ -57,6 +63,11 @@ def list_indicators(
 
     Example: bryta indicators list --domain work
     """
+    from rich.console import Console
+    from rich.table import Table
+
+    from bryta.indicators import catalogue
+
     with user_errors():
         if domain is not None and domain not in DOMAINS:
             raise BrytaError(f"--domain must be one of {', '.join(DOMAINS)}, not {domain!r}")
@@ -89,6 +100,8 @@ def show(
 
     Example: bryta indicators show foreign_background_share
     """
+    from bryta.indicators import indicator
+
     with user_errors():
         entry = indicator(id)
     if as_json:
@@ -171,6 +184,10 @@ def load(
     Without --from-file the SCB table is fetched (needs the network). Columns: area, level,
     year, one per breakdown, numerator, denominator, value.
     """
+    from bryta.app.tables import check_writable, write_table
+    from bryta.indicators import indicator_from_jsonstat, load_indicator
+    from bryta.warehouse import Warehouse
+
     with user_errors(id):
         if no_store and output is None:
             raise BrytaError("--no-store needs -o FILE (otherwise nothing is kept)")

@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal, TypedDict, cast
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, index_names, split_list, user_errors
-from bryta.cli._progress import delayed_progress
-from bryta.compute.segregation.counts import drop_totals as without_totals
-from bryta.compute.segregation.engine import measure as run_measure
-from bryta.compute.segregation.engine import resolve_indices, with_area_names
-from bryta.compute.segregation.indices import REGISTRY
-from bryta.compute.segregation.inference import bootstrap as run_bootstrap
-from bryta.compute.segregation.inference import expected as run_expected
 
 _EXPECTED = ("expected", "expected_se", "adjusted")
+
+CiMethod = Literal["bias_corrected", "percentile"]
+
+
+class _Common(TypedDict):
+    """The arguments ``measure`` passes to the engine, the bootstrap and ``expected`` alike."""
+
+    unit: str
+    groups: list[str] | None
+    by: list[str] | None
+    indices: list[str]
+    focal: list[str] | None
+    group_col: str | None
+    count_col: str | None
+    b: float
+    base: float
 
 
 def measure(
@@ -111,6 +117,15 @@ def measure(
     totalt, samtliga) is refused unless --drop-totals; counts must be whole numbers unless
     --fractional.
     """
+    from bryta.app.tables import check_writable, read_table, write_table
+    from bryta.cli._progress import delayed_progress
+    from bryta.compute.segregation.counts import drop_totals as without_totals
+    from bryta.compute.segregation.engine import measure as run_measure
+    from bryta.compute.segregation.engine import resolve_indices, with_area_names
+    from bryta.compute.segregation.inference import bootstrap as run_bootstrap
+    from bryta.compute.segregation.inference import expected as run_expected
+
+    ci_method = cast("CiMethod", ci_method)  # the bootstrap refuses any other value
     with user_errors(str(input)):
         check_writable(output, [input])
         names = index_names(index)
@@ -121,7 +136,7 @@ def measure(
             frame, group_list = without_totals(
                 frame, unit=unit, groups=group_list, group_col=group_col
             )
-        common = {
+        common: _Common = {
             "unit": unit,
             "groups": group_list,
             "by": split_list(by),
@@ -174,6 +189,7 @@ def measure(
                 result = result.join(
                     under_null.drop("value"), on=keys, how="left", nulls_equal=True
                 )
+        assert result is not None  # measured, bootstrapped or simulated above
         result = with_area_names(result)
         write_table(result, output, [input])
     nan = result.get_column("value").is_nan().sum()
@@ -187,6 +203,11 @@ def indices(
     ] = False,
 ) -> None:
     """List every index with its kind, formula and literature reference."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from bryta.compute.segregation.indices import REGISTRY
+
     if markdown:
         typer.echo(indices_markdown())
         return
@@ -206,6 +227,8 @@ def indices_markdown() -> str:
         "|---|---|---|---|---|---|---|",
     ]
     from bryta.compute.segregation._examples import example_counts
+    from bryta.compute.segregation.engine import measure as run_measure
+    from bryta.compute.segregation.indices import REGISTRY
 
     worked = run_measure(example_counts(), unit="unit", groups=["a", "b"], focal="a")
     value = {name: v for name, v in worked.select("index", "value").iter_rows()}

@@ -7,9 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, index_names, split_list, user_errors
-from bryta.compute.spatial.multiscalar import multiscalar_profile, profile_figure
 from bryta.errors import BrytaError, InputError
 
 
@@ -44,6 +42,9 @@ def multiscalar(
     --groups born_sweden,born_abroad --k 200,800,3200,12800 --by kommun --index dissimilarity
     --focal born_abroad -o profile.csv --plot profile.html
     """
+    from bryta.app.tables import check_writable, read_table, write_table
+    from bryta.compute.spatial.multiscalar import multiscalar_profile, profile_figure
+
     with user_errors(str(input)):
         check_writable(output, [input])
         if plot is not None:

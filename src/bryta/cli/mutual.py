@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypedDict
 
-import polars as pl
 import typer
 
-from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, split_list, user_errors
-from bryta.compute.segregation.counts import drop_totals as without_totals
-from bryta.compute.segregation.mutual import (
-    mutual_local,
-    mutual_nested,
-    mutual_total,
-    mutual_within,
-)
+
+if TYPE_CHECKING:
+    import polars as pl
 
 Input = Annotated[Path, typer.Argument(help="Counts table (.csv, .xlsx or .parquet).")]
 Unit = Annotated[str, typer.Option(help="Column naming the unit (area).")]
@@ -47,10 +41,24 @@ def read_counts(
 ) -> tuple[pl.DataFrame, list[str] | None]:
     """The counts table and its groups; with ``drop_totals`` rows and columns that are
     totals are dropped (otherwise the computation refuses them)."""
+    from bryta.app.tables import read_table
+    from bryta.compute.segregation.counts import drop_totals as without_totals
+
     frame, names = read_table(input), split_list(groups)
     if drop_totals:
         frame, names = without_totals(frame, unit=unit, groups=names, group_col=group_col)
     return frame, names
+
+
+class _Decompose(TypedDict):
+    """The arguments ``decompose`` passes to each of the mutual information functions."""
+
+    unit: str
+    groups: list[str] | None
+    by: list[str] | None
+    base: float
+    group_col: str | None
+    count_col: str | None
 
 
 def decompose(
@@ -77,6 +85,9 @@ def decompose(
     Example: bryta decompose panel.csv --unit regso --groups born_sweden,born_abroad
     --by year --levels lan,kommun -o chain.csv
     """
+    from bryta.app.tables import check_writable, write_table
+    from bryta.compute.segregation.mutual import mutual_nested, mutual_total, mutual_within
+
     with user_errors(str(input)):
         check_writable(output, [input])
         if within and levels:
@@ -84,7 +95,7 @@ def decompose(
         frame, names = read_counts(
             input, unit=unit, groups=groups, group_col=group_col, drop_totals=drop_totals
         )
-        common = {
+        common: _Decompose = {
             "unit": unit,
             "groups": names,
             "by": split_list(by),
@@ -115,6 +126,9 @@ def local(
     drop_totals: DropTotals = False,
 ) -> None:
     """Local segregation scores ls and weights p of units or groups (Σ p·ls = M)."""
+    from bryta.app.tables import check_writable, write_table
+    from bryta.compute.segregation.mutual import mutual_local
+
     with user_errors(str(input)):
         check_writable(output, [input])
         if of not in ("unit", "group"):
@@ -127,7 +141,7 @@ def local(
             unit=unit,
             groups=names,
             by=split_list(by),
-            of=of,
+            of=of,  # type: ignore[arg-type]  # checked above
             base=base,
             group_col=group_col,
             count_col=count_col,

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 
-from bryta.app.tables import check_writable, read_table, write_table
 from bryta.cli._common import err_console, split_list, user_errors
-from bryta.cli._progress import delayed_progress
-from bryta.compute._coerce import counts, whole_if_possible
-from bryta.compute.spatial.neighbourhoods import knn_contexts
-from bryta.compute.spatial.tiles import tiled_knn_contexts
 from bryta.errors import InputError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def neighbourhoods(
@@ -68,6 +65,12 @@ def neighbourhoods(
     With --decay each context's people are also counted weighted by distance from the cell
     (e.g. --decay gaussian:500): columns <group>_decayed after radius.
     """
+    from bryta.app.tables import check_writable, read_table, write_table
+    from bryta.cli._progress import delayed_progress
+    from bryta.compute._coerce import whole_if_possible
+    from bryta.compute.spatial.neighbourhoods import knn_contexts
+    from bryta.compute.spatial.tiles import tiled_knn_contexts
+
     with user_errors(str(input)):
         check_writable(output, [input])
         ks = []
@@ -116,6 +119,8 @@ def neighbourhoods(
 
 def _refuse_k_above_population(frame: pl.DataFrame, groups: list[str], ks: list[int]) -> None:
     """A k above the population would give rows labelled k that hold everyone (fewer)."""
+    from bryta.compute._coerce import counts
+
     present = [g for g in groups if g in frame.columns]
     if len(present) != len(groups):
         return  # the computation names the missing column

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from bryta.app.context import Context, Settings
-from bryta.app.profiles import AreaProfile, area_profile
 from bryta.cli._common import user_errors
+
+if TYPE_CHECKING:
+    import polars as pl
+    from rich.table import Table
+
+    from bryta.app.profiles import AreaProfile
 
 
 def profile(
@@ -40,6 +42,8 @@ def profile(
 
     Example: bryta profile 1280 --year 2022
     """
+    from bryta.app.profiles import area_profile
+
     with user_errors(code):
         context = Context(Settings(data_dir=data_dir)) if data_dir is not None else None
         result = area_profile(code, context=context, year=year)
@@ -54,6 +58,9 @@ def profile(
 
 
 def _show(p: AreaProfile, year: int | None) -> None:
+    import polars as pl
+    from rich.console import Console
+
     console = Console()
     parents = ", ".join(f"{name} ({code})" for _, code, name in p.parents)
     console.print(f"[bold]{p.name}[/] ({p.code}, {p.level}){' — ' + parents if parents else ''}")
@@ -68,6 +75,8 @@ def _show(p: AreaProfile, year: int | None) -> None:
 
 
 def _table(frame: pl.DataFrame, title: str) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     for column in frame.columns:
         numeric = frame.schema[column].is_numeric()
