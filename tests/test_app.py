@@ -90,3 +90,18 @@ def test_an_unavailable_source_exits_3_with_one_line(tmp_path, monkeypatch):
     assert res.exit_code == 3, res.output
     assert "Traceback" not in res.output and res.output.count("\n") <= 2
     assert not (Path(".") / "bryta.duckdb").exists()  # nothing half-written
+
+
+def test_a_result_without_output_is_printed_as_a_table(tmp_path):
+    """-o is optional where a result fits a screen: a readable table, names beside codes."""
+    counts = tmp_path / "counts.csv"
+    counts.write_text(
+        "regso;kommun;year;a;b\n0180R001;0180;2020;10;0\n0180R002;0180;2020;0;10\n",
+        encoding="cp1252",
+    )
+    args = ["--unit", "regso", "--groups", "a,b", "--by", "kommun", "--index", "dissimilarity"]
+    res = runner.invoke(app, ["measure", str(counts), *args, "--focal", "b"])
+    assert res.exit_code == 0, res.output
+    assert "Stockholm" in res.output and "dissimilarity" in res.output
+    assert " 1" in res.output  # complete segregation: D = 1
+    assert [p.name for p in tmp_path.iterdir()] == ["counts.csv"]  # nothing written

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import overload
+from pathlib import Path
+from typing import TYPE_CHECKING, overload
 
 import typer
 from rich.console import Console
 
 from bryta.app.context import Context, Settings
 from bryta.errors import BrytaError, SourceError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 err_console = Console(stderr=True)
 
@@ -64,3 +68,59 @@ def user_errors(context: str = "") -> Iterator[None]:
     except ValueError as exc:  # parameter errors, e.g. Atkinson's b out of range
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+
+
+#: Rows printed when no -o is given; longer results are cut with a note.
+SCREEN_ROWS = 40
+
+
+def check_output(output: Path | None, inputs: Sequence[Path] = ()) -> None:
+    """Fail before any work if ``output`` cannot be written (nothing to check for the screen)."""
+    if output is not None:
+        from bryta.app.tables import check_writable
+
+        check_writable(output, list(inputs))
+
+
+def emit(
+    frame: pl.DataFrame,
+    output: Path | None,
+    inputs: Sequence[Path] = (),
+    *,
+    what: str = "rows",
+    note: str = "",
+) -> None:
+    """Write ``frame`` to ``output``, or print it as a readable table when there is none."""
+    if output is not None:
+        from bryta.app.tables import write_table
+
+        write_table(frame, output, list(inputs))
+        err_console.print(f"wrote {frame.height} {what} to {output}{note}", highlight=False)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    numeric = {c for c, t in frame.schema.items() if t.is_numeric()}
+    for column in frame.columns:
+        table.add_column(column, justify="right" if column in numeric else "left")
+    for row in frame.head(SCREEN_ROWS).iter_rows():
+        table.add_row(*(_cell(v) for v in row))
+    Console().print(table)
+    more = frame.height - SCREEN_ROWS
+    if more > 0:
+        err_console.print(
+            f"… {more} more {what} ({frame.height} in all): -o FILE writes them all "
+            "(.csv, .xlsx, .parquet, .json)",
+            highlight=False,
+        )
+    if note:
+        err_console.print(note.strip(" ()"), highlight=False)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "NaN" if value != value else f"{value:.6g}"
+    return str(value)

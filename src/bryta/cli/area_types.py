@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bryta.cli._common import err_console, split_list, user_errors
+from bryta.cli._common import check_output, emit, err_console, split_list, user_errors
 from bryta.cli.mutual import Output, Unit
 
 if TYPE_CHECKING:
@@ -38,7 +38,6 @@ def area_types_command(
     unit: Unit,
     period: Annotated[str, typer.Option(help="Column naming the period (e.g. year).")],
     shares: Annotated[str, typer.Option(help="Share columns in percent (0–100), comma-separated.")],
-    output: Output,
     weights: Annotated[
         str | None,
         typer.Option(help="A weight per share, comma-separated (default: equal weights)."),
@@ -57,6 +56,7 @@ def area_types_command(
     details: Annotated[
         bool, typer.Option(help="Add each period's mean and sd and each area's z.")
     ] = False,
+    output: Output = None,
 ) -> None:
     """Socioeconomic index (mean of the shares) and area type per area and period.
 
@@ -68,11 +68,11 @@ def area_types_command(
     Example: bryta area-types regso_shares.csv --unit regso --period year
     --shares low_income,low_education,assistance -o area_types.csv
     """
-    from bryta.app.tables import check_writable, read_table, write_table
+    from bryta.app.tables import read_table
     from bryta.compute.conditions.area_types import area_types
 
     with user_errors(str(input)):
-        check_writable(output, [input])
+        check_output(output, [input])
         names = split_list(shares) or []
         frame = read_table(input)
         result = area_types(
@@ -89,7 +89,7 @@ def area_types_command(
         )
         if population and not details:
             result = result.drop(population)
-        write_table(result, output, [input])
+        emit(result, output, [input], what="area × period rows")
         _summary(result, period)
 
 

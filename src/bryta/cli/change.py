@@ -8,17 +8,20 @@ from typing import Annotated
 
 import typer
 
-from bryta.cli._common import err_console, split_list, user_errors
+from bryta.cli._common import check_output, emit, split_list, user_errors
 from bryta.cli.mutual import Base, By, CountCol, GroupCol, Groups, Output, Unit
 
 
 def change(
-    input: Annotated[Path, typer.Argument(help="Counts (.csv or .parquet): the first period.")],
+    input: Annotated[
+        Path, typer.Argument(help="Counts (.csv, .xlsx or .parquet): the first period.")
+    ],
     unit: Unit,
-    output: Output,
-    second: Annotated[
+    other: Annotated[
         Path | None,
-        typer.Argument(help="Counts of the second period (or use --between with one file)."),
+        typer.Argument(
+            help="Counts of the second period or region (or use --between with one input)."
+        ),
     ] = None,
     groups: Groups = None,
     by: By = None,
@@ -36,20 +39,24 @@ def change(
     group_col: GroupCol = None,
     count_col: CountCol = None,
     base: Base = math.e,
+    output: Output = None,
 ) -> None:
     """Decompose the change in M into group margins, unit margins and structure (Elbers 2023).
 
     Example: bryta change panel.csv --between year --first 2020 --second 2023 --unit regso
     --groups born_sweden,born_abroad --by kommun --method shapley -o change.csv
+
+    Two inputs instead: bryta change counts2020.csv counts2023.csv --unit regso ...
     """
     from bryta.app.comparisons import change as run_change
-    from bryta.app.tables import check_writable, read_table, write_table
+    from bryta.app.tables import read_table
 
+    inputs = [input] if other is None else [input, other]
     with user_errors(str(input)):
-        check_writable(output)
+        check_output(output, inputs)
         result = run_change(
             read_table(input),
-            read_table(second) if second is not None else None,
+            read_table(other) if other is not None else None,
             between=between,
             first_value=first_value,
             second_value=second_value,
@@ -62,8 +69,7 @@ def change(
             group_col=group_col,
             count_col=count_col,
         )
-        write_table(result, output)
-    err_console.print(f"wrote {result.height} rows to {output}", highlight=False)
+        emit(result, output, inputs)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from bryta.cli._common import err_console, index_names, split_list, user_errors
-from bryta.cli.mutual import By, CountCol, GroupCol, Groups, Output, Unit
+from bryta.cli._common import check_output, emit, index_names, split_list, user_errors
+from bryta.cli.mutual import Base, By, CountCol, GroupCol, Groups, Output, Unit
 
 
 def compare(
@@ -18,7 +18,6 @@ def compare(
     between: Annotated[str, typer.Option(help="Column telling the two samples apart.")],
     first: Annotated[str, typer.Option(help="Value of --between for the first sample.")],
     second: Annotated[str, typer.Option(help="Value of --between for the second sample.")],
-    output: Output,
     groups: Groups = None,
     by: By = None,
     index: Annotated[
@@ -34,6 +33,8 @@ def compare(
     ci: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
     group_col: GroupCol = None,
     count_col: CountCol = None,
+    base: Base = math.e,
+    output: Output = None,
 ) -> None:
     """Difference of each index between two periods or regions, with CI and p-value.
 
@@ -42,34 +43,37 @@ def compare(
     -o change.csv
     """
     from bryta.app.comparisons import compare as run_compare
-    from bryta.app.tables import check_writable, read_table, write_table
+    from bryta.app.tables import read_table
+    from bryta.cli._progress import delayed_progress
     from bryta.compute.segregation.engine import resolve_indices
 
     with user_errors(str(input)):
-        check_writable(output)
+        check_output(output, [input])
         names = index_names(index)
         specs = resolve_indices(names)
-        result = run_compare(
-            read_table(input),
-            unit=unit,
-            between=between,
-            first=first,
-            second=second,
-            groups=split_list(groups),
-            by=split_list(by),
-            indices=[s.name for s in specs],
-            focal=split_list(focal),
-            method=method,
-            alternative=alternative,
-            n_bootstrap=n_bootstrap,
-            seed=seed,
-            ci=ci,
-            group_col=group_col,
-            count_col=count_col,
-            base=math.e,
-        )
-        write_table(result, output)
-    err_console.print(f"wrote {result.height} comparisons to {output}", highlight=False)
+        frame = read_table(input)
+        with delayed_progress(n_bootstrap, method) as bar:
+            result = run_compare(
+                frame,
+                unit=unit,
+                between=between,
+                first=first,
+                second=second,
+                groups=split_list(groups),
+                by=split_list(by),
+                indices=[s.name for s in specs],
+                focal=split_list(focal),
+                method=method,
+                alternative=alternative,
+                n_bootstrap=n_bootstrap,
+                seed=seed,
+                ci=ci,
+                group_col=group_col,
+                count_col=count_col,
+                base=base,
+                progress=bar.advance_by,
+            )
+        emit(result, output, [input], what="comparisons")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, TypedDict
 
 import typer
 
-from bryta.cli._common import err_console, split_list, user_errors
+from bryta.cli._common import check_output, emit, split_list, user_errors
 from bryta.cli.mutual import By, CountCol, DropTotals, GroupCol, Input, Output, Unit, read_counts
 
 if TYPE_CHECKING:
@@ -53,7 +53,6 @@ def transitions_command(
     ],
     unit: Unit,
     period: Period,
-    output: Output,
     first: Annotated[str | None, typer.Option(help="The first period.")] = None,
     second: Annotated[str | None, typer.Option(help="The second period.")] = None,
     type_col: Annotated[str, typer.Option(help="Column holding the area type.")] = "area_type",
@@ -74,6 +73,7 @@ def transitions_command(
         str, typer.Option(help="Index column reported with --changed (left out if absent).")
     ] = "index",
     n_types: Annotated[int, typer.Option(help="Number of area types.")] = 5,
+    output: Output = None,
 ) -> None:
     """Areas (and people) moving between area types from --first to --second.
 
@@ -86,7 +86,7 @@ def transitions_command(
     Example: bryta transitions area_types.csv --unit regso --period year --first 2020
     --second 2023 --population population -o matrix.csv
     """
-    from bryta.app.tables import check_writable, read_table, write_table
+    from bryta.app.tables import read_table
     from bryta.compute.conditions.transitions import changed_areas, persistence, transition_matrix
 
     if changed and persistence_rates:
@@ -94,7 +94,7 @@ def transitions_command(
     if not persistence_rates and (first is None or second is None):
         raise typer.BadParameter("give --first and --second (or --persistence)")
     with user_errors(str(input)):
-        check_writable(output, [input])
+        check_output(output, [input])
         frame = _whole_periods(read_table(input), period)
         common: _Transitions = {
             "unit": unit,
@@ -112,14 +112,12 @@ def transitions_command(
         else:
             result = transition_matrix(frame, first=first, second=second, **common)
             what = "transition cells"
-        write_table(result, output, [input])
-    err_console.print(f"wrote {result.height} {what} to {output}", highlight=False)
+        emit(result, output, [input], what=what)
 
 
 def inequality_command(
     input: Input,
     unit: Unit,
-    output: Output,
     by: By = None,
     low: Annotated[
         str | None, typer.Option(help="Lowest income group (count column or group name).")
@@ -139,6 +137,7 @@ def inequality_command(
     count_col: CountCol = None,
     reasons: Annotated[bool, typer.Option(help="Add a column saying why a value is NaN.")] = False,
     drop_totals: DropTotals = False,
+    output: Output = None,
 ) -> None:
     """Ojämlikhetsindex: dissimilarity (0-100) between the lowest and the highest income
     group over the areas of each partition (e.g. each kommun and year).
@@ -149,7 +148,6 @@ def inequality_command(
     Example: bryta inequality income.csv --unit regso --by kommun,year --low q1 --high q5
     -o inequality.csv
     """
-    from bryta.app.tables import check_writable, write_table
     from bryta.compute.segregation.inequality import group_segregation, inequality_index
 
     if per_group and (low or high):
@@ -157,7 +155,7 @@ def inequality_command(
     if not per_group and (low is None or high is None):
         raise typer.BadParameter("give --low and --high (or --per-group --groups A,B,...)")
     with user_errors(str(input)):
-        check_writable(output, [input])
+        check_output(output, [input])
         frame, names = read_counts(
             input, unit=unit, groups=groups, group_col=group_col, drop_totals=drop_totals
         )
@@ -173,8 +171,7 @@ def inequality_command(
         else:
             assert low is not None and high is not None  # checked above
             result = inequality_index(frame, low=low, high=high, **common)
-        write_table(result, output, [input])
-    err_console.print(f"wrote {result.height} values to {output}", highlight=False)
+        emit(result, output, [input], what="values")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,8 @@ from typing import Annotated, Literal, TypedDict, cast
 
 import typer
 
-from bryta.cli._common import err_console, index_names, split_list, user_errors
+from bryta.cli._common import check_output, emit, index_names, split_list, user_errors
+from bryta.cli.options import Result
 
 _EXPECTED = ("expected", "expected_se", "adjusted")
 
@@ -32,7 +33,6 @@ class _Common(TypedDict):
 def measure(
     input: Annotated[Path, typer.Argument(help="Counts table (.csv, .xlsx or .parquet).")],
     unit: Annotated[str, typer.Option(help="Column naming the unit (area).")],
-    output: Annotated[Path, typer.Option("-o", "--output", help=".csv, .xlsx, .parquet or .json")],
     groups: Annotated[
         str | None, typer.Option(help="Count columns, comma-separated (wide input).")
     ] = None,
@@ -100,6 +100,7 @@ def measure(
             "--fractional", help="Accept counts that are not whole numbers (weighted counts)."
         ),
     ] = False,
+    output: Result = None,
 ) -> None:
     """Compute segregation indices for every partition of a counts table.
 
@@ -117,7 +118,7 @@ def measure(
     totalt, samtliga) is refused unless --drop-totals; counts must be whole numbers unless
     --fractional.
     """
-    from bryta.app.tables import check_writable, read_table, write_table
+    from bryta.app.tables import read_table
     from bryta.cli._progress import delayed_progress
     from bryta.compute.segregation.counts import drop_totals as without_totals
     from bryta.compute.segregation.engine import measure as run_measure
@@ -127,7 +128,7 @@ def measure(
 
     ci_method = cast("CiMethod", ci_method)  # the bootstrap refuses any other value
     with user_errors(str(input)):
-        check_writable(output, [input])
+        check_output(output, [input])
         names = index_names(index)
         specs = resolve_indices(names)
         frame = read_table(input)
@@ -191,10 +192,9 @@ def measure(
                 )
         assert result is not None  # measured, bootstrapped or simulated above
         result = with_area_names(result)
-        write_table(result, output, [input])
-    nan = result.get_column("value").is_nan().sum()
-    note = f" ({nan} NaN: run with --reasons to see why)" if nan and not reasons else ""
-    err_console.print(f"wrote {result.height} values to {output}{note}", highlight=False)
+        nan = result.get_column("value").is_nan().sum()
+        note = f" ({nan} NaN: run with --reasons to see why)" if nan and not reasons else ""
+        emit(result, output, [input], what="values", note=note)
 
 
 def indices(

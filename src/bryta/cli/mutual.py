@@ -8,14 +8,15 @@ from typing import TYPE_CHECKING, Annotated, TypedDict
 
 import typer
 
-from bryta.cli._common import err_console, split_list, user_errors
+from bryta.cli._common import check_output, emit, split_list, user_errors
+from bryta.cli.options import Result
 
 if TYPE_CHECKING:
     import polars as pl
 
 Input = Annotated[Path, typer.Argument(help="Counts table (.csv, .xlsx or .parquet).")]
 Unit = Annotated[str, typer.Option(help="Column naming the unit (area).")]
-Output = Annotated[Path, typer.Option("-o", "--output", help=".csv, .xlsx, .parquet or .json")]
+Output = Result
 Groups = Annotated[str | None, typer.Option(help="Count columns, comma-separated (wide input).")]
 By = Annotated[str | None, typer.Option(help="Partition key columns, comma-separated.")]
 GroupCol = Annotated[str | None, typer.Option(help="Long input: the column naming the group.")]
@@ -64,7 +65,6 @@ class _Decompose(TypedDict):
 def decompose(
     input: Input,
     unit: Unit,
-    output: Output,
     groups: Groups = None,
     by: By = None,
     within: Annotated[
@@ -79,17 +79,17 @@ def decompose(
     count_col: CountCol = None,
     base: Base = math.e,
     drop_totals: DropTotals = False,
+    output: Output = None,
 ) -> None:
     """Mutual information M and Theil's H: total, per stratum, or along nested levels.
 
     Example: bryta decompose panel.csv --unit regso --groups born_sweden,born_abroad
     --by year --levels lan,kommun -o chain.csv
     """
-    from bryta.app.tables import check_writable, write_table
     from bryta.compute.segregation.mutual import mutual_nested, mutual_total, mutual_within
 
     with user_errors(str(input)):
-        check_writable(output, [input])
+        check_output(output, [input])
         if within and levels:
             raise typer.BadParameter("give --within or --levels, not both")
         frame, names = read_counts(
@@ -109,14 +109,12 @@ def decompose(
             result = mutual_within(frame, within=split_list(within), **common)
         else:
             result = mutual_total(frame, **common)
-        write_table(result, output, [input])
-    err_console.print(f"wrote {result.height} rows to {output}", highlight=False)
+        emit(result, output, [input])
 
 
 def local(
     input: Input,
     unit: Unit,
-    output: Output,
     groups: Groups = None,
     by: By = None,
     of: Annotated[str, typer.Option(help="'unit' or 'group': whose local scores.")] = "unit",
@@ -124,13 +122,13 @@ def local(
     count_col: CountCol = None,
     base: Base = math.e,
     drop_totals: DropTotals = False,
+    output: Output = None,
 ) -> None:
     """Local segregation scores ls and weights p of units or groups (Σ p·ls = M)."""
-    from bryta.app.tables import check_writable, write_table
     from bryta.compute.segregation.mutual import mutual_local
 
     with user_errors(str(input)):
-        check_writable(output, [input])
+        check_output(output, [input])
         if of not in ("unit", "group"):
             raise typer.BadParameter(f"--of must be 'unit' or 'group', not {of!r}")
         frame, names = read_counts(
@@ -146,8 +144,7 @@ def local(
             group_col=group_col,
             count_col=count_col,
         )
-        write_table(result, output, [input])
-    err_console.print(f"wrote {result.height} rows to {output}", highlight=False)
+        emit(result, output, [input])
 
 
 def register(app: typer.Typer) -> None:

@@ -30,3 +30,11 @@ Output = Annotated[
     Path | None, typer.Option("-o", "--output", help="Also write to .csv, .parquet or .json.")
 ]
 Replace = Annotated[bool, typer.Option("--replace", help="Replace a dataset of that name.")]
+Result = Annotated[
+    Path | None,
+    typer.Option(
+        "-o",
+        "--output",
+        help="Write the result to .csv, .xlsx, .parquet or .json (default: print it as a table).",
+    ),
+]
