@@ -125,7 +125,7 @@ def test_import_kolada_from_a_recorded_answer(app, tmp_path):
             "N00945",
             "--kommun",
             "0180",
-            "--years",
+            "--year",
             "2023",
             "--name",
             "kolada_n00945",

@@ -530,10 +530,10 @@ def cli(monkeypatch, server):
     return run
 
 
-def test_cli_list_and_show(cli):
-    result = cli("list", "--domain", "work", "--json")
+def test_cli_list_and_show(cli, tmp_path):
+    result = cli("list", "--domain", "work", "-o", str(tmp_path / "work.json"))
     assert result.exit_code == 0, result.output
-    assert [e["id"] for e in json.loads(result.stdout)] == [
+    assert [e["id"] for e in json.loads((tmp_path / "work.json").read_text("utf-8"))] == [
         "employment_rate_20_64",
         "unemployment_rate_20_64",
     ]
@@ -542,14 +542,15 @@ def test_cli_list_and_show(cli):
     shown = cli("show", "foreign_background_share")
     assert shown.exit_code == 0 and "source: scb TAB6571" in shown.stdout
     assert "not checked:" in shown.stdout
-    assert json.loads(cli("show", "area_type", "--json").stdout)["levels"] == ["regso"]
+    assert cli("show", "area_type", "-o", str(tmp_path / "t.json")).exit_code == 0
+    assert json.loads((tmp_path / "t.json").read_text("utf-8"))["levels"] == ["regso"]
     bad = cli("list", "--domain", "sport")
     assert bad.exit_code == 2 and "--domain must be one of" in bad.output
 
 
 def test_cli_load_from_the_api_and_from_a_file(cli, tmp_path):
     out = tmp_path / "rate.csv"
-    args = ["--level", "regso", "--years", "2023,2024", "--data-dir", str(tmp_path / "wh")]
+    args = ["--level", "regso", "--year", "2023,2024", "--data-dir", str(tmp_path / "wh")]
     result = cli("load", "employment_rate_20_64", *args, "-o", str(out))
     assert result.exit_code == 0, result.output
     written = pl.read_csv(out, schema_overrides={"area": pl.String})

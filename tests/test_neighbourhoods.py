@@ -287,7 +287,7 @@ def test_cli(tmp_path):
     GRID3.write_csv(src)
     dst = tmp_path / "out.csv"
     args = ["neighbourhoods", str(src), "--x", "x", "--y", "y", "--groups", "a,b"]
-    result = CliRunner().invoke(app, [*args, "--k", "3,6,12", "--id", "cell", "-o", str(dst)])
+    result = CliRunner().invoke(app, [*args, "--k", "3,6,12", "--unit", "cell", "-o", str(dst)])
     assert result.exit_code == 0, result.output
     out = pl.read_csv(dst)
     assert out.columns == ["cell", "k", "a", "b", "radius"]
@@ -349,7 +349,7 @@ def test_cli_integer_ids_stay_integers(tmp_path):
     pl.read_parquet(tmp_path / "grid.parquet").write_csv(src)
     dst = tmp_path / "out.parquet"
     args = ["neighbourhoods", str(src), "--x", "x", "--y", "y", "--groups", "a,b"]
-    result = CliRunner().invoke(_cli(), [*args, "--k", "3", "--id", "cell", "-o", str(dst)])
+    result = CliRunner().invoke(_cli(), [*args, "--k", "3", "--unit", "cell", "-o", str(dst)])
     assert result.exit_code == 0, result.output
     out = pl.read_parquet(dst)
     assert out.schema["cell"] == pl.Int64

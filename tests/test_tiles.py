@@ -102,7 +102,7 @@ def test_cli_tiles_write_the_same_file(tmp_path):
                 "a,b",
                 "--k",
                 "30,120",
-                "--id",
+                "--unit",
                 "cell",
                 *extra,
                 "-o",

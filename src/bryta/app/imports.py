@@ -113,7 +113,7 @@ def import_kolada(
     """Key figures from Kolada per kommun and year (needs the network unless cached)."""
     destination.check()
     if municipalities is None and years is None:
-        raise InputError("give --kommun and/or --years with the KPI ids")
+        raise InputError("give --kommun and/or --year with the KPI ids")
     with ctx.kolada() as client:
         frame = client.data(list(kpis), municipalities=municipalities, years=years)
         if client.last_provenance is None:  # data() always records it; a guard for the type

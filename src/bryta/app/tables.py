@@ -229,3 +229,21 @@ def _write_excel(frame: pl.DataFrame, path: Path) -> None:
             pl.when(pl.col(c).is_finite()).then(pl.col(c)).otherwise(None).alias(c) for c in floats
         )
     frame.write_excel(path, worksheet="bryta", autofit=True)
+
+
+def write_text(text: str, path: Path, inputs: Iterable[Path] = ()) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically, with the checks of :func:`check_writable`
+    (``path`` must end in ``.json``, ``.geojson`` or ``.html``)."""
+    path = Path(path)
+    if path.suffix.lower() not in (".json", ".geojson", ".html"):
+        raise InputError(f"{path}: output must be .json")
+    check_writable(path.with_suffix(".json"), inputs)
+    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        tmp.unlink(missing_ok=True)

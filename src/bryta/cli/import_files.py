@@ -90,7 +90,7 @@ def kolada(
     kommun: Annotated[
         str | None, typer.Option(help="Kommun (or region) codes, comma-separated (e.g. 0180).")
     ] = None,
-    years: Annotated[str | None, typer.Option(help="Years, comma-separated.")] = None,
+    year: Annotated[str | None, typer.Option("--year", help="Years, comma-separated.")] = None,
     name: Name = None,
     output: Output = None,
     replace: Replace = False,
@@ -99,14 +99,14 @@ def kolada(
 ) -> None:
     """Fetch key figures from Kolada (v3) per kommun and year. Needs the network.
 
-    Example: bryta import kolada N00945 --kommun 0180,1480 --years 2022,2023 --name k
+    Example: bryta import kolada N00945 --kommun 0180,1480 --year 2022,2023 --name k
     """
     from bryta.app.imports import Destination, import_kolada
 
     year_list = []
-    for item in split_list(years) or []:
+    for item in split_list(year) or []:
         if not item.isdigit():
-            raise typer.BadParameter(f"--years takes years such as 2023, not {item!r}")
+            raise typer.BadParameter(f"--year takes years such as 2023, not {item!r}")
         year_list.append(int(item))
     with user_errors("kolada"):
         report = import_kolada(

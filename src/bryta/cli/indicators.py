@@ -57,7 +57,9 @@ def list_indicators(
     domain: Annotated[
         str | None, typer.Option(help=f"Only this domain: {', '.join(DOMAINS)}.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the entries as JSON.")] = False,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the entries to a .json file.")
+    ] = None,
 ) -> None:
     """List the indicators: id, domain, unit, source table, levels and verification status.
 
@@ -66,14 +68,18 @@ def list_indicators(
     from rich.console import Console
     from rich.table import Table
 
+    from bryta.app.tables import write_text
     from bryta.indicators import catalogue
 
     with user_errors():
         if domain is not None and domain not in DOMAINS:
             raise BrytaError(f"--domain must be one of {', '.join(DOMAINS)}, not {domain!r}")
         entries = [e for e in catalogue() if domain is None or e.domain == domain]
-    if as_json:
-        typer.echo(json.dumps([e.to_dict() for e in entries], ensure_ascii=False, indent=2))
+        if output is not None:
+            text = json.dumps([e.to_dict() for e in entries], ensure_ascii=False, indent=2)
+            write_text(text + "\n", output)
+    if output is not None:
+        typer.echo(f"wrote {len(entries)} indicators to {output}", err=True)
         return
     table = Table(title="indicators", title_justify="left")
     for column in ("id", "domain", "unit", "table", "levels", "verified", "name"):
@@ -94,18 +100,23 @@ def list_indicators(
 @indicators_app.command("show")
 def show(
     id: Annotated[str, typer.Argument(help="Indicator id, e.g. employment_rate_20_64.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the entry as JSON.")] = False,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the entry to a .json file.")
+    ] = None,
 ) -> None:
     """Show one indicator: definition, source table, breakdowns, levels and what is verified.
 
     Example: bryta indicators show foreign_background_share
     """
+    from bryta.app.tables import write_text
     from bryta.indicators import indicator
 
     with user_errors():
         entry = indicator(id)
-    if as_json:
-        typer.echo(json.dumps(entry.to_dict(), ensure_ascii=False, indent=2))
+        if output is not None:
+            write_text(json.dumps(entry.to_dict(), ensure_ascii=False, indent=2) + "\n", output)
+    if output is not None:
+        typer.echo(f"wrote {id} to {output}", err=True)
         return
     for line in _describe(entry):
         typer.echo(line)
@@ -143,8 +154,8 @@ def _describe(e: Indicator) -> list[str]:
 def load(
     id: Annotated[str, typer.Argument(help="Indicator id, e.g. employment_rate_20_64.")],
     level: Annotated[str, typer.Option(help="riket, lan, kommun, regso or deso.")] = "regso",
-    years: Annotated[
-        str | None, typer.Option(help="Years, comma-separated (default: all).")
+    year: Annotated[
+        str | None, typer.Option("--year", help="Years, comma-separated (default: all).")
     ] = None,
     breakdown: Annotated[
         str | None, typer.Option(help="Breakdowns, comma-separated: sex, age, ...")
@@ -179,7 +190,7 @@ def load(
 ) -> None:
     """Load an indicator per area and year into the warehouse as indicator_<id>.
 
-    Example: bryta indicators load employment_rate_20_64 --level regso --years 2022,2023
+    Example: bryta indicators load employment_rate_20_64 --level regso --year 2022,2023
 
     Without --from-file the SCB table is fetched (needs the network). Columns: area, level,
     year, one per breakdown, numerator, denominator, value.
@@ -195,7 +206,7 @@ def load(
             check_writable(output)
         if from_file is not None and version is not None:
             raise BrytaError("--version chooses codes to fetch; a file keeps the codes it has")
-        year_list = split_list(years)
+        year_list = split_list(year)
         groups = split_list(breakdown)
         warehouse = None if no_store else Warehouse.open(data_dir)
         try:

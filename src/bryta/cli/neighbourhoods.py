@@ -23,8 +23,9 @@ def neighbourhoods(
     groups: Annotated[str, typer.Option(help="Count columns, comma-separated; they sum to k.")],
     k: Annotated[str, typer.Option(help="Numbers of nearest people, comma-separated.")],
     output: Annotated[Path, typer.Option("-o", "--output", help=".csv, .xlsx, .parquet or .json")],
-    id: Annotated[
-        str | None, typer.Option(help="Column naming the cell (default: row number from 1).")
+    unit: Annotated[
+        str | None,
+        typer.Option(help="Column naming the cell, the unit (default: row number from 1)."),
     ] = None,
     engine: Annotated[str, typer.Option(help="auto, grid (square lattice) or tree.")] = "auto",
     scheduler: Annotated[
@@ -53,11 +54,11 @@ def neighbourhoods(
 ) -> None:
     """Counts of each group among the k nearest people of every cell, and the radius reached.
 
-    One row per cell and k: <id>, k, <group counts…>, radius. The ring of cells that crosses k
+    One row per cell and k: <unit>, k, <group counts…>, radius. The ring of cells that crosses k
     is counted proportionally, so each context holds exactly k people (docs/neighbourhoods.md).
 
     Example: bryta neighbourhoods grid.csv --x x --y y --groups born_sweden,born_abroad
-    --k 200,400,800 --id cell -o contexts.parquet
+    --k 200,400,800 --unit cell -o contexts.parquet
 
     With --scheduler (a Dask cluster, or 'local') or --tile-size the cells are done in tiles
     with halos wide enough that every context is complete: the same output as one process.
@@ -82,8 +83,8 @@ def neighbourhoods(
         if not ks:
             raise typer.BadParameter("--k needs at least one number")
         frame = read_table(input)
-        if id is not None and id in frame.columns:  # integer ids stay integers
-            frame = frame.with_columns(whole_if_possible(frame.get_column(id)))
+        if unit is not None and unit in frame.columns:  # integer ids stay integers
+            frame = frame.with_columns(whole_if_possible(frame.get_column(unit)))
         names = split_list(groups) or []
         _refuse_k_above_population(frame, names, ks)
         if scheduler is None and tile_size is None:
@@ -93,7 +94,7 @@ def neighbourhoods(
                 y=y,
                 groups=names,
                 k=ks,
-                unit=id,
+                unit=unit,
                 engine=engine,  # type: ignore[arg-type]
                 decay=decay,
                 own_distance=own_distance,
@@ -106,7 +107,7 @@ def neighbourhoods(
                     y=y,
                     groups=names,
                     k=ks,
-                    unit=id,
+                    unit=unit,
                     tile_size=tile_size or 40_000.0,
                     scheduler=scheduler,
                     progress=bar.advance_by,

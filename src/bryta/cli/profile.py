@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bryta.app.context import Context, Settings
-from bryta.cli._common import user_errors
+from bryta.cli._common import err_console, user_errors
+from bryta.errors import InputError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -24,11 +25,9 @@ def profile(
         int | None,
         typer.Option(help="This year only (default: all years; tables show the latest)."),
     ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the whole profile as JSON.")
-    ] = False,
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write the profile as JSON to a file.")
+        Path | None,
+        typer.Option("-o", "--output", help="Write the whole profile as JSON to a .json file."),
     ] = None,
     data_dir: Annotated[
         Path | None,
@@ -43,17 +42,18 @@ def profile(
     Example: bryta profile 1280 --year 2022
     """
     from bryta.app.profiles import area_profile
+    from bryta.app.tables import write_text
 
     with user_errors(code):
         context = Context(Settings(data_dir=data_dir)) if data_dir is not None else None
+        if output is not None and output.suffix.lower() != ".json":
+            raise InputError(f"-o {output}: a profile is written as .json")
         result = area_profile(code, context=context, year=year)
         if output is not None:
             text = json.dumps(result.to_dict(), ensure_ascii=False, indent=1)
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(text + "\n", encoding="utf-8")
-        if as_json:
-            typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
-        elif output is None:
+            write_text(text + "\n", output)
+            err_console.print(f"wrote the profile of {code} to {output}", highlight=False)
+        else:
             _show(result, year)
 
 
