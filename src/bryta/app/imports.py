@@ -102,6 +102,32 @@ def store(
     return report
 
 
+def import_scb_csv(
+    ctx: Context,
+    file: Path,
+    destination: Destination,
+    *,
+    level: str = "regso",
+    columns: str | None = None,
+    long: bool = False,
+) -> ImportReport:
+    """A Statistikdatabasen CSV export, as counts ready for measurement (one column per
+    category of its dimension, kommun and län added, totals dropped) or, with ``long``, as
+    published. Provenance: the file's name and SHA-256."""
+    from bryta.ingest.statdb_csv import read_scb_export, to_counts
+
+    destination.check()
+    if destination.output is not None:
+        check_writable(destination.output, [file])
+    if not file.is_file():
+        raise InputError(f"{file}: no such file")
+    frame = read_scb_export(file, level=level)
+    if not long:
+        frame = to_counts(frame, source=str(file), columns=columns)
+    provenance = file_provenance(file, "SCB Statistikdatabasen (CSV export)", "CC0 1.0")
+    return store(ctx, frame, destination, kind="counts", provenance=provenance)
+
+
 def import_kolada(
     ctx: Context,
     kpis: list[str],

@@ -65,9 +65,6 @@ def user_errors(context: str = "") -> Iterator[None]:
         prefix = f"{context}: " if context and context not in str(exc) else ""
         err_console.print(f"[bold red]error:[/] {prefix}{exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(3 if isinstance(exc, SourceError) else 2) from None
-    except ValueError as exc:  # parameter errors, e.g. Atkinson's b out of range
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
 
 
 #: Rows printed when no -o is given; longer results are cut with a note.

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from bryta.cli._common import make_context, say, split_list, user_errors
 from bryta.cli.options import DataDir
-
-if TYPE_CHECKING:
-    import polars as pl
-
-    from bryta.ingest.provenance import Provenance
 
 # bryta.compute.disclosure.DEFAULT_THRESHOLD (the default of --threshold; copied so that the
 # help is shown without importing polars; a test compares them).
@@ -24,24 +19,6 @@ Threshold = Annotated[
 ]
 
 data_app = typer.Typer(name="data", help="The datasets in the warehouse.", no_args_is_help=True)
-
-
-def save(
-    frame: pl.DataFrame,
-    *,
-    name: str | None,
-    output: Path | None,
-    kind: str,
-    provenance: Provenance,
-    data_dir: Path | None,
-    replace: bool = False,
-) -> None:
-    """Store an imported frame in the warehouse (``name``) and/or write it to ``output``."""
-    from bryta.app.imports import Destination, store
-
-    ctx = make_context(data_dir=data_dir)
-    report = store(ctx, frame, Destination(name, output, replace), kind=kind, provenance=provenance)
-    say(report.lines())
 
 
 @data_app.command("list")

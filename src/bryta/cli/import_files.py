@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from bryta.cli._common import make_context, say, split_list, user_errors
-from bryta.cli.data import save
 from bryta.cli.options import CacheDir, DataDir, Name, Output, Replace
 
 __all__ = ["Name", "Output", "Replace", "register"]
@@ -26,6 +25,7 @@ def __getattr__(name: str) -> object:
 
 
 def scb_csv(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A CSV file exported from Statistikdatabasen.")],
     level: Annotated[
         str, typer.Option(help="Level of the region labels: regso, deso or kommun.")
@@ -60,28 +60,18 @@ def scb_csv(
     Example: bryta import scb-csv befolkning.csv -o counts.csv, then bryta measure
     counts.csv --unit regso --groups born_sweden,born_abroad --by kommun,year -o out.csv
     """
-    from bryta.app.imports import file_provenance
-    from bryta.app.tables import check_writable
-    from bryta.ingest.statdb_csv import read_scb_export, to_counts
+    from bryta.app.imports import Destination, import_scb_csv
 
     with user_errors(str(file)):
-        if not file.exists():
-            raise typer.BadParameter(f"{file}: no such file")
-        if output is not None:
-            check_writable(output, [file])
-        frame = read_scb_export(file, level=level)
-        if not long:
-            frame = to_counts(frame, source=str(file), columns=columns)
-        provenance = file_provenance(file, "SCB Statistikdatabasen (CSV export)", "CC0 1.0")
-        save(
-            frame,
-            name=name,
-            output=output,
-            kind="counts",
-            provenance=provenance,
-            data_dir=data_dir,
-            replace=replace,
+        report = import_scb_csv(
+            make_context(ctx, data_dir=data_dir),
+            file,
+            Destination(name, output, replace),
+            level=level,
+            columns=columns,
+            long=long,
         )
+    say(report.lines())
 
 
 def kolada(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bryta.cli._common import err_console, user_errors
-from bryta.errors import BrytaError
+from bryta.errors import InputError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -71,9 +71,9 @@ def jsonstat(
 
 def _check_readable(path: Path) -> None:
     if not path.exists():
-        raise BrytaError(f"{path}: no such file")
+        raise InputError(f"{path}: no such file")
     if not path.is_file():
-        raise BrytaError(f"{path}: not a file")
+        raise InputError(f"{path}: not a file")
 
 
 def _report(frame: pl.DataFrame, output: Path) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bryta.cli._common import err_console, split_list, user_errors
-from bryta.errors import BrytaError
+from bryta.errors import InputError
 
 if TYPE_CHECKING:
     from bryta.indicators import Indicator
@@ -73,7 +73,7 @@ def list_indicators(
 
     with user_errors():
         if domain is not None and domain not in DOMAINS:
-            raise BrytaError(f"--domain must be one of {', '.join(DOMAINS)}, not {domain!r}")
+            raise InputError(f"--domain must be one of {', '.join(DOMAINS)}, not {domain!r}")
         entries = [e for e in catalogue() if domain is None or e.domain == domain]
         if output is not None:
             text = json.dumps([e.to_dict() for e in entries], ensure_ascii=False, indent=2)
@@ -201,11 +201,11 @@ def load(
 
     with user_errors(id):
         if no_store and output is None:
-            raise BrytaError("--no-store needs -o FILE (otherwise nothing is kept)")
+            raise InputError("--no-store needs -o FILE (otherwise nothing is kept)")
         if output is not None:
             check_writable(output)
         if from_file is not None and version is not None:
-            raise BrytaError("--version chooses codes to fetch; a file keeps the codes it has")
+            raise InputError("--version chooses codes to fetch; a file keeps the codes it has")
         year_list = split_list(year)
         groups = split_list(breakdown)
         warehouse = None if no_store else Warehouse.open(data_dir)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from bryta.cli._common import err_console, index_names, split_list, user_errors
-from bryta.errors import BrytaError, InputError
+from bryta.errors import InputError
 
 
 def multiscalar(
@@ -52,7 +52,7 @@ def multiscalar(
         try:
             ks = [int(item) for item in split_list(k) or []]
         except ValueError:
-            raise BrytaError(f"--k must be whole numbers, not {k!r}") from None
+            raise InputError(f"--k must be whole numbers, not {k!r}") from None
         result = multiscalar_profile(
             read_table(input),
             x=x,

@@ -31,7 +31,7 @@ import shapely
 
 from bryta.compute.segregation.counts import to_polars
 from bryta.compute.segregation.engine import measure
-from bryta.errors import BrytaError
+from bryta.errors import InputError
 
 __all__ = ["contiguity_pairs", "spatial_dissimilarity"]
 
@@ -49,14 +49,14 @@ def contiguity_pairs(boundaries: Any, *, code: str = "code", rule: Rule = "queen
     [('a', 'b'), ('b', 'a')]
     """
     if rule not in ("queen", "rook"):
-        raise BrytaError(f"contiguity rule must be 'queen' or 'rook', not {rule!r}")
+        raise InputError(f"contiguity rule must be 'queen' or 'rook', not {rule!r}")
     frame = to_polars(boundaries)
     missing = [c for c in (code, "geometry") if c not in frame.columns]
     if missing:
-        raise BrytaError(f"boundaries need the columns {', '.join(missing)}")
+        raise InputError(f"boundaries need the columns {', '.join(missing)}")
     codes = frame.get_column(code).cast(pl.String)
     if codes.is_duplicated().any():
-        raise BrytaError(f"boundaries: codes repeat in column {code!r}")
+        raise InputError(f"boundaries: codes repeat in column {code!r}")
     geoms = shapely.from_wkb(frame.get_column("geometry").to_numpy())
     tree = shapely.STRtree(geoms)
     left, right = tree.query(geoms, predicate="intersects")
@@ -101,7 +101,7 @@ def spatial_dissimilarity(
     (1.0, 1.0, 0.0)
     """
     if focal not in groups:
-        raise BrytaError(f"focal group {focal!r} is not among the groups {', '.join(groups)}")
+        raise InputError(f"focal group {focal!r} is not among the groups {', '.join(groups)}")
     keys = [by] if isinstance(by, str) else list(by or [])
     data = to_polars(counts)
     d = measure(

@@ -46,7 +46,7 @@ import polars as pl
 from scipy.spatial import cKDTree
 
 from bryta.compute.segregation.counts import to_polars
-from bryta.errors import BrytaError
+from bryta.errors import InputError
 
 __all__ = ["KERNELS", "spatial_information"]
 
@@ -82,18 +82,18 @@ def spatial_information(
     [1.0, 0.0]
     """
     if kernel not in KERNELS:
-        raise BrytaError(f"kernel must be one of {', '.join(KERNELS)}, not {kernel!r}")
+        raise InputError(f"kernel must be one of {', '.join(KERNELS)}, not {kernel!r}")
     keys = [by] if isinstance(by, str) else list(by or [])
     data = to_polars(frame)
     missing = [c for c in (x, y, *groups, *keys) if c not in data.columns]
     if missing:
-        raise BrytaError(f"column {', '.join(map(repr, missing))} not found")
+        raise InputError(f"column {', '.join(map(repr, missing))} not found")
     widths = np.unique(np.atleast_1d(np.asarray(bandwidth, dtype=np.float64)))
     if widths.size == 0 or not (np.isfinite(widths) & (widths > 0)).all():
-        raise BrytaError(f"bandwidth must be positive distances, not {bandwidth!r}")
+        raise InputError(f"bandwidth must be positive distances, not {bandwidth!r}")
     counts = data.select(pl.col(g).cast(pl.Float64) for g in groups).to_numpy()
     if not np.isfinite(counts).all() or (counts < 0).any():
-        raise BrytaError("group counts must be finite and not negative")
+        raise InputError("group counts must be finite and not negative")
     pts = data.select(pl.col(x).cast(pl.Float64), pl.col(y).cast(pl.Float64)).to_numpy()
     if keys:
         part_keys = data.select(keys)

@@ -23,7 +23,7 @@ import polars as pl
 from bryta.compute.segregation.counts import to_polars
 from bryta.compute.segregation.engine import measure
 from bryta.compute.spatial.neighbourhoods import knn_contexts
-from bryta.errors import BrytaError
+from bryta.errors import InputError
 
 __all__ = ["multiscalar_profile", "profile_figure"]
 
@@ -55,13 +55,13 @@ def multiscalar_profile(
     [(20, 1.0), (40, 0.0)]
     """
     if weight not in ("population", "context"):
-        raise BrytaError(f"weight must be 'population' or 'context', not {weight!r}")
+        raise InputError(f"weight must be 'population' or 'context', not {weight!r}")
     keys = [by] if isinstance(by, str) else list(by or [])
     groups = list(groups)
     data = to_polars(frame).with_row_index(_CELL)
     missing = [c for c in keys if c not in data.columns]
     if missing:
-        raise BrytaError(f"column {', '.join(map(repr, missing))} not found")
+        raise InputError(f"column {', '.join(map(repr, missing))} not found")
     contexts = knn_contexts(data, x=x, y=y, groups=groups, k=list(k), unit=_CELL)
     if weight == "population":
         population = data.select(
@@ -96,7 +96,7 @@ def profile_figure(profile: pl.DataFrame, *, index: str, group: str | None = Non
     if group is not None:
         rows = rows.filter(pl.col("group") == group)
     if rows.is_empty():
-        raise BrytaError(f"no values of {index!r} in the profile")
+        raise InputError(f"no values of {index!r} in the profile")
     keys = [c for c in rows.columns if c not in ("k", "index", "group", "value", "reason")]
     fig = go.Figure()
     labelled = rows.with_columns(

@@ -28,7 +28,7 @@ from bryta.compute._coerce import to_float
 from bryta.compute.segregation.counts import _check_numeric, _require_columns, to_polars
 from bryta.compute.spatial import _knn
 from bryta.compute.spatial.decay import Decay
-from bryta.errors import CountsError
+from bryta.errors import CountsError, InputError
 
 Engine = Literal["auto", "grid", "tree"]
 
@@ -124,7 +124,7 @@ def knn_contexts(
 
 def _decay_spec(decay: Decay | str | None, own_distance: float, groups) -> Decay | None:
     if not (np.isfinite(own_distance) and own_distance >= 0):
-        raise ValueError(f"own_distance must be a distance ≥ 0, not {own_distance!r}")
+        raise InputError(f"own_distance must be a distance ≥ 0, not {own_distance!r}")
     if decay is None:
         return None
     spec = decay if isinstance(decay, Decay) else Decay.parse(decay)
@@ -159,7 +159,7 @@ def radius_contexts(
     xs, ys, counts, ids, id_name = _prepare(frame, x, y, groups, unit)
     radii = np.atleast_1d(np.asarray(radius, dtype=np.float64))
     if radii.size == 0 or not np.isfinite(radii).all() or (radii < 0).any():
-        raise ValueError(f"radius must be one or more finite distances ≥ 0, not {radius!r}")
+        raise InputError(f"radius must be one or more finite distances ≥ 0, not {radius!r}")
     radii = np.unique(radii)
     n, n_r, n_g = len(xs), len(radii), counts.shape[1]
     out = np.zeros((n, n_r, n_g))
@@ -216,7 +216,7 @@ def _contexts(
             return decay.weight(np.where(d <= 0.0, own_distance, d))
 
         if engine not in ("auto", "tree"):
-            raise ValueError(f"a distance decay needs engine='auto' or 'tree', not {engine!r}")
+            raise InputError(f"a distance decay needs engine='auto' or 'tree', not {engine!r}")
         cr = _knn.tree_crossings(xs, ys, pop, counts, ks, keff, origins, weight)
     else:
         step = _choose_engine(engine, xs, ys)
@@ -239,18 +239,18 @@ def _contexts(
 def _check_k(k: int | Sequence[int]) -> np.ndarray:
     values = np.atleast_1d(np.asarray(k))
     if values.size == 0:
-        raise ValueError("k must be one or more positive whole numbers of people, got none")
+        raise InputError("k must be one or more positive whole numbers of people, got none")
     if values.dtype.kind not in "iuf" or not np.isfinite(values).all():
-        raise ValueError(f"k must be positive whole numbers of people, not {k!r}")
+        raise InputError(f"k must be positive whole numbers of people, not {k!r}")
     if (values <= 0).any() or (values != np.round(values)).any():
-        raise ValueError(f"k must be positive whole numbers of people, not {k!r}")
+        raise InputError(f"k must be positive whole numbers of people, not {k!r}")
     return np.unique(values.astype(np.int64))
 
 
 def _choose_engine(engine: str, xs: np.ndarray, ys: np.ndarray) -> float | None:
     """The lattice spacing if the grid engine is to be used, else None."""
     if engine not in ("auto", "grid", "tree"):
-        raise ValueError(f"engine must be 'auto', 'grid' or 'tree', not {engine!r}")
+        raise InputError(f"engine must be 'auto', 'grid' or 'tree', not {engine!r}")
     if engine == "tree":
         return None
     step = _knn.lattice_step(xs, ys)
@@ -260,7 +260,7 @@ def _choose_engine(engine: str, xs: np.ndarray, ys: np.ndarray) -> float | None:
     if step is None or size > _knn.MAX_RASTER:
         if engine == "grid":
             why = "not on a square lattice" if step is None else f"{size:.0f} lattice positions"
-            raise ValueError(f"engine='grid' needs cells on a square lattice: {why}")
+            raise InputError(f"engine='grid' needs cells on a square lattice: {why}")
         return None
     return step
 

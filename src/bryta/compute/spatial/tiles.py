@@ -39,7 +39,7 @@ from bryta.compute.spatial.neighbourhoods import (
     _prepare,
     knn_contexts,
 )
-from bryta.errors import BrytaError
+from bryta.errors import InputError
 
 __all__ = ["tiled_knn_contexts"]
 
@@ -85,7 +85,7 @@ def tiled_knn_contexts(
     True
     """
     if not tile_size > 0:
-        raise BrytaError(f"tile_size must be positive, not {tile_size!r}")
+        raise InputError(f"tile_size must be positive, not {tile_size!r}")
     groups = [groups] if isinstance(groups, str) else list(groups)
     ks = np.unique(np.atleast_1d(np.asarray(k, dtype=np.int64)))
     _check_k(ks.tolist())
