@@ -133,25 +133,31 @@ def counts(
     """A count column as Float64: numbers (see the module text) that are present, finite,
     not negative and, with ``whole``, whole (people or dwellings; ``12.5`` is refused, naming
     the rows; ``fix`` is added to that message)."""
-    values = to_float(frame, column, show=show, error=error, label="count column")
+    series = frame.get_column(column)
     label = f"count column {column!r}"
+    # integers are whole and finite already: only missing and negative values are left to check
+    if series.dtype.is_integer() and not series.null_count() and not (series < 0).any():
+        return series.cast(pl.Float64)
+    values = to_float(frame, column, show=show, error=error, label="count column")
     missing = values.is_null()
     if missing.any():
         raise error(f"{label} has missing values, {rows_text(frame, missing, show)}")
-    shown = frame.with_columns(values)
     bad = ~values.is_finite() | (values < 0)
     if bad.any():
+        shown = frame.with_columns(values)
         raise error(
             f"{label} has negative or non-finite counts, " + rows_text(shown, bad, [*show, column])
         )
-    fractional = values != values.round()
-    if whole and fractional.any():
-        raise error(
-            f"{label} has counts that are not whole numbers, "
-            + rows_text(shown, fractional, [*show, column])
-            + "; counts are numbers of people (or dwellings), not shares or means"
-            + fix
-        )
+    if whole:
+        fractional = values != values.round()
+        if fractional.any():
+            shown = frame.with_columns(values)
+            raise error(
+                f"{label} has counts that are not whole numbers, "
+                + rows_text(shown, fractional, [*show, column])
+                + "; counts are numbers of people (or dwellings), not shares or means"
+                + fix
+            )
     return values
 
 

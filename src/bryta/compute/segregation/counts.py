@@ -126,6 +126,15 @@ _SHORT_CODES = {
     "regso": (r"^\d{3}R\d{3}(_RegSO\d{4})?$", "0114R001"),
     "deso": (r"^\d{3}[ABC]\d{4}(_DeSO\d{4})?$", "0114A0010"),
 }
+#: The lengths of whole codes (SCB's 2025 codes carry a suffix): a text column whose codes all
+#: have one of them holds no short code, which saves the pattern match on every call.
+_CODE_LENGTHS = {
+    "kommun": (4,),
+    "lan": (2,),
+    "län": (2,),
+    "regso": (8, 18),
+    "deso": (9, 19),
+}
 
 
 def _is_total(column: pl.Expr, names: frozenset[str]) -> pl.Expr:
@@ -139,24 +148,40 @@ def _check_codes(frame: pl.DataFrame, columns: Sequence[str]) -> None:
         if rule is None:
             continue
         pattern, example = rule
+        series = frame.get_column(column)
+        lengths = _CODE_LENGTHS[column.lower()]
+        if series.dtype == pl.String and not series.null_count():
+            sizes = series.str.len_bytes()
+            whole = sizes == lengths[0]
+            for length in lengths[1:]:
+                whole |= sizes == length
+            if whole.all():
+                continue
         short = pl.col(column).cast(pl.String).str.strip_chars().str.contains(pattern)
+        if not frame.select(short.fill_null(False).any()).item():
+            continue
         mask = frame.select(short.fill_null(False)).to_series()
-        if mask.any():
-            raise CountsError(
-                f"column {column!r} has codes without their leading zero "
-                f"({column} codes look like {example!r}), {_rows_text(frame, mask, [column])}; "
-                "Excel drops the zero when a code column is stored as numbers: format the "
-                f"column as text, or pad the codes with zeros ({example!r})"
-            )
+        raise CountsError(
+            f"column {column!r} has codes without their leading zero "
+            f"({column} codes look like {example!r}), {_rows_text(frame, mask, [column])}; "
+            "Excel drops the zero when a code column is stored as numbers: format the "
+            f"column as text, or pad the codes with zeros ({example!r})"
+        )
+
+
+def _distinct(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """The distinct values of ``column``, as a one-column frame."""
+    return frame.select(pl.col(column).unique())
 
 
 def _totals(
     frame: pl.DataFrame, column: str, names: frozenset[str], what: str, drop: bool
 ) -> pl.DataFrame:
     """Rows of ``column`` naming a total: dropped with ``drop``, else refused."""
-    mask = frame.select(_is_total(pl.col(column), names).fill_null(False)).to_series()
-    if not mask.any():
+    total = _is_total(pl.col(column), names).fill_null(False)
+    if not _distinct(frame, column).select(total.any()).item():
         return frame
+    mask = frame.select(total).to_series()
     if drop:
         return frame.filter(~mask)
     values = frame.filter(mask).get_column(column).cast(pl.String).unique(maintain_order=True)
