@@ -252,7 +252,9 @@ def add_programmes(
     with user_errors("registry"), _context(database) as ctx:
         result = registry.add_programmes(ctx, synthetic, seed_value)
     err_console.print(
-        f"added {len(result.ids)} interventions ({synthetic} synthetic): {_summary(result)}",
+        f"{len(result.ids) - synthetic} real programmes"
+        + (f" and {synthetic} synthetic interventions" if synthetic else "")
+        + f": {_summary(result)}",
         highlight=False,
         soft_wrap=True,
     )
