@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bryta.registry.records import InterventionRecord
+from bryta.registry.records import SCALARS, InterventionRecord
 from bryta.vocabulary import OrgLevel, Sector
 
 
@@ -130,28 +130,7 @@ def load_into(session: Session, records: Sequence[InterventionRecord]) -> dict[s
     out: dict[str, Intervention] = {}
     for record in records:
         row = Intervention(
-            **{
-                name: getattr(record, name)
-                for name in (
-                    "key",
-                    "title",
-                    "description",
-                    "theory_of_change",
-                    "form",
-                    "status",
-                    "planned_start",
-                    "planned_end",
-                    "actual_start",
-                    "actual_end",
-                    "prevention_level",
-                    "evaluation_type",
-                    "evaluation_report_url",
-                    "reported_by",
-                    "verified_by",
-                    "published",
-                    "synthetic",
-                )
-            },
+            **{name: getattr(record, name) for name in SCALARS},
             age_bands=[a.value for a in record.age_bands],
             group_tags=list(record.group_tags),
             settings=[s.value for s in record.settings],

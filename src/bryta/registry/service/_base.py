@@ -27,6 +27,8 @@ from bryta.registry.models import (
     utcnow,
 )
 from bryta.registry.records import (
+    LISTS,
+    SCALARS,
     AreaLinkRecord,
     FundingRecord,
     IndicatorLinkRecord,
@@ -66,28 +68,7 @@ LOAD_ALL: tuple[_AbstractLoad, ...] = (
     selectinload(Intervention.successors).selectinload(Succession.to_intervention),
 )
 
-_FIELDS = (
-    "title",
-    "description",
-    "theory_of_change",
-    "form",
-    "status",
-    "planned_start",
-    "planned_end",
-    "actual_start",
-    "actual_end",
-    "prevention_level",
-    "evaluation_type",
-    "evaluation_report_url",
-    "reported_by",
-    "verified_by",
-    "synthetic",
-    "age_bands",
-    "group_tags",
-    "settings",
-    "outcome_domains",
-    "evidence_references",
-)
+_FIELDS = (*(name for name in SCALARS if name not in ("key", "published")), *LISTS)
 """The fields an update may set directly on the row (lists as lists of plain text)."""
 
 
