@@ -20,6 +20,7 @@ import typer
 from pyproj import CRS, Geod
 from typer.testing import CliRunner
 
+from bryta.app.imports import store_boundaries
 from bryta.cli import import_boundaries
 from bryta.errors import ImportFormatError
 from bryta.geography.areas import areas
@@ -28,7 +29,6 @@ from bryta.geography.boundaries import (
     bundled_boundaries,
     read_boundaries,
     simplified_geojson,
-    store_boundaries,
     write_geoparquet,
 )
 from bryta.geography.codes import validate_codes

