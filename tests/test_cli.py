@@ -245,7 +245,7 @@ def test_local_scores(tmp_path, counts_csv):
     )
     assert res.exit_code == 0, res.output
     got = pl.read_csv(out, schema_overrides={"kommun": pl.String})
-    assert got.columns == ["kommun", "group", "ls", "p"] and got.height == 4
+    assert got.columns == ["kommun", "kommun_name", "group", "ls", "p"] and got.height == 4
     bad = invoke(
         "local", counts_csv, "--unit", "unit", "--groups", "a,b", "--of", "area", "-o", out
     )

@@ -357,7 +357,7 @@ def test_integer_kommun_codes_from_excel_are_refused(tiny_counts):
 
 
 def test_names_beside_codes():
-    from bryta.compute.segregation.engine import with_area_names
+    from bryta.geography.areas import with_area_names
 
     frame = pl.DataFrame({"lan": ["01"], "kommun": ["0180"], "regso": ["0114R001"], "v": [1.0]})
     got = with_area_names(frame)

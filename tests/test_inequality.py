@@ -237,8 +237,8 @@ def test_cli_inequality(tmp_path, income_fifths, cli):
               "--low", "q1", "--high", "q5", "-o", out)  # fmt: skip
     assert res.exit_code == 0, res.output
     got = pl.read_csv(out, schema_overrides={"kommun": pl.String})
-    assert got.columns == ["kommun", "year", "index", "low", "high", "value"]
-    values = {(k, y): v for k, y, *_, v in got.iter_rows()}
+    assert got.columns == ["kommun", "kommun_name", "year", "index", "low", "high", "value"]
+    values = {(k, y): v for k, _name, y, *_, v in got.iter_rows()}
     for key, want in HAND.items():
         assert values[key] == pytest.approx(want)
 
@@ -246,7 +246,7 @@ def test_cli_inequality(tmp_path, income_fifths, cli):
               "--per-group", "--groups", ",".join(FIFTHS), "-o", out)  # fmt: skip
     assert res.exit_code == 0, res.output
     got = pl.read_csv(out, schema_overrides={"kommun": pl.String})
-    assert got.columns == ["kommun", "year", "index", "group", "value"]
+    assert got.columns == ["kommun", "kommun_name", "year", "index", "group", "value"]
     assert got.height == 20
 
 

@@ -87,7 +87,11 @@ def emit(
     what: str = "rows",
     note: str = "",
 ) -> None:
-    """Write ``frame`` to ``output``, or print it as a readable table when there is none."""
+    """Write ``frame`` to ``output``, or print it as a readable table when there is none;
+    kommun, län and RegSO codes get their names beside them."""
+    from bryta.geography.areas import with_area_names
+
+    frame = with_area_names(frame)
     if output is not None:
         from bryta.app.tables import write_table
 

@@ -122,9 +122,10 @@ def measure(
     from bryta.cli._progress import delayed_progress
     from bryta.compute.segregation.counts import drop_totals as without_totals
     from bryta.compute.segregation.engine import measure as run_measure
-    from bryta.compute.segregation.engine import resolve_indices, with_area_names
+    from bryta.compute.segregation.engine import resolve_indices
     from bryta.compute.segregation.inference import bootstrap as run_bootstrap
     from bryta.compute.segregation.inference import expected as run_expected
+    from bryta.geography.areas import with_area_names
 
     ci_method = cast("CiMethod", ci_method)  # the bootstrap refuses any other value
     with user_errors(str(input)):

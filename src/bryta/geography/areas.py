@@ -15,7 +15,7 @@ import polars as pl
 
 from bryta._files import PathLike, bundled_file, read_bytes, read_plain_csv
 from bryta.errors import ImportFormatError, InputError
-from bryta.geography.codes import LEVELS
+from bryta.geography.codes import LEVELS, level_of
 
 #: Bundled SCB key DeSO 2018 -> RegSO 2020 -> kommun.
 KEY_FILE = "deso2018_regso2020_key.csv"
@@ -246,3 +246,29 @@ def areas(level: str) -> pl.DataFrame:
             .select("code", "name", "regso", "kommun", "lan")
         )
     raise InputError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
+
+
+#: Code columns that get a name column beside them, and the level of their codes.
+NAMED_LEVELS = {"kommun": "kommun", "lan": "lan", "regso": "regso"}
+
+
+def with_area_names(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``<column>_name`` right after each ``kommun``, ``lan`` and ``regso`` column that
+    holds valid codes of its level (names from :func:`bryta.geography.areas.areas`; null
+    for a code the bundled lists do not know). Other frames are returned unchanged.
+
+    >>> with_area_names(pl.DataFrame({"kommun": ["0114"], "value": [0.5]})).row(0)
+    ('0114', 'Upplands Väsby', 0.5)
+    """
+    for column, level in NAMED_LEVELS.items():
+        name = f"{column}_name"
+        if column not in frame.columns or name in frame.columns:
+            continue
+        codes = frame.get_column(column)
+        if codes.dtype != pl.String or level_of(codes) != level:
+            continue
+        lookup = areas(level).select(pl.col("code").alias(column), pl.col("name").alias(name))
+        order = list(frame.columns)
+        order.insert(order.index(column) + 1, name)
+        frame = frame.join(lookup, on=column, how="left", maintain_order="left").select(order)
+    return frame

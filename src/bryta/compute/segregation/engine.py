@@ -218,7 +218,7 @@ def measure(
             ``12.5`` people is refused, naming the rows.
         names: add the area names beside Swedish codes in the ``by`` columns
             (``kommun_name`` after ``kommun``, ``lan_name`` after ``lan``, ``regso_name``
-            after ``regso``; see :func:`with_area_names`).
+            after ``regso``; see :func:`bryta.geography.areas.with_area_names`).
 
     Returns:
         One row per partition × index (× focal group for two-group indices): the ``by``
@@ -258,33 +258,8 @@ def measure(
     values, reason, columns = compute_blocks(m, specs, focal_pos, params, progress)
     meta = index_meta(prepared.groups, columns)
     result = long_result(prepared.keys, meta, values, reason if reasons else None)
-    return with_area_names(result) if names else result
+    if not names:
+        return result
+    from bryta.geography.areas import with_area_names
 
-
-#: Code columns that get a name column beside them, and the level of their codes.
-NAMED_LEVELS = {"kommun": "kommun", "lan": "lan", "regso": "regso"}
-
-
-def with_area_names(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add ``<column>_name`` right after each ``kommun``, ``lan`` and ``regso`` column that
-    holds valid codes of its level (names from :func:`bryta.geography.areas.areas`; null
-    for a code the bundled lists do not know). Other frames are returned unchanged.
-
-    >>> with_area_names(pl.DataFrame({"kommun": ["0114"], "value": [0.5]})).row(0)
-    ('0114', 'Upplands Väsby', 0.5)
-    """
-    from bryta.geography.areas import areas
-    from bryta.geography.codes import level_of
-
-    for column, level in NAMED_LEVELS.items():
-        name = f"{column}_name"
-        if column not in frame.columns or name in frame.columns:
-            continue
-        codes = frame.get_column(column)
-        if codes.dtype != pl.String or level_of(codes) != level:
-            continue
-        lookup = areas(level).select(pl.col("code").alias(column), pl.col("name").alias(name))
-        order = list(frame.columns)
-        order.insert(order.index(column) + 1, name)
-        frame = frame.join(lookup, on=column, how="left", maintain_order="left").select(order)
-    return frame
+    return with_area_names(result)
