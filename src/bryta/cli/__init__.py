@@ -21,6 +21,7 @@ from bryta.cli import (
     neighbourhoods,
     profile,
     registry,
+    serve,
 )
 
 app = typer.Typer(
@@ -47,6 +48,7 @@ conditions.register(app)
 indicators.register(app)
 neighbourhoods.register(app)
 multiscalar.register(app)
+serve.register(app)
 
 
 def main() -> None:
