@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from bryta.app.context import Context, Settings
 from bryta.errors import BrytaError, http_status
+from bryta.web.pages import router as pages
 
 STATIC = Path(__file__).parent / "static"
 API_PREFIX = "/api/v1"
@@ -42,6 +43,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     def healthz() -> dict[str, str]:
         """Liveness: the app answers."""
         return {"status": "ok"}
+
+    app.include_router(pages)
 
     return app
 

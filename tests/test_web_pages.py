@@ -1,0 +1,249 @@
+"""The pages of the web app: the Sverige page in Swedish and English, its form, its table
+alternative and its JSON twin, the files it loads, and the translation catalogues."""
+
+from __future__ import annotations
+
+import gettext
+import io
+import json
+import re
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from fastapi.testclient import TestClient
+
+import bryta
+from bryta.app.context import Settings
+from bryta.datasets import load_demo_panel
+from bryta.web.app import create_app
+
+LOCALE = Path(bryta.__file__).parent / "web" / "locale"
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> TestClient:
+    """A client of its own per test: a language cookie never leaks into the next test."""
+    return TestClient(create_app(Settings(data_dir=tmp_path)))
+
+
+@pytest.fixture(scope="module")
+def stockholm_d_2023() -> float:
+    """Dissimilarity of the foreign-born in Stockholm 2023, by its formula on the panel."""
+    panel = load_demo_panel().filter((pl.col("kommun") == "0180") & (pl.col("year") == 2023))
+    abroad = panel.get_column("born_abroad").to_numpy().astype(float)
+    sweden = panel.get_column("born_sweden").to_numpy().astype(float)
+    by_hand = 0.5 * np.abs(abroad / abroad.sum() - sweden / sweden.sum()).sum()
+    engine = bryta.measure(
+        load_demo_panel(),
+        unit="regso",
+        groups=["born_sweden", "born_abroad"],
+        by=["kommun", "year"],
+    ).filter(
+        (pl.col("kommun") == "0180")
+        & (pl.col("year") == 2023)
+        & (pl.col("index") == "dissimilarity")
+        & (pl.col("group") == "born_abroad")
+    )
+    assert engine.get_column("value")[0] == pytest.approx(by_hand, abs=1e-12)
+    return float(by_hand)
+
+
+def table_value(html: str, name: str) -> str:
+    match = re.search(rf'<th scope="row">{name}</th><td class="num">([^<]*)</td>', html)
+    assert match, f"no table row for {name}"
+    return match.group(1)
+
+
+def test_sverige_in_swedish_by_default(client, stockholm_d_2023):
+    r = client.get("/")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/html")
+    html = r.text
+    assert '<html lang="sv">' in html
+    assert "bryta — segregationsbarometer" in html
+    assert "Källa: SCB" in html
+    assert "<h1>Segregation i Sverige</h1>" in html
+    assert f"{stockholm_d_2023:.3f}" == "0.299"
+    assert table_value(html, "Stockholm") == "0,299"
+    assert html.count('<th scope="row">') == 290 + 4  # the kommuner and riket's four years
+    assert 'href="/?lang=en"' in html  # the language switch
+
+
+def test_sverige_in_english_on_request(client):
+    r = client.get("/", params={"lang": "en"})
+    html = r.text
+    assert '<html lang="en">' in html
+    assert "<h1>Segregation in Sweden</h1>" in html
+    assert table_value(html, "Stockholm") == "0.299"
+    assert 'href="/?lang=sv"' in html
+    assert r.cookies.get("lang") == "en"
+
+
+@pytest.mark.parametrize(
+    ("query", "cookies", "accept", "want"),
+    [
+        ({}, {}, None, "sv"),
+        ({}, {}, "en-GB,en;q=0.9", "en"),
+        ({}, {}, "de-DE,en;q=0.5,sv;q=0.8", "sv"),
+        ({}, {"lang": "en"}, "sv", "en"),
+        ({"lang": "sv"}, {"lang": "en"}, "en", "sv"),
+        ({"lang": "xx"}, {}, None, "sv"),
+    ],
+)
+def test_language_order_query_cookie_header(tmp_path, query, cookies, accept, want):
+    client = TestClient(create_app(Settings(data_dir=tmp_path)), cookies=cookies)
+    headers = {"Accept-Language": accept} if accept else {}
+    r = client.get("/", params=query, headers=headers)
+    assert f'<html lang="{want}">' in r.text
+    assert "Accept-Language" in r.headers["vary"]
+
+
+def test_form_offers_the_measures_and_years(client):
+    html = client.get("/").text
+    form = html[html.index("<form") : html.index("</form>")]
+    assert 'method="get"' in form
+    options = re.findall(r'<option value="([^"]+)"( selected)?>', form)
+    assert options == [
+        ("dissimilarity", " selected"),
+        ("theil_h", ""),
+        ("mutual_information", ""),
+        ("2020", ""),
+        ("2021", ""),
+        ("2022", ""),
+        ("2023", " selected"),
+    ]
+    assert '<button type="submit">' in form
+
+
+def test_chosen_measure_and_year_are_shown(client):
+    html = client.get("/", params={"index": "theil_h", "year": "2021"}).text
+    assert '<option value="theil_h" selected>' in html
+    assert '<option value="2021" selected>' in html
+    assert "Theils H, födelseregion per kommun, 2021" in html
+    want = bryta.measure(
+        load_demo_panel().filter(pl.col("year") == 2021),
+        unit="regso",
+        groups=["born_sweden", "born_abroad"],
+        by=["kommun"],
+    ).filter((pl.col("kommun") == "1280") & (pl.col("index") == "theil_h"))
+    shown = f"{want.get_column('value')[0]:.3f}".replace(".", ",")
+    assert table_value(html, "Malmö") == shown
+
+
+def test_json_twin_has_what_the_page_shows(client, stockholm_d_2023):
+    data = client.get("/index.json").json()
+    assert data == client.get("/", params={"format": "json"}).json()
+    assert data["measure"]["index"] == "dissimilarity"
+    assert data["measure"]["group"] == "born_abroad"
+    assert data["year"] == 2023
+    assert data["years"] == [2020, 2021, 2022, 2023]
+    assert [m["index"] for m in data["measures"]] == [
+        "dissimilarity",
+        "theil_h",
+        "mutual_information",
+    ]
+    assert len(data["kommuner"]) == 290
+    stockholm = next(row for row in data["kommuner"] if row["code"] == "0180")
+    assert stockholm["name"] == "Stockholm"
+    assert stockholm["value"] == pytest.approx(stockholm_d_2023, abs=1e-12)
+    assert [row["year"] for row in data["riket"]] == [2020, 2021, 2022, 2023]
+
+
+def test_json_twin_of_a_multigroup_index(client):
+    data = client.get("/index.json", params={"index": "mutual_information", "lang": "en"}).json()
+    assert data["measure"]["group"] is None
+    assert data["measure"]["label"] == "Mutual information M, birth region"
+    assert len(data["kommuner"]) == 290  # birth region only, not tenure as well
+
+
+@pytest.mark.parametrize(
+    "params", [{"index": "gini"}, {"year": "1999"}, {"year": "last"}, {"index": "x", "lang": "en"}]
+)
+def test_bad_choices_are_problem_details(client, params):
+    r = client.get("/", params=params)
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["status"] == 422
+
+
+def test_page_loads_nothing_from_other_hosts(client):
+    html = client.get("/").text
+    urls = re.findall(r'(?:src|href)="([^"]*)"', html)
+    assert urls and all(url.startswith(("/", "#")) for url in urls), urls
+    assert '<script src="/vendor/plotly.min.js">' in html
+    assert "https://" not in html and "http://" not in html
+
+
+def embedded_figure(html: str, plot: str) -> dict:
+    start = html.index(f'<script type="application/json" data-plot="{plot}">')
+    text = html[html.index(">", start) + 1 : html.index("</script>", start)]
+    return json.loads(text)
+
+
+def test_figures_are_embedded_for_plotly(client):
+    html = client.get("/").text
+    assert '<div id="map"' in html and '<div id="trend"' in html
+    figure = embedded_figure(html, "map")
+    (trace,) = figure["data"]
+    assert trace["type"] == "choroplethmap"
+    assert trace["geojson"] == "/geo/kommun.geojson"
+    assert len(trace["locations"]) == 290
+    assert figure["layout"]["map"]["style"] == "white-bg"
+    assert figure["layout"]["separators"].startswith(",")  # decimal comma in Swedish
+    trend = embedded_figure(html, "trend")
+    assert trend["data"][0]["x"] == [2020, 2021, 2022, 2023]
+
+
+def test_plotly_js_is_served_from_the_installed_package(client):
+    r = client.get("/vendor/plotly.min.js")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/javascript")
+    assert r.content == (files("plotly") / "package_data" / "plotly.min.js").read_bytes()
+
+
+def test_kommun_geojson(client):
+    r = client.get("/geo/kommun.geojson")
+    assert r.headers["content-type"] == "application/geo+json"
+    features = r.json()["features"]
+    assert len(features) == 290
+    assert {f["properties"]["code"] for f in features} >= {"0180", "1280", "2584"}
+    point = features[0]["geometry"]["coordinates"]
+    while isinstance(point[0], list):  # Polygon or MultiPolygon: its first vertex
+        point = point[0]
+    lon, lat = point[:2]
+    assert 10 < lon < 25 and 55 < lat < 70
+
+
+def test_pages_are_not_in_the_api_schema(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/" not in paths and "/index.json" not in paths
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_compiled_catalogues_are_current(language):
+    """The committed .mo holds exactly what the .po says (recompile: docs/web.md, Pages)."""
+    po = LOCALE / language / "LC_MESSAGES" / "messages.po"
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=language)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    want = gettext.GNUTranslations(buffer)._catalog  # type: ignore[attr-defined]
+    with (po.parent / "messages.mo").open("rb") as f:
+        have = gettext.GNUTranslations(f)._catalog  # type: ignore[attr-defined]
+    assert have == want, "recompile: uv run pybabel compile -d src/bryta/web/locale"
+
+
+def test_every_message_has_a_swedish_translation():
+    with (LOCALE / "sv" / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        catalog = read_po(f, locale="sv")
+    untranslated = [m.id for m in catalog if m.id and not m.string]
+    assert not untranslated
+    with (LOCALE / "messages.pot").open("rb") as f:
+        template = read_po(f)
+    assert {m.id for m in template if m.id} == {m.id for m in catalog if m.id}
