@@ -135,7 +135,7 @@ def _figures(data: dict[str, Any], language: str) -> dict[str, str]:
         )
     )
     fig_map.update_layout(
-        map={"style": "white-bg", "center": {"lat": 62.6, "lon": 16.8}, "zoom": 3.4},
+        map={"style": "white-bg", "center": {"lat": 62.9, "lon": 17.0}, "zoom": 3.7},
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
         height=620,
         separators=separators,
@@ -153,7 +153,8 @@ def _figures(data: dict[str, Any], language: str) -> dict[str, str]:
     )
     fig_trend.update_layout(
         xaxis={"title": {"text": _("Year")}, "dtick": 1},
-        yaxis={"title": {"text": short}, "tickformat": ".3f"},
+        # from zero, so a small change does not look like a large one
+        yaxis={"title": {"text": short}, "tickformat": ".2f", "rangemode": "tozero"},
         margin={"l": 70, "r": 20, "t": 10, "b": 50},
         height=320,
         separators=separators,

@@ -1,0 +1,181 @@
+"""The pages in a real browser: Debian's Chromium driven by Playwright, the app served by
+uvicorn on 127.0.0.1 from a thread. Never ``playwright install``: it downloads browsers.
+
+Without Chromium these tests skip with the reason shown; under CI (``CI=true``) they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from bryta.app.context import Settings
+from bryta.web.app import create_app
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+RENDER_TIMEOUT_MS = 30_000
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        reason = "Chromium is not installed (apt-get install chromium); browser tests need it"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + ", and under CI they must run")
+        pytest.skip(reason)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app on 127.0.0.1 at a free port, stopped at teardown."""
+    import uvicorn
+
+    _chromium()
+    app = create_app(Settings(data_dir=tmp_path_factory.mktemp("data")))
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", workers=1)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            server.should_exit = True
+            pytest.fail("uvicorn did not start within 20 s")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    executable = _chromium()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh page (no cookies) that records every URL it requests."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE")
+    page = context.new_page()
+    page.set_default_timeout(RENDER_TIMEOUT_MS)
+    page.requested = []
+    page.on("request", lambda request: page.requested.append(request.url))
+    page.on("console", lambda message: print("console:", message.type, message.text))
+    page.on("pageerror", lambda error: print("page error:", error))
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def _wait_for_charts(page) -> None:
+    # plotly has drawn the map (MapLibre's canvas plus the choropleth layer) and the trend
+    page.wait_for_selector("#map.js-plotly-plot canvas", state="attached")
+    page.wait_for_selector("#map.js-plotly-plot .main-svg", state="attached")
+    page.wait_for_selector("#trend.js-plotly-plot .scatterlayer .trace path.js-line")
+    page.wait_for_function(
+        "() => { const m = document.querySelector('#map.js-plotly-plot');"
+        " return m && m._fullLayout && m._fullLayout.map && m._fullLayout.map._subplot"
+        " && m._fullLayout.map._subplot.map.loaded() }"
+    )
+    page.wait_for_load_state("networkidle")
+
+
+def _only_local(page, server: str) -> None:
+    host = urlsplit(server).hostname
+    away = [
+        url
+        for url in page.requested
+        if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).hostname != host
+    ]
+    assert not away, f"requests left {host}: {away}"
+    assert any(url.endswith("/vendor/plotly.min.js") for url in page.requested)
+    assert any(url.endswith("/geo/kommun.geojson") for url in page.requested)
+
+
+def test_sverige_page_draws_the_map_and_the_trend(page, server):
+    page.goto(server + "/")
+    _wait_for_charts(page)
+    assert page.get_attribute("html", "lang") == "sv"
+    assert page.inner_text("h1") == "Segregation i Sverige"
+    # the map coloured the 290 kommuner; the trend has riket's four years
+    assert page.evaluate("document.querySelector('#map.js-plotly-plot').data[0].z.length") == 290
+    assert page.locator("#trend .scatterlayer .point").count() == 4
+    stockholm = page.locator("#kommun-table tr", has_text="Stockholm").first
+    assert stockholm.locator("td.num").inner_text() == "0,299"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "sverige.png"), full_page=True)
+    _only_local(page, server)
+
+
+def test_changing_the_measure_through_the_form(page, server):
+    page.goto(server + "/")
+    _wait_for_charts(page)
+    page.select_option("#index", "theil_h")
+    page.select_option("#year", "2021")
+    with page.expect_navigation():
+        page.click("form.choose button[type=submit]")
+    _wait_for_charts(page)
+    assert "index=theil_h" in page.url and "year=2021" in page.url
+    assert page.input_value("#index") == "theil_h"
+    assert "Theils H" in page.inner_text("#map-heading")
+    title = page.evaluate(
+        "document.querySelector('#map.js-plotly-plot').data[0].colorbar.title.text"
+    )
+    assert title == "Theils H"
+    _only_local(page, server)
+
+
+def test_switching_language(page, server):
+    page.goto(server + "/")
+    _wait_for_charts(page)
+    with page.expect_navigation():
+        page.click("a[hreflang=en]")
+    _wait_for_charts(page)
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.inner_text("h1") == "Segregation in Sweden"
+    stockholm = page.locator("#kommun-table tr", has_text="Stockholm").first
+    assert stockholm.locator("td.num").inner_text() == "0.299"
+    page.screenshot(path=str(SCREENSHOTS / "sverige-en.png"), full_page=True)
+    # the choice is remembered: the next page without ?lang= is English too
+    page.goto(server + "/?index=mutual_information")
+    assert page.get_attribute("html", "lang") == "en"
+    with page.expect_navigation():
+        page.click("a[hreflang=sv]")
+    assert page.get_attribute("html", "lang") == "sv"
+    _only_local(page, server)
