@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from bryta.app.context import Context, Settings
 from bryta.errors import BrytaError, http_status
+from bryta.web import api
 
 STATIC = Path(__file__).parent / "static"
 API_PREFIX = "/api/v1"
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         """Liveness: the app answers."""
         return {"status": "ok"}
 
+    app.include_router(api.router)
     return app
 
 
