@@ -346,4 +346,3 @@ def test_filtered_segregation_conforms_to_its_schema(api_schema):
     query = {"level": "kommun", "year": 2020, "group": "tenant_owned"}  # has nulls
     response = operation.Case(query=query).call_and_validate()
     assert response.status_code == 200
-
