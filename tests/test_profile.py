@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from bryta.app.profiles import area_profile
 from bryta.cli import app
 from bryta.datasets import load_demo_panel, official_area_types
-from bryta.errors import BrytaError
+from bryta.errors import BrytaError, NotFound
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +131,15 @@ def test_extra_indicators_are_ranked_with_the_rest():
     [("0199", "not a kommun of the bundled"), ("x1", "is not a RegSO"), ("0114R999", "regso")],
 )
 def test_unknown_codes(code, message):
-    with pytest.raises(BrytaError, match=message):
+    with pytest.raises(NotFound, match=message):
+        area_profile(code)
+
+
+@pytest.mark.parametrize("code", ["x1", "", "0114R001x", "01140001", "0114A0010"])
+def test_a_code_of_no_area_is_not_found(code):
+    """Any string that is not the code of a profiled area is NotFound (404 on the web), not
+    an input error: there is no area by that name."""
+    with pytest.raises(NotFound):
         area_profile(code)
 
 

@@ -39,20 +39,24 @@ def segregation(
     ``year``, ``index``, ``group`` (the focal group; null for multigroup indices), ``value``.
 
     ``year``, ``index`` and ``group`` select rows (a ``group`` keeps the rows of that focal
-    group, so multigroup indices drop out). Unknown values are an
-    :class:`~bryta.errors.InputError` naming the choices.
+    group, so multigroup indices drop out: a multigroup ``index`` with a ``group`` selects no
+    rows). A value the level does not have is an :class:`~bryta.errors.InputError` naming the
+    choices.
     """
     if level not in LEVELS:
         raise InputError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
     table = _all_levels().filter(pl.col("level") == level).drop("level")
-    for name, value in (("year", year), ("index", index), ("group", group)):
+    chosen = {"year": year, "index": index, "group": group}
+    for name, value in chosen.items():
         if value is None:
             continue
         known = table.get_column(name).drop_nulls().unique().sort().to_list()
         if value not in known:
             shown = ", ".join(map(str, known))
             raise InputError(f"{name} must be one of {shown}, not {value!r}")
-        table = table.filter(pl.col(name) == value)
+    for name, value in chosen.items():
+        if value is not None:
+            table = table.filter(pl.col(name) == value)
     return table
 
 

@@ -199,7 +199,7 @@ def _level(code: str) -> str:
         return "riket"
     level = level_of(pl.Series([code]))
     if level not in ("regso", "kommun", "lan"):
-        raise InputError(
+        raise NotFound(
             f"{code!r} is not a RegSO (0114R001), kommun (0114), län (01) or riket (00) code"
         )
     return level

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from bryta.app.context import Context, Settings
 from bryta.errors import BrytaError, http_status
+from bryta.web import api
 from bryta.web.pages import router as pages
 
 STATIC = Path(__file__).parent / "static"
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         """Liveness: the app answers."""
         return {"status": "ok"}
 
+    app.include_router(api.router)
     app.include_router(pages)
 
     return app
