@@ -3,12 +3,17 @@
 What the web pages and the JSON API show, computed once per process from the bundled SCB
 panel (RegSO 2020–2023; birth region: ``born_sweden``, ``born_abroad``; tenure: ``rental``,
 ``tenant_owned``, ``owner_occupied``) with the same engine call ``bryta measure`` makes, so the
-values equal the command line's to the last bit.
+values equal the command line's to the last bit. The table is computed under a lock, so two
+first requests in a web server's threads compute it once; :func:`data_version` names the data
+the numbers come from, for HTTP caching.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import threading
+from importlib.resources import files
 
 import polars as pl
 
@@ -60,8 +65,43 @@ def segregation(
     return table
 
 
-@functools.cache
+_LOCK = threading.Lock()
+_TABLE: list[pl.DataFrame] = []
+
+
 def _all_levels() -> pl.DataFrame:
+    """Every level's table, computed once per process (under a lock: once, not per thread)."""
+    if not _TABLE:
+        with _LOCK:
+            if not _TABLE:
+                _TABLE.append(_compute_all_levels())
+    return _TABLE[0]
+
+
+def warm() -> None:
+    """Compute the table now (a web server does it in the background as it starts)."""
+    _all_levels()
+
+
+@functools.cache
+def data_version() -> str:
+    """The version of the data the barometer shows: a hash of bryta's version and the bundled
+    data files (the SCB exports and boundaries), so it changes with any of them.
+
+    Where a warehouse is read, its datasets' ``stored_at`` will join it.
+    """
+    import bryta
+
+    digest = hashlib.sha256(f"bryta {bryta.__version__}".encode())
+    data = files("bryta") / "data"
+    for folder in ("scb", "geo"):
+        for entry in sorted((data / folder).iterdir(), key=lambda e: e.name):
+            if entry.is_file():
+                digest.update(entry.name.encode() + b"\0" + entry.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def _compute_all_levels() -> pl.DataFrame:
     from bryta.compute.segregation.engine import measure
     from bryta.datasets import load_demo_panel
     from bryta.geography.areas import areas

@@ -24,7 +24,7 @@ def serve(
     from bryta.web.app import create_app
 
     with user_errors("serve"):
-        app = create_app(Settings(data_dir=data_dir, database=database))
+        app = create_app(Settings(data_dir=data_dir, database=database), warm=True)
     typer.echo(f"bryta on http://{host}:{port}/ (stop with Ctrl+C)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="info")
 

@@ -2,30 +2,52 @@
 
 Nothing is created at import time: the settings, the context built from them and the
 routers are put together here, so tests build an app per case with a temporary data folder.
+
+``warm=True`` (what ``bryta serve`` passes) computes the barometer's table and the kommun
+boundaries in a background thread as the server starts, so it accepts connections at once and
+the first page does not pay for them; tests that build many apps leave it off.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from bryta.app.context import Context, Settings
 from bryta.errors import BrytaError, http_status
 from bryta.web import api
+from bryta.web.caching import GZIP_MIN_SIZE, Caching
 from bryta.web.pages import router as pages
 
 STATIC = Path(__file__).parent / "static"
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings | None = None, *, context: Context | None = None) -> FastAPI:
-    """The web app for ``settings`` (or an existing ``context``, which tests pass with fakes)."""
+def create_app(
+    settings: Settings | None = None, *, context: Context | None = None, warm: bool = False
+) -> FastAPI:
+    """The web app for ``settings`` (or an existing ``context``, which tests pass with fakes).
+
+    ``warm``: on start, compute what the first requests need in a background thread.
+    """
     ctx = context or Context(settings or Settings())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if warm:
+            threading.Thread(target=warm_caches, name="bryta-warm", daemon=True).start()
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="bryta",
         summary="Segregation in Sweden: indices, area types and profiles, as an API.",
         version="1",
@@ -47,8 +69,24 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
 
     app.include_router(api.router)
     app.include_router(pages)
+    # the last added runs first: cached answers skip the route and the gzip of other answers
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_SIZE, compresslevel=6)
+    app.add_middleware(Caching)
 
     return app
+
+
+def warm_caches() -> None:
+    """Compute the barometer's table, import plotly and simplify the kommun boundaries: what
+    the first page and its map need (a few seconds; the first requests wait for the part they
+    need rather than compute it again)."""
+    from bryta.app import barometer
+    from bryta.web.pages import _kommun_geojson
+
+    barometer.warm()
+    import plotly.graph_objects  # noqa: F401  (the first page builds its figures with it)
+
+    _kommun_geojson()
 
 
 def problem(status: int, detail: str, request: Request, **extra: Any) -> JSONResponse:

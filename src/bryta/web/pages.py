@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -233,8 +234,17 @@ def sverige_json(request: Request) -> Response:
     return _finish(JSONResponse(data), request, language)
 
 
-@functools.cache
+_GEOJSON_LOCK = threading.Lock()
+
+
 def _kommun_geojson() -> bytes:
+    """The simplified kommun boundaries, built once per process (under a lock: a few seconds)."""
+    with _GEOJSON_LOCK:
+        return _build_kommun_geojson()
+
+
+@functools.cache
+def _build_kommun_geojson() -> bytes:
     from bryta.geography.boundaries import bundled_boundaries, simplified_geojson
 
     geojson = simplified_geojson(bundled_boundaries("kommun"), tolerance_m=500, precision=4)
@@ -244,11 +254,7 @@ def _kommun_geojson() -> bytes:
 @router.get("/geo/kommun.geojson")
 def kommun_geojson() -> Response:
     """The 290 kommuner as GeoJSON (lon/lat), simplified for maps."""
-    return Response(
-        _kommun_geojson(),
-        media_type="application/geo+json",
-        headers={"Cache-Control": "public, max-age=86400"},
-    )
+    return Response(_kommun_geojson(), media_type="application/geo+json")
 
 
 @router.get("/vendor/plotly.min.js")

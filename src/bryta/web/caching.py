@@ -1,0 +1,204 @@
+"""HTTP caching of the answers that depend only on the data: ETag, Cache-Control, gzip.
+
+The JSON API, the pages' JSON twins, the Sverige page and the kommun boundaries are computed
+from the bundled data alone, so an answer is fixed by the data version
+(:func:`bryta.app.barometer.data_version`), the path, the query string and, for pages, the
+request's language. :class:`Caching` (a plain ASGI middleware) gives each such answer a weak
+ETag — a hash of those — and a ``Cache-Control`` header; a request whose ``If-None-Match``
+names the current ETag is answered ``304 Not Modified`` without computing anything. It also
+keeps the last answers in memory (bounded in number and size), gzipped once for clients that
+accept gzip, so repeated requests cost neither the route nor the compression.
+
+Only the paths in :data:`RULES` are cached: an answer that depends on anything else (the
+registry, a signed-in actor) must not be listed there.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+import anyio.to_thread
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bryta.web.i18n import choose_language
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Paths whose answers are cached: ``cache_control`` is sent with them; ``by_language``
+    says the answer depends on the request's language (pages and their JSON twins)."""
+
+    pattern: re.Pattern[str]
+    cache_control: str
+    by_language: bool
+
+
+#: The cached paths. A page that sets the language cookie (``?lang=``) or reads it is
+#: ``private``: a shared cache must not hand one reader's language to another.
+RULES = (
+    Rule(re.compile(r"/api/v1/(kommuner|segregation|areas/[^/]+)"), "public, max-age=300", False),
+    Rule(re.compile(r"/geo/kommun\.geojson"), "public, max-age=86400", False),
+    Rule(re.compile(r"/|/index\.json"), "private, no-cache", True),
+)
+#: Answers smaller than this are sent as they are (gzip saves nothing worth the time).
+GZIP_MIN_SIZE = 1000
+#: How many answers are kept, and the largest kept (the whole segregation table is ~10 MB).
+MAX_ENTRIES = 256
+MAX_BODY = 2_000_000
+
+
+@dataclass
+class _Entry:
+    etag: str
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    gzipped: bytes | None = field(default=None)
+
+
+class Caching:
+    """ETag, Cache-Control, 304 and gzip for the paths of :data:`RULES` (see the module)."""
+
+    def __init__(self, app: ASGIApp, *, version: Callable[[], str] | None = None) -> None:
+        from bryta.app.barometer import data_version
+
+        self.app = app
+        self.version = version or data_version
+        self._entries: OrderedDict[tuple[str, str, str], _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        root = scope.get("root_path", "")
+        path: str = scope["path"]
+        path = path.removeprefix(root) if root and path.startswith(root) else path
+        rule = next((r for r in RULES if r.pattern.fullmatch(path)), None)
+        if rule is None:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        query = scope.get("query_string", b"").decode("latin-1")
+        language = _language(query, headers) if rule.by_language else ""
+        key = (path, query, language)
+        digest = hashlib.sha256("\0".join((self.version(), *key)).encode())
+        etag = f'W/"{digest.hexdigest()[:24]}"'
+        vary = "Accept-Encoding"
+        if rule.by_language:
+            vary = "Accept-Language, Cookie, Accept-Encoding"
+        common = [
+            (b"etag", etag.encode()),
+            (b"cache-control", rule.cache_control.encode()),
+        ]
+
+        if _matches(headers.get("if-none-match"), etag):
+            await send({"type": "http.response.start", "status": 304, "headers": common})
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+        entry = self._get(key, etag)
+        if entry is None:
+            entry = await self._compute(scope, receive, etag)
+            if entry.status != 200:
+                await _send(send, entry.status, entry.headers, entry.body)
+                return
+            if len(entry.body) <= MAX_BODY:
+                self._put(key, entry)
+
+        wants_gzip = "gzip" in headers.get("accept-encoding", "").lower()
+        body, encoding = entry.body, None
+        if wants_gzip and len(entry.body) >= GZIP_MIN_SIZE:
+            if entry.gzipped is None:
+                entry.gzipped = await anyio.to_thread.run_sync(_gzip, entry.body)
+            body, encoding = entry.gzipped, b"gzip"
+        out = MutableHeaders(raw=list(entry.headers))
+        for name, value in common:
+            out[name.decode()] = value.decode()
+        out["vary"] = _merge_vary(out.get("vary"), vary)
+        if encoding:
+            out["content-encoding"] = encoding.decode()
+        await _send(send, 200, out.raw, body)
+
+    async def _compute(self, scope: Scope, receive: Receive, etag: str) -> _Entry:
+        """Run the route with no Accept-Encoding (the body is kept as is, gzipped here)."""
+        inner: dict[str, Any] = dict(scope)
+        inner["headers"] = [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(inner, receive, capture)
+        raw = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        return _Entry(etag, int(start.get("status", 500)), raw, b"".join(chunks))
+
+    def _get(self, key: tuple[str, str, str], etag: str) -> _Entry | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry.etag != etag:
+                return None
+            self._entries.move_to_end(key)
+            return entry
+
+    def _put(self, key: tuple[str, str, str], entry: _Entry) -> None:
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > MAX_ENTRIES:
+                self._entries.popitem(last=False)
+
+
+def _language(query: str, headers: Headers) -> str:
+    given = parse_qs(query).get("lang", [None])[-1]
+    cookie = None
+    for part in headers.get("cookie", "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == "lang":
+            cookie = value
+    return choose_language(given, cookie, headers.get("accept-language"))
+
+
+def _matches(header: str | None, etag: str) -> bool:
+    """``If-None-Match`` names ``etag`` (weak comparison, RFC 9110 §13.1.2) or is ``*``."""
+    if not header:
+        return False
+    opaque = etag.removeprefix("W/")
+    for candidate in header.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == opaque:
+            return True
+    return False
+
+
+def _merge_vary(existing: str | None, extra: str) -> str:
+    names: list[str] = []
+    for name in [*(existing or "").split(","), *extra.split(",")]:
+        name = name.strip()
+        if name and name.lower() not in {n.lower() for n in names}:
+            names.append(name)
+    return ", ".join(names)
+
+
+def _gzip(body: bytes) -> bytes:
+    return gzip.compress(body, compresslevel=6, mtime=0)
+
+
+async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    raw = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+    raw.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
