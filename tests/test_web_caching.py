@@ -3,7 +3,6 @@ barometer's table computed once when threads ask for it together."""
 
 from __future__ import annotations
 
-import gzip
 import threading
 import time
 

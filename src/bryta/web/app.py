@@ -81,11 +81,10 @@ def warm_caches() -> None:
     the first page and its map need (a few seconds; the first requests wait for the part they
     need rather than compute it again)."""
     from bryta.app import barometer
-    from bryta.web.pages import _kommun_geojson
+    from bryta.web.pages import _kommun_geojson, plotly_graph_objects
 
     barometer.warm()
-    import plotly.graph_objects  # noqa: F401  (the first page builds its figures with it)
-
+    plotly_graph_objects()  # the first page builds its figures with it
     _kommun_geojson()
 
 

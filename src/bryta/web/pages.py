@@ -114,9 +114,24 @@ def _sverige_data(index: str, year: int | None, language: str) -> dict[str, Any]
     }
 
 
+_PLOTLY_LOCK = threading.Lock()
+
+
+def plotly_graph_objects() -> Any:
+    """``plotly.graph_objects``, with the pandas plotly imports lazily on first use imported
+    under a lock: a second thread building a figure meanwhile would find pandas half imported
+    in ``sys.modules`` (an AttributeError on the first requests of a fresh server)."""
+    with _PLOTLY_LOCK:
+        import plotly.graph_objects as go
+        from _plotly_utils.optional_imports import get_module
+
+        get_module("pandas")
+    return go
+
+
 def _figures(data: dict[str, Any], language: str) -> dict[str, str]:
     """The map and the trend as plotly figure JSON, for ``Plotly.newPlot`` in the page."""
-    import plotly.graph_objects as go
+    go = plotly_graph_objects()
 
     _ = translations(language).gettext
     separators = ",\u00a0" if language == "sv" else ".,"
