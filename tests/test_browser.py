@@ -179,3 +179,45 @@ def test_switching_language(page, server):
         page.click("a[hreflang=sv]")
     assert page.get_attribute("html", "lang") == "sv"
     _only_local(page, server)
+
+
+def test_kommun_page_draws_the_indices_and_the_regso_map(page, server):
+    page.goto(server + "/kommun/1280")
+    # the small multiples of the indices with their bands, and Malmö's RegSO map
+    page.wait_for_selector("#indices.js-plotly-plot .main-svg", state="attached")
+    page.wait_for_selector("#indices .scatterlayer .trace path.js-line")
+    page.wait_for_selector("#regso_map.js-plotly-plot canvas", state="attached")
+    page.wait_for_function(
+        "() => { const m = document.querySelector('#regso_map.js-plotly-plot');"
+        " return m && m._fullLayout && m._fullLayout.map && m._fullLayout.map._subplot"
+        " && m._fullLayout.map._subplot.map.loaded() }"
+    )
+    page.wait_for_load_state("networkidle")
+    assert page.get_attribute("html", "lang") == "sv"
+    assert page.inner_text("h1").startswith("Malmö")
+    # six panels (three indices × two groupings), four years each, each with its band
+    assert page.locator("#indices .scatterlayer .point").count() == 6 * 4
+    assert page.locator("#indices .scatterlayer .trace path.js-fill").count() == 6
+    assert page.evaluate("document.querySelector('#regso_map').data[0].z.length") == 91
+    assert page.locator("#regso-table tbody tr").count() == 91
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "kommun.png"), full_page=True)
+    host = urlsplit(server).hostname
+    away = [
+        url
+        for url in page.requested
+        if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).hostname != host
+    ]
+    assert not away, f"requests left {host}: {away}"
+    assert any(url.endswith("/geo/regso/1280.geojson") for url in page.requested)
+
+
+def test_kommun_page_from_the_sverige_table(page, server):
+    page.goto(server + "/?lang=en")
+    with page.expect_navigation():
+        page.click("#kommun-table a[href='/kommun/0180']")
+    assert page.url.endswith("/kommun/0180")
+    assert page.get_attribute("html", "lang") == "en"
+    page.wait_for_selector("#indices.js-plotly-plot .main-svg", state="attached")
+    assert page.locator("#no-regso-map").count() == 1
+    assert page.locator("#regso_map").count() == 0

@@ -54,7 +54,10 @@ def stockholm_d_2023() -> float:
 
 
 def table_value(html: str, name: str) -> str:
-    match = re.search(rf'<th scope="row">{name}</th><td class="num">([^<]*)</td>', html)
+    match = re.search(
+        rf'<th scope="row"><a href="/kommun/\d{{4}}">{name}</a></th><td class="num">([^<]*)</td>',
+        html,
+    )
     assert match, f"no table row for {name}"
     return match.group(1)
 

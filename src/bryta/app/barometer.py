@@ -131,3 +131,168 @@ def _compute_all_levels() -> pl.DataFrame:
                 )
             )
     return pl.concat(parts).sort("level", "code", "grouping", "year", "index", "group")
+
+
+# ---- one kommun -------------------------------------------------------------------------------
+#: The kommun page's indices per grouping: (index, focal group or None for a multigroup index).
+KOMMUN_INDICES: dict[str, tuple[tuple[str, str | None], ...]] = {
+    "birth_region": (
+        ("dissimilarity", "born_abroad"),
+        ("theil_h", None),
+        ("mutual_information", None),
+    ),
+    "tenure": (("dissimilarity", "rental"), ("theil_h", None), ("mutual_information", None)),
+}
+#: Bootstrap replicates and seed of the kommun page: fixed, so a page shows the same numbers
+#: on every request and in every worker.
+KOMMUN_BOOTSTRAP = 200
+KOMMUN_SEED = 2020
+#: How many similar kommuner a kommun is compared with, and the year of the comparison (the
+#: year of SCB's official area types).
+SIMILAR = 10
+AREA_TYPE_YEAR = 2022
+
+
+def kommun_name(code: str) -> str:
+    """The name of kommun ``code``; an unknown code is :class:`~bryta.errors.NotFound`."""
+    from bryta.errors import NotFound
+
+    found = kommuner().filter(pl.col("code") == code)
+    if found.height == 0:
+        raise NotFound(f"{code!r} is not a kommun of the bundled geography (e.g. 1280 for Malmö)")
+    return str(found.get_column("name")[0])
+
+
+def kommun_intervals(code: str) -> pl.DataFrame:
+    """The kommun's segregation over its RegSO per year with 95 % bootstrap intervals:
+    ``grouping``, ``year``, ``index``, ``group``, ``value``, ``se``, ``ci_low``, ``ci_high``.
+
+    ``bryta.bootstrap`` on the bundled panel of the kommun, ``by=["year"]``, with
+    :data:`KOMMUN_BOOTSTRAP` replicates and the seed :data:`KOMMUN_SEED` (intervals
+    bias-corrected, the engine's default); the indices of :data:`KOMMUN_INDICES`. ``value``
+    equals ``bryta measure``. Computed once per kommun and process.
+    """
+    kommun_name(code)
+    return _kommun_intervals(code).clone()
+
+
+@functools.lru_cache(maxsize=512)
+def _kommun_intervals(code: str) -> pl.DataFrame:
+    from bryta.compute.segregation.inference import bootstrap
+    from bryta.datasets import load_demo_panel
+
+    panel = load_demo_panel().filter(pl.col("kommun") == code)
+    parts = []
+    for grouping, chosen in KOMMUN_INDICES.items():
+        focal = next(group for _, group in chosen if group is not None)
+        result = bootstrap(
+            panel,
+            unit="regso",
+            groups=list(GROUPINGS[grouping]),
+            by=["year"],
+            indices=[index for index, _ in chosen],
+            focal=focal,
+            n_bootstrap=KOMMUN_BOOTSTRAP,
+            seed=KOMMUN_SEED,
+        )
+        keep = pl.any_horizontal(
+            [
+                (pl.col("index") == index)
+                & (pl.col("group").is_null() if group is None else pl.col("group") == group)
+                for index, group in chosen
+            ]
+        )
+        parts.append(
+            result.filter(keep).select(
+                pl.lit(grouping).alias("grouping"),
+                pl.col("year").cast(pl.Int64),
+                "index",
+                "group",
+                "value",
+                "se",
+                "ci_low",
+                "ci_high",
+            )
+        )
+    return pl.concat(parts)
+
+
+def kommun_regso(code: str) -> pl.DataFrame:
+    """The kommun's RegSO: ``code``, ``name``, ``area_type`` (SCB's official type of
+    :data:`AREA_TYPE_YEAR`, 1–5) and ``population`` (born in Sweden + born abroad, that year),
+    sorted by code."""
+    kommun_name(code)
+    return _area_facts().filter(pl.col("kommun") == code).drop("kommun")
+
+
+@functools.cache
+def _area_facts() -> pl.DataFrame:
+    from bryta.datasets import load_demo_panel, official_area_types
+    from bryta.geography.areas import areas
+
+    population = load_demo_panel().filter(pl.col("year") == AREA_TYPE_YEAR)
+    types = official_area_types().filter(pl.col("year") == AREA_TYPE_YEAR)
+    return (
+        areas("regso")
+        .select("code", "name", "kommun")
+        .join(types.select(pl.col("regso").alias("code"), "area_type"), on="code", how="left")
+        .join(
+            population.select(
+                pl.col("regso").alias("code"),
+                (pl.col("born_sweden") + pl.col("born_abroad")).alias("population"),
+            ),
+            on="code",
+            how="left",
+        )
+        .sort("code")
+    )
+
+
+def kommun_mix() -> pl.DataFrame:
+    """Every kommun's ``population`` and ``share_types_1_2`` (the share of its population
+    living in RegSO of official area type 1 or 2), in :data:`AREA_TYPE_YEAR`."""
+    facts = _area_facts()
+    return (
+        facts.group_by("kommun")
+        .agg(
+            pl.col("population").sum(),
+            pl.col("population").filter(pl.col("area_type") <= 2).sum().alias("high_need"),
+        )
+        .select(
+            pl.col("kommun").alias("code"),
+            "population",
+            (pl.col("high_need") / pl.col("population")).alias("share_types_1_2"),
+        )
+        .join(kommuner().select("code", "name"), on="code")
+        .select("code", "name", "population", "share_types_1_2")
+        .sort("code")
+    )
+
+
+def similar_kommuner(code: str, n: int = SIMILAR) -> pl.DataFrame:
+    """The ``n`` kommuner most like kommun ``code`` in size and area-type mix: ``code``,
+    ``name``, ``population``, ``share_types_1_2``, ``distance``, nearest first.
+
+    The distance is Euclidean over two standardised measures across the 290 kommuner (each
+    minus its mean, over its standard deviation): the natural log of the population and the
+    share of the population in area types 1–2, both in :data:`AREA_TYPE_YEAR`. Ties go by code.
+    """
+    kommun_name(code)
+    mix = kommun_mix().with_columns(pl.col("population").log().alias("_size"))
+    z = [
+        ((pl.col(c) - pl.col(c).mean()) / pl.col(c).std(ddof=0))
+        for c in ("_size", "share_types_1_2")
+    ]
+    mix = mix.with_columns(z[0].alias("_z_size"), z[1].alias("_z_mix"))
+    me = mix.filter(pl.col("code") == code).row(0, named=True)
+    return (
+        mix.filter(pl.col("code") != code)
+        .with_columns(
+            ((pl.col("_z_size") - me["_z_size"]) ** 2 + (pl.col("_z_mix") - me["_z_mix"]) ** 2)
+            .sqrt()
+            .alias("distance")
+        )
+        .sort("distance", "code")
+        .head(n)
+        .select("code", "name", "population", "share_types_1_2", "distance")
+    )

@@ -46,8 +46,12 @@ class Rule:
 #: ``private``: a shared cache must not hand one reader's language to another.
 RULES = (
     Rule(re.compile(r"/api/v1/(kommuner|segregation|areas/[^/]+)"), "public, max-age=300", False),
-    Rule(re.compile(r"/geo/kommun\.geojson"), "public, max-age=86400", False),
-    Rule(re.compile(r"/|/index\.json"), "private, no-cache", True),
+    Rule(
+        re.compile(r"/geo/kommun\.geojson|/geo/regso/\d{4}\.geojson"),
+        "public, max-age=86400",
+        False,
+    ),
+    Rule(re.compile(r"/|/index\.json|/kommun/\d{4}(\.json)?"), "private, no-cache", True),
 )
 #: Answers smaller than this are sent as they are (gzip saves nothing worth the time).
 GZIP_MIN_SIZE = 1000
