@@ -2,105 +2,15 @@
 uvicorn on 127.0.0.1 from a thread. Never ``playwright install``: it downloads browsers.
 
 Without Chromium these tests skip with the reason shown; under CI (``CI=true``) they fail.
+The fixtures ``server``, ``browser`` and ``page`` are in ``tests/conftest.py``.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
-
-from bryta.app.context import Settings
-from bryta.web.app import create_app
-
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-RENDER_TIMEOUT_MS = 30_000
-
-
-def _chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        reason = "Chromium is not installed (apt-get install chromium); browser tests need it"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + ", and under CI they must run")
-        pytest.skip(reason)
-    return path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app on 127.0.0.1 at a free port, stopped at teardown."""
-    import uvicorn
-
-    _chromium()
-    app = create_app(Settings(data_dir=tmp_path_factory.mktemp("data")))
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", workers=1)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            server.should_exit = True
-            pytest.fail("uvicorn did not start within 20 s")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    executable = _chromium()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def page(browser, server):
-    """A fresh page (no cookies) that records every URL it requests."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE")
-    page = context.new_page()
-    page.set_default_timeout(RENDER_TIMEOUT_MS)
-    page.requested = []
-    page.on("request", lambda request: page.requested.append(request.url))
-    page.on("console", lambda message: print("console:", message.type, message.text))
-    page.on("pageerror", lambda error: print("page error:", error))
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def _wait_for_charts(page) -> None:
