@@ -24,6 +24,8 @@ PAGES = {
     "sverige-theil-2021": "/?index=theil_h&year=2021",
     "kommun-malmo": "/kommun/1280",
     "kommun-stockholm-en": "/kommun/0180?lang=en",
+    "metod-sv": "/metod",
+    "metod-en": "/metod?lang=en",
     "api-docs": "/api/docs",
 }
 

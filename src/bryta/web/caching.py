@@ -51,7 +51,7 @@ RULES = (
         "public, max-age=86400",
         False,
     ),
-    Rule(re.compile(r"/|/index\.json|/kommun/\d{4}(\.json)?"), "private, no-cache", True),
+    Rule(re.compile(r"/|/index\.json|/kommun/\d{4}(\.json)?|/metod"), "private, no-cache", True),
 )
 #: Answers smaller than this are sent as they are (gzip saves nothing worth the time).
 GZIP_MIN_SIZE = 1000

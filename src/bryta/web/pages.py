@@ -659,3 +659,21 @@ def regso_geojson(code: str) -> Response:
         media_type="application/geo+json",
         headers={"Cache-Control": "public, max-age=86400"},
     )
+
+
+def _common(request: Request, language: str) -> dict[str, str]:
+    other = "en" if language == "sv" else "sv"
+    return {
+        "language": language,
+        "other_language": other,
+        "switch_url": _switch_url(request, other),
+    }
+
+
+# ---- the Metod page ---------------------------------------------------------------------------
+@router.get("/metod", response_model=None)
+def metod(request: Request) -> Response:
+    """The Metod page: the indices, the area types and the intervals in plain language."""
+    language = _language(request)
+    html = _environment(language).get_template("metod.html").render(**_common(request, language))
+    return _finish(HTMLResponse(html), request, language)
