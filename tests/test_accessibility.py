@@ -26,6 +26,9 @@ PAGES = {
     "kommun-stockholm-en": "/kommun/0180?lang=en",
     "metod-sv": "/metod",
     "metod-en": "/metod?lang=en",
+    "omrade-fagelbacken": "/omrade/1280R020",
+    "omrade-en": "/omrade/0114R001?lang=en",
+    "omrade-not-found": "/omrade/9999R999",
     "api-docs": "/api/docs",
 }
 
