@@ -24,6 +24,11 @@ PAGES = {
     "sverige-theil-2021": "/?index=theil_h&year=2021",
     "kommun-malmo": "/kommun/1280",
     "kommun-stockholm-en": "/kommun/0180?lang=en",
+    "metod-sv": "/metod",
+    "metod-en": "/metod?lang=en",
+    "omrade-fagelbacken": "/omrade/1280R020",
+    "omrade-en": "/omrade/0114R001?lang=en",
+    "omrade-not-found": "/omrade/9999R999",
     "api-docs": "/api/docs",
 }
 

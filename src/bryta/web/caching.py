@@ -1,6 +1,6 @@
 """HTTP caching of the answers that depend only on the data: ETag, Cache-Control, gzip.
 
-The JSON API, the pages' JSON twins, the Sverige page and the kommun boundaries are computed
+The JSON API, the pages and their JSON twins, and the kommun boundaries are computed
 from the bundled data alone, so an answer is fixed by the data version
 (:func:`bryta.app.barometer.data_version`), the path, the query string and, for pages, the
 request's language. :class:`Caching` (a plain ASGI middleware) gives each such answer a weak
@@ -51,7 +51,11 @@ RULES = (
         "public, max-age=86400",
         False,
     ),
-    Rule(re.compile(r"/|/index\.json|/kommun/\d{4}(\.json)?"), "private, no-cache", True),
+    Rule(
+        re.compile(r"/|/index\.json|/kommun/\d{4}(\.json)?|/metod|/omrade/[0-9A-Za-z]+(\.json)?"),
+        "private, no-cache",
+        True,
+    ),
 )
 #: Answers smaller than this are sent as they are (gzip saves nothing worth the time).
 GZIP_MIN_SIZE = 1000
