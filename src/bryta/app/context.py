@@ -16,7 +16,6 @@ folder) instead of patching classes.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -31,14 +30,6 @@ if TYPE_CHECKING:
     from bryta.ingest.pxweb import PxWebClient
     from bryta.registry.service import Actor, RegistryService
     from bryta.warehouse import Warehouse
-
-
-def default_data_dir() -> Path:
-    """``BRYTA_DATA_DIR``, else ``$XDG_DATA_HOME/bryta``, else ``~/.local/share/bryta``."""
-    if env := os.environ.get("BRYTA_DATA_DIR"):
-        return Path(env)
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "bryta"
 
 
 @dataclass(frozen=True)
@@ -58,16 +49,21 @@ class Settings:
 
     @property
     def data_path(self) -> Path:
-        return Path(self.data_dir) if self.data_dir is not None else default_data_dir()
+        """``data_dir``, else the default data folder (:func:`bryta.warehouse.default_data_dir`)."""
+        if self.data_dir is not None:
+            return Path(self.data_dir)
+        from bryta.warehouse import default_data_dir
+
+        return default_data_dir()
 
     @property
     def registry_url(self) -> str:
+        """``database``, else the SQLite registry in the data folder."""
         if self.database:
             return self.database
-        from sqlalchemy.engine import URL
+        from bryta.registry.db import default_url
 
-        path = self.data_path / "registry.sqlite"
-        return URL.create("sqlite", database=str(path)).render_as_string()
+        return default_url(self.data_path)
 
     def with_(self, **changes: Any) -> Settings:
         """A copy with ``changes`` applied where they are not None."""

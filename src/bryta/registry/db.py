@@ -33,9 +33,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _checked: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
-def default_url() -> str:
-    """``sqlite:///<data dir>/registry.sqlite`` (``BRYTA_DATA_DIR`` or the XDG data folder)."""
-    return URL.create("sqlite", database=str(default_data_dir() / FILE_NAME)).render_as_string()
+def default_url(data_dir: Path | None = None) -> str:
+    """``sqlite:///<data dir>/registry.sqlite``; the data folder is ``data_dir``, else
+    ``BRYTA_DATA_DIR`` or the XDG data folder."""
+    folder = data_dir if data_dir is not None else default_data_dir()
+    return URL.create("sqlite", database=str(folder / FILE_NAME)).render_as_string()
 
 
 def normalise_url(url: str | None) -> str:
