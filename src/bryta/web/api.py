@@ -19,7 +19,6 @@ CDN, so it works offline.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 
@@ -32,6 +31,7 @@ from pydantic import BaseModel, Field
 
 from bryta.app import barometer, profiles
 from bryta.errors import NotFound
+from bryta.web._json import finite
 
 API_PREFIX = "/api/v1"
 _MEDIA = "application/problem+json"
@@ -288,20 +288,9 @@ def segregation(
 def area(code: str) -> dict[str, Any]:
     """The profile of a RegSO (``0114R001``), kommun (``0114``), län (``01``) or the country
     (``00``): indicators with ranks, area types over the years, segregation within it."""
-    result = _finite(profiles.area_profile(code).to_dict())
+    result = finite(profiles.area_profile(code).to_dict())
     assert isinstance(result, dict)
     return result
-
-
-def _finite(value: Any) -> Any:
-    """``value`` with every NaN or infinite float replaced by None (JSON has no NaN)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
 
 
 router.include_router(v1)

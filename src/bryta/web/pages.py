@@ -27,6 +27,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from bryta.app import barometer
 from bryta.errors import InputError, NotFound
+from bryta.web._json import finite
 from bryta.web.i18n import LANGUAGES, N_, choose_language, number, translations
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -708,18 +709,7 @@ def _omrade_profile(code: str) -> dict[str, Any]:
     profile = area_profile(code)  # NotFound for an unknown code
     if profile.level != "regso":
         raise NotFound(f"{code!r} is a {profile.level}, not a RegSO (such as 1280R020)")
-    return _finite(profile.to_dict())
-
-
-def _finite(value: Any) -> Any:
-    """``value`` with every NaN or infinite float replaced by None (JSON has no NaN)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
+    return finite(profile.to_dict())
 
 
 def _omrade_view(data: dict[str, Any], language: str) -> dict[str, Any]:
