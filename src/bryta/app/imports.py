@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from bryta.app.context import Context
-from bryta.app.tables import check_writable, write_table
+from bryta.app.tables import check_writable, write_table, write_text
 from bryta.errors import ImportFormatError, InputError, SourceError
 from bryta.geography.codes import VERSIONS, add_parents, code_pattern, validate_codes
 from bryta.ingest.provenance import Provenance
@@ -71,11 +71,6 @@ class ImportReport:
         return out
 
 
-def file_provenance(path: Path, source: str, licence: str) -> Provenance:
-    """Provenance of an imported file: its name and SHA-256."""
-    return Provenance.of_file(path, source=source, licence=licence)
-
-
 def store(
     ctx: Context,
     frame: pl.DataFrame,
@@ -127,7 +122,9 @@ def import_scb_csv(
     frame = read_scb_export(file, level=level)
     if not long:
         frame = to_counts(frame, source=str(file), columns=columns)
-    provenance = file_provenance(file, "SCB Statistikdatabasen (CSV export)", "CC0 1.0")
+    provenance = Provenance.of_file(
+        file, source="SCB Statistikdatabasen (CSV export)", licence="CC0 1.0"
+    )
     return store(ctx, frame, destination, kind="counts", provenance=provenance)
 
 
@@ -209,7 +206,7 @@ def import_boundaries(
         if crs is not None:
             details["source_crs"] = crs
         provenance = dataclasses.replace(
-            file_provenance(file, source, licence),
+            Provenance.of_file(file, source=source, licence=licence),
             query=json.dumps(details, ensure_ascii=False),
         )
         with ctx.warehouse() as wh:
@@ -223,7 +220,7 @@ def import_boundaries(
             write_geoparquet(frame, output)
         else:
             collection = simplified_geojson(frame, tolerance_m=tolerance)
-            _write_text(output, json.dumps(collection, ensure_ascii=False, separators=(",", ":")))
+            write_text(json.dumps(collection, ensure_ascii=False, separators=(",", ":")), output)
         report.written_to = output
     return report
 
@@ -234,16 +231,6 @@ def _check_level(codes: pl.Series, level: str, source: str) -> None:
         if codes.str.contains(code_pattern(level, version)).all():
             return
     validate_codes(codes, level, source=source)
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def store_boundaries(

@@ -14,16 +14,6 @@ from bryta.cli.options import CacheDir, DataDir, Name, Output, Replace
 __all__ = ["Name", "Output", "Replace", "register"]
 
 
-def __getattr__(name: str) -> object:
-    """``file_provenance`` is still importable from here (it lives in bryta.app.imports),
-    without importing it, and polars with it, before a command needs it."""
-    if name == "file_provenance":
-        from bryta.app.imports import file_provenance
-
-        return file_provenance
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def scb_csv(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A CSV file exported from Statistikdatabasen.")],
