@@ -27,7 +27,7 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import polars as pl
@@ -203,17 +203,21 @@ def write_table(frame: pl.DataFrame, path: Path, inputs: Iterable[Path] = ()) ->
             f"{path}: {frame.height} rows do not fit in an Excel sheet "
             f"({EXCEL_MAX_ROWS - 1} at most); write .csv or .parquet"
         )
+    writers: dict[str, Callable[[Path], None]] = {
+        ".csv": frame.write_csv,
+        ".parquet": frame.write_parquet,
+        ".xlsx": lambda tmp: _write_excel(frame, tmp),
+    }
+    _atomic(path, writers.get(suffix, frame.write_json))
+
+
+def _atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """``write`` a temporary file beside ``path``, then rename it into place: a failed write
+    leaves neither a partial file nor a changed one."""
     tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        if suffix == ".csv":
-            frame.write_csv(tmp)
-        elif suffix == ".parquet":
-            frame.write_parquet(tmp)
-        elif suffix == ".xlsx":
-            _write_excel(frame, tmp)
-        else:
-            frame.write_json(tmp)
+        write(tmp)
         tmp.replace(path)
     except OSError as exc:
         raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
@@ -238,12 +242,4 @@ def write_text(text: str, path: Path, inputs: Iterable[Path] = ()) -> None:
     if path.suffix.lower() not in (".json", ".geojson", ".html"):
         raise InputError(f"{path}: output must be .json")
     check_writable(path.with_suffix(".json"), inputs)
-    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+    _atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
