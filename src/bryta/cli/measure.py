@@ -125,7 +125,6 @@ def measure(
     from bryta.compute.segregation.engine import resolve_indices
     from bryta.compute.segregation.inference import bootstrap as run_bootstrap
     from bryta.compute.segregation.inference import expected as run_expected
-    from bryta.geography.areas import with_area_names
 
     ci_method = cast("CiMethod", ci_method)  # the bootstrap refuses any other value
     with user_errors(str(input)):
@@ -192,7 +191,6 @@ def measure(
                     under_null.drop("value"), on=keys, how="left", nulls_equal=True
                 )
         assert result is not None  # measured, bootstrapped or simulated above
-        result = with_area_names(result)
         nan = result.get_column("value").is_nan().sum()
         note = f" ({nan} NaN: run with --reasons to see why)" if nan and not reasons else ""
         emit(result, output, [input], what="values", note=note)
