@@ -81,11 +81,11 @@ def warm_caches() -> None:
     the first page and its map need (a few seconds; the first requests wait for the part they
     need rather than compute it again)."""
     from bryta.app import barometer
-    from bryta.web.pages import _kommun_geojson, plotly_graph_objects
+    from bryta.web.pages import kommun_geojson_bytes, plotly_graph_objects
 
     barometer.warm()
     plotly_graph_objects()  # the first page builds its figures with it
-    _kommun_geojson()
+    kommun_geojson_bytes()
 
 
 def problem(status: int, detail: str, request: Request, **extra: Any) -> JSONResponse:

@@ -1,0 +1,339 @@
+"""The kommun page (``/kommun/{code}``): its indices over the years with bootstrap intervals,
+its RegSO with their area types (a map where boundaries are available), and comparisons with
+riket and similar kommuner. ``/kommun/{code}.json`` returns what the page shows."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import polars as pl
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from bryta.app import barometer
+from bryta.errors import NotFound
+from bryta.web.i18n import N_, number, translations
+from bryta.web.pages._common import (
+    AREA_TYPE_COLOURS,
+    AREA_TYPE_LABELS,
+    BUNDLED_REGSO,
+    GROUPING,
+    MEASURES,
+    clean,
+    common,
+    environment,
+    finish,
+    language_of,
+    not_found,
+    script_json,
+)
+from bryta.web.pages.geo import regso_bounds
+
+router = APIRouter(include_in_schema=False)
+
+
+# ---- the kommun page --------------------------------------------------------------------------
+# (grouping, index) → the label of the series, translated where shown
+KOMMUN_LABELS = {
+    ("birth_region", "dissimilarity"): N_("Dissimilarity index D, foreign-born"),
+    ("birth_region", "theil_h"): N_("Theil's H, birth region"),
+    ("birth_region", "mutual_information"): N_("Mutual information M, birth region"),
+    ("tenure", "dissimilarity"): N_("Dissimilarity index D, rental dwellings"),
+    ("tenure", "theil_h"): N_("Theil's H, tenure"),
+    ("tenure", "mutual_information"): N_("Mutual information M, tenure"),
+}
+GROUPING_LABELS = {
+    "birth_region": N_("Birth region (people born in Sweden and abroad)"),
+    "tenure": N_("Tenure (dwellings: rental, tenant-owned, owner-occupied)"),
+}
+
+
+def _kommun_data(code: str, language: str) -> dict[str, Any]:
+    name = barometer.kommun_name(code)  # NotFound for an unknown code
+    _ = translations(language).gettext
+    intervals = barometer.kommun_intervals(code)
+    series: list[dict[str, Any]] = []
+    for grouping, chosen in barometer.KOMMUN_INDICES.items():
+        for index, group in chosen:
+            rows = intervals.filter(
+                (pl.col("grouping") == grouping) & (pl.col("index") == index)
+            ).sort("year")
+            series.append(
+                {
+                    "grouping": grouping,
+                    "index": index,
+                    "group": group,
+                    "label": _(KOMMUN_LABELS[grouping, index]),
+                    "values": [
+                        {
+                            "year": row["year"],
+                            "value": clean(row["value"]),
+                            "ci_low": clean(row["ci_low"]),
+                            "ci_high": clean(row["ci_high"]),
+                            "se": clean(row["se"]),
+                        }
+                        for row in rows.iter_rows(named=True)
+                    ],
+                }
+            )
+    years: list[int] = sorted(intervals.get_column("year").unique().to_list())
+    latest = years[-1]
+
+    def values_of(level: str, where: str) -> dict[str, float | None]:
+        table = barometer.segregation(level, year=latest).filter(
+            (pl.col("code") == where) & (pl.col("grouping") == GROUPING)
+        )
+        found = {}
+        for measure in MEASURES.values():
+            hit = table.filter(
+                (pl.col("index") == measure.index)
+                & (
+                    pl.col("group").is_null()
+                    if measure.group is None
+                    else pl.col("group") == measure.group
+                )
+            )
+            found[measure.index] = clean(hit.get_column("value")[0]) if hit.height else None
+        return found
+
+    mix = barometer.kommun_mix()
+    own = mix.filter(pl.col("code") == code).row(0, named=True)
+    similar = barometer.similar_kommuner(code)
+    regso = barometer.kommun_regso(code)
+    return {
+        "language": language,
+        "code": code,
+        "name": name,
+        "years": years,
+        "bootstrap": {
+            "replicates": barometer.KOMMUN_BOOTSTRAP,
+            "seed": barometer.KOMMUN_SEED,
+            "level": 0.95,
+            "method": "bias_corrected",
+        },
+        "series": series,
+        "area_type_year": barometer.AREA_TYPE_YEAR,
+        "population": own["population"],
+        "share_types_1_2": own["share_types_1_2"],
+        "regso": [
+            {**row, "area_type_label": _(AREA_TYPE_LABELS[row["area_type"]])}
+            if row["area_type"] is not None
+            else {**row, "area_type_label": None}
+            for row in regso.iter_rows(named=True)
+        ],
+        "regso_map": code in BUNDLED_REGSO,
+        "comparison": {
+            "year": latest,
+            "measures": [
+                {"index": m.index, "group": m.group, "label": _(m.label)} for m in MEASURES.values()
+            ],
+            "kommun": values_of("kommun", code),
+            "riket": values_of("riket", "00"),
+            "rule": _(
+                "The {n} kommuner closest to {name} in size and area-type mix: the distance "
+                "combines the natural log of the population and the share of the population "
+                "living in area types 1–2 ({year}), each standardised over the 290 kommuner "
+                "(minus its mean, divided by its standard deviation)."
+            ).format(n=barometer.SIMILAR, name=name, year=barometer.AREA_TYPE_YEAR),
+            "similar": [
+                {**row, "values": values_of("kommun", row["code"])}
+                for row in similar.iter_rows(named=True)
+            ],
+        },
+    }
+
+
+def _kommun_figures(data: dict[str, Any], language: str) -> dict[str, str]:
+    """The indices with their intervals (small multiples) and, where boundaries are bundled,
+    the RegSO map, as plotly figure JSON."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    _ = translations(language).gettext
+    separators = ",\u00a0" if language == "sv" else ".,"
+    shorts = [_(m.short) for m in MEASURES.values()]
+    groupings = list(barometer.KOMMUN_INDICES)
+    fig = make_subplots(
+        rows=len(groupings),
+        cols=len(shorts),
+        subplot_titles=[
+            f"{short} – {_(GROUPING_SHORT[grouping])}" for grouping in groupings for short in shorts
+        ],
+        horizontal_spacing=0.07,
+        vertical_spacing=0.2,
+    )
+    band = _("95 % interval")
+    for position, entry in enumerate(data["series"]):
+        row, col = divmod(position, len(shorts))
+        points = [v for v in entry["values"] if v["value"] is not None]
+        years = [v["year"] for v in points]
+        low = [v["ci_low"] for v in points]
+        high = [v["ci_high"] for v in points]
+        first = position == 0
+        fig.add_trace(
+            go.Scatter(
+                x=years + years[::-1],
+                y=high + low[::-1],
+                mode="lines",
+                fill="toself",
+                fillcolor="rgba(44, 62, 117, 0.22)",
+                line={"width": 0},
+                hoverinfo="skip",
+                name=band,
+                legendgroup="band",
+                showlegend=first,
+            ),
+            row=row + 1,
+            col=col + 1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=years,
+                y=[v["value"] for v in points],
+                mode="lines+markers",
+                line={"color": "#2c3e75", "width": 2},
+                marker={"size": 7},
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [max(v["ci_high"] - v["value"], 0.0) for v in points],
+                    "arrayminus": [max(v["value"] - v["ci_low"], 0.0) for v in points],
+                    "color": "#2c3e75",
+                    "thickness": 1.5,
+                    "width": 5,
+                },
+                customdata=[[v["ci_low"], v["ci_high"]] for v in points],
+                hovertemplate="%{x}: %{y:.3f} (%{customdata[0]:.3f}–%{customdata[1]:.3f})"
+                "<extra></extra>",
+                name=data["name"],
+                legendgroup="value",
+                showlegend=first,
+            ),
+            row=row + 1,
+            col=col + 1,
+        )
+        # the band must be visible: the axis spans the values and intervals, and at least
+        # MIN_SPAN, so sampling noise is not drawn as a change
+        if points:
+            shown = low + high + [v["value"] for v in points]
+            low_end, high_end = min(shown), max(shown)
+            middle, span = (low_end + high_end) / 2, max(high_end - low_end, MIN_SPAN)
+            bottom = max(0.0, middle - span * 0.6)
+            fig.update_yaxes(range=[bottom, bottom + span * 1.2], row=row + 1, col=col + 1)
+    fig.update_xaxes(dtick=1, tickformat="d")
+    fig.update_yaxes(tickformat=".3f")
+    fig.update_layout(
+        height=560,
+        margin={"l": 50, "r": 20, "t": 40, "b": 40},
+        separators=separators,
+        plot_bgcolor="#ffffff",
+        legend={"orientation": "h", "y": -0.1},
+    )
+    figures = {"indices": script_json(fig.to_json())}
+    if data["regso_map"]:
+        figures["regso_map"] = script_json(_regso_map(data, language).to_json())
+    return figures
+
+
+MIN_SPAN = 0.05  # the smallest span of a y axis on the kommun page's charts
+GROUPING_SHORT = {"birth_region": N_("birth region"), "tenure": N_("tenure")}
+
+
+def _regso_map(data: dict[str, Any], language: str) -> Any:
+    import plotly.graph_objects as go
+
+    _ = translations(language).gettext
+    rows = [row for row in data["regso"] if row["area_type"] is not None]
+    n = len(AREA_TYPE_COLOURS)
+    scale = []
+    for t, colour in AREA_TYPE_COLOURS.items():
+        scale += [[(t - 1) / n, colour], [t / n, colour]]
+    west, south, east, north = regso_bounds(data["code"])
+    # the zoom at which the kommun fits about 700 × 480 pixels (512-pixel tiles, Mercator)
+    stretch = 1 / math.cos(math.radians((south + north) / 2))
+    fits = min(
+        math.log2(360 * 700 / (512 * max(east - west, 1e-6))),
+        math.log2(360 * 480 / (512 * max(north - south, 1e-6) * stretch)),
+    )
+    zoom = max(1.0, min(13.0, fits))
+    fig = go.Figure(
+        go.Choroplethmap(
+            geojson=f"/geo/regso/{data['code']}.geojson",
+            featureidkey="properties.code",
+            locations=[row["code"] for row in rows],
+            z=[row["area_type"] for row in rows],
+            zmin=0.5,
+            zmax=n + 0.5,
+            text=[f"{row['name']}: {row['area_type_label']}" for row in rows],
+            colorscale=scale,
+            marker={"line": {"width": 0.6, "color": "#ffffff"}},
+            colorbar={
+                "title": {"text": _("Area type")},
+                "tickvals": list(AREA_TYPE_COLOURS),
+                "ticktext": [f"{t} {_(AREA_TYPE_LABELS[t])}" for t in AREA_TYPE_COLOURS],
+            },
+            hovertemplate="%{text}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        map={
+            "style": "white-bg",
+            "center": {"lat": (south + north) / 2, "lon": (west + east) / 2},
+            "zoom": zoom,
+        },
+        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        height=520,
+        separators=",\u00a0" if language == "sv" else ".,",
+    )
+    return fig
+
+
+def _show_kommun(data: dict[str, Any], language: str) -> None:
+    """Add the numbers as the page writes them (``shown`` beside each value)."""
+    for entry in data["series"]:
+        for row in entry["values"]:
+            for key in ("value", "ci_low", "ci_high"):
+                row[f"{key}_shown"] = number(row[key], language)
+    for row in data["regso"]:
+        row["population_shown"] = number(row["population"], language, "#,##0")
+    comparison = data["comparison"]
+    for values in [comparison["kommun"], comparison["riket"]] + [
+        row["values"] for row in comparison["similar"]
+    ]:
+        values["shown"] = {k: number(v, language) for k, v in values.items() if k != "shown"}
+    for row in comparison["similar"]:
+        row["population_shown"] = number(row["population"], language, "#,##0")
+        row["share_shown"] = number(row["share_types_1_2"] * 100, language, "0.0")
+    data["population_shown"] = number(data["population"], language, "#,##0")
+    data["share_shown"] = number(data["share_types_1_2"] * 100, language, "0.0")
+
+
+@router.get("/kommun/{code}.json", response_model=None)
+def kommun_json(code: str, request: Request) -> Response:
+    """The kommun page's data as JSON (404 problem details for an unknown code)."""
+    language = language_of(request)
+    return finish(JSONResponse(_kommun_data(code, language)), request, language)
+
+
+@router.get("/kommun/{code}", response_model=None)
+def kommun(code: str, request: Request) -> Response:
+    """The kommun page: its indices with bootstrap intervals, its RegSO, comparisons."""
+    language = language_of(request)
+    try:
+        data = _kommun_data(code, language)
+    except NotFound:
+        return not_found(request, language, code)
+    if request.query_params.get("format") == "json":
+        return finish(JSONResponse(data), request, language)
+    figures = _kommun_figures(data, language)
+    _show_kommun(data, language)
+    template = environment(language).get_template("kommun.html")
+    html = template.render(
+        data=data,
+        figures=figures,
+        grouping_labels={k: translations(language).gettext(v) for k, v in GROUPING_LABELS.items()},
+        json_url=f"/kommun/{code}.json?lang={language}",
+        **common(request, language),
+    )
+    return finish(HTMLResponse(html), request, language)
