@@ -10,6 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
+# The Sverige page's map, its form (in place with htmx, and without JavaScript) and its
+# screenshot are tested in tests/test_browser_sverige.py.
+
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
 
@@ -38,39 +41,6 @@ def _only_local(page, server: str) -> None:
     assert any(url.endswith("/geo/kommun.geojson") for url in page.requested)
 
 
-def test_sverige_page_draws_the_map_and_the_trend(page, server):
-    page.goto(server + "/")
-    _wait_for_charts(page)
-    assert page.get_attribute("html", "lang") == "sv"
-    assert page.inner_text("h1") == "Segregation i Sverige"
-    # the map coloured the 290 kommuner; the trend has riket's four years
-    assert page.evaluate("document.querySelector('#map.js-plotly-plot').data[0].z.length") == 290
-    assert page.locator("#trend .scatterlayer .point").count() == 4
-    stockholm = page.locator("#kommun-table tr", has_text="Stockholm").first
-    assert stockholm.locator("td.num").inner_text() == "0,299"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "sverige.png"), full_page=True)
-    _only_local(page, server)
-
-
-def test_changing_the_measure_through_the_form(page, server):
-    page.goto(server + "/")
-    _wait_for_charts(page)
-    page.select_option("#index", "theil_h")
-    page.select_option("#year", "2021")
-    with page.expect_navigation():
-        page.click("form.choose button[type=submit]")
-    _wait_for_charts(page)
-    assert "index=theil_h" in page.url and "year=2021" in page.url
-    assert page.input_value("#index") == "theil_h"
-    assert "Theils H" in page.inner_text("#map-heading")
-    title = page.evaluate(
-        "document.querySelector('#map.js-plotly-plot').data[0].colorbar.title.text"
-    )
-    assert title == "Theils H"
-    _only_local(page, server)
-
-
 def test_switching_language(page, server):
     page.goto(server + "/")
     _wait_for_charts(page)
@@ -81,6 +51,7 @@ def test_switching_language(page, server):
     assert page.inner_text("h1") == "Segregation in Sweden"
     stockholm = page.locator("#kommun-table tr", has_text="Stockholm").first
     assert stockholm.locator("td.num").inner_text() == "0.299"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "sverige-en.png"), full_page=True)
     # the choice is remembered: the next page without ?lang= is English too
     page.goto(server + "/?index=mutual_information")

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
 
+import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 from starlette.applications import Starlette
@@ -176,3 +179,81 @@ def test_warm_start_runs_in_the_background(tmp_path, monkeypatch, warm):
             assert started.wait(5 if warm else 0.2) is warm
     finally:
         release.set()
+
+
+# ---- Last-Modified, and the warehouse in the data version --------------------------------------
+def test_last_modified_and_if_modified_since(client):
+    from email.utils import format_datetime
+
+    first = client.get("/index.json")
+    stamp = first.headers["last-modified"]
+    assert stamp.endswith(" GMT")
+    changed = parsedate_to_datetime(stamp)
+    same = client.get("/index.json", headers={"If-Modified-Since": stamp})
+    assert same.status_code == 304 and same.content == b""
+    assert same.headers["etag"] == first.headers["etag"]
+    assert same.headers["last-modified"] == stamp
+    later = format_datetime(changed + timedelta(days=1), usegmt=True)
+    assert client.get("/", headers={"If-Modified-Since": later}).status_code == 304
+    earlier = format_datetime(changed - timedelta(seconds=1), usegmt=True)
+    assert client.get("/index.json", headers={"If-Modified-Since": earlier}).status_code == 200
+    # If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2), and a bad date is ignored
+    both = {"If-Modified-Since": later, "If-None-Match": 'W/"other"'}
+    assert client.get("/index.json", headers=both).status_code == 200
+    bad = client.get("/index.json", headers={"If-Modified-Since": "yesterday"})
+    assert bad.status_code == 200
+
+
+def test_importing_a_dataset_changes_the_etag_and_the_page(tmp_path):
+    from bryta.warehouse import Provenance, Warehouse
+
+    client = TestClient(create_app(Settings(data_dir=tmp_path)))
+    before = client.get("/index.json", params={"index": "inequality"})
+    assert before.json()["measure"]["available"] is False
+    tag, stamp = before.headers["etag"], before.headers["last-modified"]
+    assert client.get("/api/v1/kommuner").headers["etag"]
+    income = pl.DataFrame(
+        {
+            "regso": ["1280R001", "1280R002"],
+            "year": [2022, 2022],
+            "q1": [30, 10],
+            "q5": [10, 30],
+        }
+    )
+    time.sleep(1.1)  # Last-Modified has whole seconds
+    Warehouse.open(tmp_path).put(
+        "income_groups", income, kind="counts", provenance=Provenance(source="test")
+    )
+    after = client.get(
+        "/index.json", params={"index": "inequality"}, headers={"If-None-Match": tag}
+    )
+    assert after.status_code == 200  # the old tag no longer matches: the answer is new
+    assert after.headers["etag"] != tag
+    assert after.json()["measure"]["available"] is True
+    malmo = next(row for row in after.json()["kommuner"] if row["code"] == "1280")
+    assert malmo["value"] == pytest.approx(50.0, abs=1e-12)  # 50·(|¾ − ¼| + |¼ − ¾|)
+    assert parsedate_to_datetime(after.headers["last-modified"]) > parsedate_to_datetime(stamp)
+    since = client.get(
+        "/index.json", params={"index": "inequality"}, headers={"If-Modified-Since": stamp}
+    )
+    assert since.status_code == 200
+    # dropping it changes the version again
+    version = barometer.data_version(web_context(client))
+    Warehouse.open(tmp_path).drop("income_groups")
+    assert barometer.data_version(web_context(client)) != version
+    assert (
+        client.get("/index.json", params={"index": "inequality"}).json()["measure"]["available"]
+        is False
+    )
+
+
+def web_context(client: TestClient):
+    return client.app.state.context
+
+
+def test_data_version_of_a_context_without_a_warehouse_is_the_bundled_one(tmp_path):
+    from bryta.app.context import Context
+
+    ctx = Context(Settings(data_dir=tmp_path))
+    assert barometer.data_version(ctx) == barometer.data_version()
+    assert barometer.data_modified(ctx) == barometer.data_modified()

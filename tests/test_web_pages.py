@@ -73,7 +73,8 @@ def test_sverige_in_swedish_by_default(client, stockholm_d_2023):
     assert "<h1>Segregation i Sverige</h1>" in html
     assert f"{stockholm_d_2023:.3f}" == "0.299"
     assert table_value(html, "Stockholm") == "0,299"
-    assert html.count('<th scope="row">') == 290 + 4  # the kommuner and riket's four years
+    # the kommuner, riket's four years and the five area types
+    assert html.count('<th scope="row">') == 290 + 4 + 5
     assert 'href="/?lang=en"' in html  # the language switch
 
 
@@ -110,15 +111,17 @@ def test_form_offers_the_measures_and_years(client):
     html = client.get("/").text
     form = html[html.index("<form") : html.index("</form>")]
     assert 'method="get"' in form
-    options = re.findall(r'<option value="([^"]+)"( selected)?>', form)
+    options = re.findall(r'<option value="([^"]+)"( disabled)?( selected)?>', form)
     assert options == [
-        ("dissimilarity", " selected"),
-        ("theil_h", ""),
-        ("mutual_information", ""),
-        ("2020", ""),
-        ("2021", ""),
-        ("2022", ""),
-        ("2023", " selected"),
+        ("dissimilarity", "", " selected"),
+        ("theil_h", "", ""),
+        ("mutual_information", "", ""),
+        ("share_types_1_2", "", ""),
+        ("inequality", " disabled", ""),  # no income groups in the bundled data
+        ("2020", "", ""),
+        ("2021", "", ""),
+        ("2022", "", ""),
+        ("2023", "", " selected"),
     ]
     assert '<button type="submit">' in form
 
@@ -149,7 +152,10 @@ def test_json_twin_has_what_the_page_shows(client, stockholm_d_2023):
         "dissimilarity",
         "theil_h",
         "mutual_information",
+        "share_types_1_2",
+        "inequality",
     ]
+    assert [m["available"] for m in data["measures"]] == [True, True, True, True, False]
     assert len(data["kommuner"]) == 290
     stockholm = next(row for row in data["kommuner"] if row["code"] == "0180")
     assert stockholm["name"] == "Stockholm"
@@ -250,3 +256,162 @@ def test_every_message_has_a_swedish_translation():
     with (LOCALE / "messages.pot").open("rb") as f:
         template = read_po(f)
     assert {m.id for m in template if m.id} == {m.id for m in catalog if m.id}
+
+
+# ---- the Sverige page's other measures, the area types, htmx ---------------------------------
+def _share_types_1_2() -> dict[str, float]:
+    """Each kommun's share of its 2022 population in RegSO of official type 1 or 2, by hand."""
+    from bryta.datasets import official_area_types
+
+    types = dict(official_area_types().select("regso", "area_type").iter_rows())
+    panel = load_demo_panel().filter(pl.col("year") == 2022)
+    high: dict[str, float] = {}
+    total: dict[str, float] = {}
+    for regso, kommun, sweden, abroad in panel.select(
+        "regso", "kommun", "born_sweden", "born_abroad"
+    ).iter_rows():
+        people = float(sweden + abroad)
+        total[kommun] = total.get(kommun, 0.0) + people
+        if types.get(regso) in (1, 2):
+            high[kommun] = high.get(kommun, 0.0) + people
+    return {k: high.get(k, 0.0) / total[k] for k in total}
+
+
+def test_share_in_area_types_1_2_follows_its_own_year(client):
+    want = _share_types_1_2()
+    # 2023 is a year of the other measures, not of the area types: the page shows 2022, says so
+    data = client.get("/index.json", params={"index": "share_types_1_2", "year": 2023}).json()
+    assert data["year"] == 2022 and data["requested_year"] == 2023 and data["year_adjusted"]
+    assert data["years"] == [2022] and data["measure"]["scale"] == "share"
+    values = {row["code"]: row["value"] for row in data["kommuner"]}
+    assert len(values) == 290
+    for code in ("0180", "1280", "0114", "2584"):
+        assert values[code] == pytest.approx(want[code], abs=1e-12)
+    assert [row["year"] for row in data["riket"]] == [2022]
+    html = client.get("/", params={"index": "share_types_1_2", "year": "2023"}).text
+    form = html[html.index("<form") : html.index("</form>")]
+    assert re.findall(r'<option value="(\d{4})"', form) == ["2022"]  # no year without numbers
+    assert "har siffror endast för 2022, inte för 2023: sidan visar 2022" in html
+    malmo = f"{100 * want['1280']:.1f}".replace(".", ",") + "\u00a0%"
+    assert table_value(html, "Malmö") == malmo
+    figure = embedded_figure(html, "map")
+    assert len(figure["data"][0]["z"]) == 290  # never an empty map
+
+
+def test_year_of_no_measure_is_still_refused(client):
+    r = client.get("/index.json", params={"index": "share_types_1_2", "year": 1999})
+    assert r.status_code == 422 and "2020" in r.json()["detail"]
+
+
+def test_inequality_without_income_groups_is_unavailable_not_estimated(client):
+    html = client.get("/").text
+    assert 'id="unavailable-inequality"' in html
+    note = html[html.index('id="unavailable-inequality"') :]
+    note = note[: note.index("</p>")]
+    assert "inte tillgängligt" in note and "q1" in note and "q5" in note
+    data = client.get("/index.json", params={"index": "inequality"}).json()
+    assert data["measure"]["available"] is False
+    assert data["kommuner"] == [] and data["riket"] == [] and data["year"] is None
+    page = client.get("/", params={"index": "inequality"})
+    assert page.status_code == 200
+    assert 'data-plot="map"' not in page.text and 'id="kommun-table"' not in page.text
+
+
+INCOME = pl.DataFrame(
+    {
+        # two kommuner, two years; Malmö's three RegSO and two of Upplands Väsby's
+        "regso": ["1280R001", "1280R002", "1280R003", "0114R001", "0114R002"] * 2,
+        "year": [2021] * 5 + [2022] * 5,
+        "q1": [30, 10, 20, 5, 15, 25, 15, 20, 10, 10],
+        "q3": [50] * 10,
+        "q5": [10, 30, 20, 15, 5, 10, 30, 20, 10, 10],
+    }
+)
+
+
+def _dissimilarity_0_100(low: list[float], high: list[float]) -> float:
+    low_a, high_a = np.array(low, dtype=float), np.array(high, dtype=float)
+    return float(50 * np.abs(low_a / low_a.sum() - high_a / high_a.sum()).sum())
+
+
+def test_inequality_from_an_income_dataset_in_the_warehouse(tmp_path):
+    from bryta.warehouse import Provenance, Warehouse
+
+    Warehouse.open(tmp_path).put(
+        "income_groups", INCOME, kind="counts", provenance=Provenance(source="test fixture")
+    )
+    client = TestClient(create_app(Settings(data_dir=tmp_path)))
+    data = client.get("/index.json", params={"index": "inequality", "lang": "en"}).json()
+    assert data["measure"]["available"] is True
+    assert data["measure"]["source"] == "income_groups"
+    assert data["years"] == [2021, 2022] and data["year"] == 2022
+    values = {row["code"]: row["value"] for row in data["kommuner"]}
+    # Malmö 2022: 50·(|25/60 − 10/60| + |15/60 − 30/60| + |20/60 − 20/60|) = 25
+    assert values["1280"] == pytest.approx(25.0, abs=1e-12)
+    assert values["0114"] == pytest.approx(0.0, abs=1e-12)  # (10, 10) and (10, 10)
+    assert values["0180"] is None  # no income data for Stockholm: no value, not a guess
+    riket = {row["year"]: row["value"] for row in data["riket"]}
+    assert riket[2021] == pytest.approx(
+        _dissimilarity_0_100([30, 10, 20, 5, 15], [10, 30, 20, 15, 5]), abs=1e-12
+    )
+    html = client.get("/", params={"index": "inequality", "year": 2021, "lang": "en"}).text
+    assert 'id="unavailable-inequality"' not in html
+    assert table_value(html, "Malmö") == f"{_dissimilarity_0_100([30, 10, 20], [10, 30, 20]):.1f}"
+    assert len(embedded_figure(html, "map")["data"][0]["z"]) == 2  # only kommuner with data
+
+
+def test_population_by_area_type(client):
+    from bryta.datasets import official_area_types
+
+    types = official_area_types().select("regso", "area_type")
+    panel = load_demo_panel().filter(pl.col("year") == 2022).join(types, on="regso")
+    want = {}
+    for area_type in range(1, 6):
+        rows = panel.filter(pl.col("area_type") == area_type)
+        want[area_type] = (rows.height, int((rows["born_sweden"] + rows["born_abroad"]).sum()))
+    data = client.get("/index.json", params={"lang": "en"}).json()["area_types"]
+    assert data["year"] == 2022
+    assert [(r["area_type"], r["areas"], r["population"]) for r in data["rows"]] == [
+        (t, *want[t]) for t in range(1, 6)
+    ]
+    everyone = sum(p for _, p in want.values())
+    assert data["rows"][0]["share"] == pytest.approx(want[1][1] / everyone, abs=1e-12)
+    assert data["rows"][0]["label"] == "great socioeconomic challenges"
+    html = client.get("/").text
+    assert 'id="types-table"' in html
+    bars = embedded_figure(html, "types")["data"][0]
+    assert bars["type"] == "bar" and bars["x"] == [want[t][1] for t in range(1, 6)]
+
+
+def test_htmx_is_vendored_and_the_form_enhanced(client):
+    html = client.get("/").text
+    assert '<script src="/static/vendor/htmx/htmx.min.js"></script>' in html
+    form = html[html.index("<form") : html.index(">", html.index("<form"))]
+    for attribute in (
+        'method="get"',
+        'action="/"',
+        'hx-get="/"',
+        'hx-select="#sverige-view"',
+        'hx-target="#sverige-view"',
+        'hx-push-url="true"',
+    ):
+        assert attribute in form
+    assert 'role="status" aria-live="polite"' in html
+    vendored = files("bryta") / "web" / "static" / "vendor" / "htmx"
+    served = client.get("/static/vendor/htmx/htmx.min.js")
+    assert served.status_code == 200
+    assert served.content == (vendored / "htmx.min.js").read_bytes()
+    assert (vendored / "LICENSE").is_file()
+    assert b"http://" not in served.content and b"https://" not in served.content
+
+
+def test_form_without_javascript_is_a_plain_get(client):
+    """What a browser without JavaScript sends when the form is submitted: a full page for
+    the chosen measure; htmx asks for the same URL and keeps #sverige-view of it."""
+    params = {"lang": "sv", "index": "share_types_1_2", "year": "2022"}
+    plain = client.get("/", params=params)
+    assert plain.status_code == 200 and "<html" in plain.text
+    assert '<option value="share_types_1_2" selected>' in plain.text
+    assert 'data-status="Visar Andel av befolkningen i områdestyp 1–2, 2022."' in plain.text
+    htmx = client.get("/", params=params, headers={"HX-Request": "true"})
+    assert htmx.text == plain.text

@@ -115,10 +115,10 @@ class Warehouse:
     """The warehouse file in a folder. Use as a context manager, or call :meth:`close`.
 
     No connection is held between operations: each :meth:`put`, :meth:`drop`, :meth:`list`,
-    :meth:`info` and :meth:`get` opens the file, does its work and closes it, so other
-    processes can read and write between them. ``read_only`` warehouses never write (and
-    never create the file); ``timeout`` is how long an operation waits for a file held by
-    another process.
+    :meth:`info`, :meth:`catalogue` and :meth:`get` opens the file, does its work and closes
+    it, so other processes can read and write between them. ``read_only`` warehouses never
+    write (and never create the file); ``timeout`` is how long an operation waits for a file
+    held by another process.
 
     >>> import tempfile, polars as pl
     >>> with Warehouse.open(tempfile.mkdtemp()) as wh:
@@ -328,6 +328,19 @@ class Warehouse:
         """The provenance record of one dataset."""
         with self._connection(write=False) as con:
             return self._info(con, name)
+
+    def catalogue(self) -> list[dict[str, Any]]:
+        """Every dataset's whole catalogue row (provenance, ``columns`` as a dict of column
+        names and types, ``stored_at``), sorted by name, read in one connection."""
+        with self._connection(write=False) as con:
+            if con is None or not _has_catalogue(con):
+                return []
+            rel = con.execute("select * from datasets order by name")
+            names = [d[0] for d in rel.description]
+            records = [dict(zip(names, row, strict=True)) for row in rel.fetchall()]
+        for record in records:
+            record["columns"] = json.loads(record["columns"])
+        return records
 
     def get(self, name: str) -> pl.DataFrame:
         """The dataset as a polars frame, with the column types it was stored with."""

@@ -5,19 +5,28 @@ panel (RegSO 2020–2023; birth region: ``born_sweden``, ``born_abroad``; tenure
 ``tenant_owned``, ``owner_occupied``) with the same engine call ``bryta measure`` makes, so the
 values equal the command line's to the last bit. The table is computed under a lock, so two
 first requests in a web server's threads compute it once; :func:`data_version` names the data
-the numbers come from, for HTTP caching.
+the numbers come from (the bundled files and the warehouse's datasets) and
+:func:`data_modified` says when it last changed, for HTTP caching.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from bryta.errors import InputError
+
+if TYPE_CHECKING:
+    from bryta.app.context import Context
 
 LEVELS = ("riket", "lan", "kommun")
 GROUPINGS = {
@@ -83,22 +92,138 @@ def warm() -> None:
     _all_levels()
 
 
-@functools.cache
-def data_version() -> str:
+def data_version(ctx: Context | None = None) -> str:
     """The version of the data the barometer shows: a hash of bryta's version and the bundled
-    data files (the SCB exports and boundaries), so it changes with any of them.
+    data files (the SCB exports and boundaries) and, with a context, of what its warehouse
+    holds (every dataset's name, kind, rows, columns, file checksum and ``stored_at``), so it
+    changes with any of them: storing, replacing or dropping a dataset gives a new version.
 
-    Where a warehouse is read, its datasets' ``stored_at`` will join it.
+    Cheap to call on every request: the warehouse's catalogue is read again only when its file
+    changed (size or modification time).
     """
+    bundled = _bundled_version()
+    if ctx is None:
+        return bundled
+    state = warehouse_state(ctx)
+    if not state.datasets:
+        return bundled
+    return state.version(bundled)
+
+
+def data_modified(ctx: Context | None = None) -> datetime:
+    """When the data of :func:`data_version` last changed (UTC, whole seconds, for
+    ``Last-Modified``): the newest of the bundled data files' modification times and, with a
+    context, the warehouse file's modification time and its newest ``stored_at``."""
+    newest = _bundled_modified()
+    if ctx is not None:
+        state = warehouse_state(ctx)
+        if state.modified is not None:
+            newest = max(newest, state.modified)
+    return newest
+
+
+@functools.cache
+def _bundled_version() -> str:
     import bryta
 
     digest = hashlib.sha256(f"bryta {bryta.__version__}".encode())
-    data = files("bryta") / "data"
-    for folder in ("scb", "geo"):
-        for entry in sorted((data / folder).iterdir(), key=lambda e: e.name):
-            if entry.is_file():
-                digest.update(entry.name.encode() + b"\0" + entry.read_bytes())
+    for entry in _bundled_files():
+        digest.update(entry.name.encode() + b"\0" + entry.read_bytes())
     return digest.hexdigest()[:20]
+
+
+@functools.cache
+def _bundled_modified() -> datetime:
+    newest = max(entry.stat().st_mtime for entry in _bundled_files())
+    return datetime.fromtimestamp(int(newest), UTC)
+
+
+def _bundled_files() -> list[Path]:
+    data = Path(str(files("bryta") / "data"))
+    return [
+        entry
+        for folder in ("scb", "geo")
+        for entry in sorted((data / folder).iterdir(), key=lambda e: e.name)
+        if entry.is_file()
+    ]
+
+
+@dataclass(frozen=True)
+class WarehouseState:
+    """What a warehouse holds: its catalogue rows (``datasets``, sorted by name), the file's
+    newest change (``modified``), and the file's size and times it was read at."""
+
+    signature: tuple[tuple[int, int], ...] | None
+    datasets: tuple[dict[str, Any], ...]
+    modified: datetime | None
+
+    def version(self, bundled: str) -> str:
+        digest = hashlib.sha256(bundled.encode())
+        for record in self.datasets:
+            what = {k: record.get(k) for k in _VERSIONED}
+            digest.update(json.dumps(what, sort_keys=True, default=str).encode() + b"\0")
+        return digest.hexdigest()[:20]
+
+
+_VERSIONED = ("name", "kind", "rows", "columns", "sha256", "stored_at")
+_STATES: dict[Path, WarehouseState] = {}
+_STATE_LOCK = threading.Lock()
+#: Seconds a web request waits for a warehouse file held by a writer before it keeps the
+#: catalogue it read last (a new import is then seen by the next request).
+STATE_TIMEOUT = 2.0
+
+
+def warehouse_state(ctx: Context) -> WarehouseState:
+    """The catalogue of the context's warehouse, read again only when the file changed."""
+    from bryta.warehouse import FILE_NAME, Warehouse, WarehouseUnavailable
+
+    path = ctx.settings.data_path / FILE_NAME
+    signature = _signature(path)
+    known = _STATES.get(path)
+    if known is not None and known.signature == signature:
+        return known
+    with _STATE_LOCK:
+        known = _STATES.get(path)
+        if known is not None and known.signature == signature:
+            return known
+        if signature is None:
+            state = WarehouseState(None, (), None)
+        else:
+            try:
+                records = Warehouse(path, read_only=True, timeout=STATE_TIMEOUT).catalogue()
+            except WarehouseUnavailable:
+                if known is not None:
+                    return known  # held by a writer: the next request reads it again
+                raise
+            newest = max(mtime for _, mtime in signature) // 1_000_000_000
+            stored = [_parse_time(r.get("stored_at")) for r in records]
+            times = [datetime.fromtimestamp(newest, UTC), *(t for t in stored if t is not None)]
+            state = WarehouseState(signature, tuple(records), max(times))
+        _STATES[path] = state
+        return state
+
+
+def _signature(path: Path) -> tuple[tuple[int, int], ...] | None:
+    """Size and modification time of the warehouse file and its write-ahead log."""
+    parts = []
+    for file in (path, path.with_name(path.name + ".wal")):
+        try:
+            stat = file.stat()
+        except FileNotFoundError:
+            continue
+        parts.append((stat.st_size, stat.st_mtime_ns))
+    return tuple(parts) if parts else None
+
+
+def _parse_time(text: object) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0)
 
 
 def _compute_all_levels() -> pl.DataFrame:

@@ -21,6 +21,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from bryta.app import barometer
 from bryta.app.context import Context, Settings
 from bryta.errors import BrytaError, http_status
 from bryta.web import api
@@ -71,7 +72,11 @@ def create_app(
     app.include_router(pages)
     # the last added runs first: cached answers skip the route and the gzip of other answers
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_SIZE, compresslevel=6)
-    app.add_middleware(Caching)
+    app.add_middleware(
+        Caching,
+        version=lambda: barometer.data_version(ctx),
+        modified=lambda: barometer.data_modified(ctx),
+    )
 
     return app
 

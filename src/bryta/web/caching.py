@@ -1,11 +1,14 @@
 """HTTP caching of the answers that depend only on the data: ETag, Cache-Control, gzip.
 
 The JSON API, the pages and their JSON twins, and the kommun boundaries are computed
-from the bundled data alone, so an answer is fixed by the data version
-(:func:`bryta.app.barometer.data_version`), the path, the query string and, for pages, the
-request's language. :class:`Caching` (a plain ASGI middleware) gives each such answer a weak
-ETag — a hash of those — and a ``Cache-Control`` header; a request whose ``If-None-Match``
-names the current ETag is answered ``304 Not Modified`` without computing anything. It also
+from the bundled data and the warehouse's datasets alone, so an answer is fixed by the data
+version (:func:`bryta.app.barometer.data_version`), the path, the query string and, for pages,
+the request's language. :class:`Caching` (a plain ASGI middleware) gives each such answer a weak
+ETag — a hash of those —, a ``Last-Modified`` date (when the data last changed,
+:func:`bryta.app.barometer.data_modified`) and a ``Cache-Control`` header; a request whose
+``If-None-Match`` names the current ETag, or (without ``If-None-Match``) whose
+``If-Modified-Since`` is not before that date, is answered ``304 Not Modified`` without
+computing anything. It also
 keeps the last answers in memory (bounded in number and size), gzipped once for clients that
 accept gzip, so repeated requests cost neither the route nor the compression.
 
@@ -22,6 +25,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -74,13 +79,25 @@ class _Entry:
 
 
 class Caching:
-    """ETag, Cache-Control, 304 and gzip for the paths of :data:`RULES` (see the module)."""
+    """ETag, Last-Modified, Cache-Control, 304 and gzip for the paths of :data:`RULES` (see
+    the module). ``version`` names the data, ``modified`` says when it last changed (an aware
+    datetime; None: no ``Last-Modified``); both are called on every request, so they must be
+    cheap. The defaults are those of the bundled data."""
 
-    def __init__(self, app: ASGIApp, *, version: Callable[[], str] | None = None) -> None:
-        from bryta.app.barometer import data_version
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        version: Callable[[], str] | None = None,
+        modified: Callable[[], datetime | None] | None = None,
+    ) -> None:
+        from bryta.app.barometer import data_modified, data_version
 
         self.app = app
         self.version = version or data_version
+        if modified is None and version is None:
+            modified = data_modified
+        self.modified = modified
         self._entries: OrderedDict[tuple[str, str, str], _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -108,8 +125,15 @@ class Caching:
             (b"etag", etag.encode()),
             (b"cache-control", rule.cache_control.encode()),
         ]
+        changed = self.modified() if self.modified is not None else None
+        if changed is not None:
+            common.append((b"last-modified", format_datetime(changed, usegmt=True).encode()))
 
-        if _matches(headers.get("if-none-match"), etag):
+        if _matches(headers.get("if-none-match"), etag) or (
+            "if-none-match" not in headers
+            and _not_modified_since(headers.get("if-modified-since"), changed)
+        ):
+            common.append((b"vary", vary.encode()))
             await send({"type": "http.response.start", "status": 304, "headers": common})
             await send({"type": "http.response.body", "body": b""})
             return
@@ -190,6 +214,20 @@ def _matches(header: str | None, etag: str) -> bool:
         if candidate == "*" or candidate.removeprefix("W/") == opaque:
             return True
     return False
+
+
+def _not_modified_since(header: str | None, changed: datetime | None) -> bool:
+    """``If-Modified-Since`` is a valid date not before ``changed`` (RFC 9110 §13.1.3; an
+    invalid date is ignored)."""
+    if not header or changed is None:
+        return False
+    try:
+        since = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return False
+    if since.tzinfo is None:  # RFC 850 and asctime dates are GMT
+        return False
+    return changed.replace(microsecond=0) <= since
 
 
 def _merge_vary(existing: str | None, extra: str) -> str:
