@@ -61,9 +61,11 @@ SOURCE = "SCB (Statistics Sweden), open data, CC0; computed by bryta"
 
 LABELS = {
     "population": N_("Population"),
-    "born_abroad_pct": N_("Born abroad, % of the population"),
-    "rental_pct": N_("Rental dwellings, % of dwellings of known tenure"),
-    "challenged_pop_pct": N_("Population in areas of type 1–2 (official), % of the population"),
+    "born_abroad_pct": N_("Born abroad, share of the population (%)"),
+    "rental_pct": N_("Rental dwellings, share of dwellings of known tenure (%)"),
+    "challenged_pop_pct": N_(
+        "Population in areas of type 1–2 (official), share of the population (%)"
+    ),
     "mean_wage_income": N_("Mean wage income, all persons, thousand SEK"),
     "dissimilarity_born_abroad": N_("Dissimilarity index D, foreign-born"),
     "theil_h_birth_region": N_("Theil's H, birth region"),
@@ -394,7 +396,7 @@ UNIT_TITLES = {
 
 def _map_source(table: lab.LabTable) -> tuple[str | None, dict[str, Any]]:
     """The GeoJSON URL and the map's centre and zoom for the level (None: no boundaries)."""
-    sweden = {"center": {"lat": 62.9, "lon": 17.0}, "zoom": 3.3}
+    sweden = {"center": {"lat": 62.9, "lon": 17.0}, "zoom": 3.45}
     if table.level == "kommun":
         return "/geo/kommun.geojson", sweden
     if table.level == "lan":
