@@ -31,6 +31,9 @@ PAGES = {
     "omrade-fagelbacken": "/omrade/1280R020",
     "omrade-en": "/omrade/0114R001?lang=en",
     "omrade-not-found": "/omrade/9999R999",
+    "lab": "/statistiklabbet",
+    "lab-regso-en": "/statistiklabbet?level=regso&kommun=0117&measure=rental_pct&lang=en",
+    "lab-error": "/statistiklabbet?area=9999",
     "api-docs": "/api/docs",
 }
 

@@ -1,4 +1,4 @@
-"""Files the pages load from the app itself: the kommun and RegSO boundaries as GeoJSON and
+"""Files the pages load from the app itself: the kommun, län and RegSO boundaries as GeoJSON and
 plotly.js from the installed plotly package (no CDN, no tile server)."""
 
 from __future__ import annotations
@@ -35,6 +35,30 @@ def _build_kommun_geojson() -> bytes:
 
     geojson = simplified_geojson(bundled_boundaries("kommun"), tolerance_m=500, precision=4)
     return json.dumps(geojson, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def lan_geojson_bytes() -> bytes:
+    """The simplified län boundaries, built once per process (under the same lock)."""
+    with _GEOJSON_LOCK:
+        return _build_lan_geojson()
+
+
+@functools.cache
+def _build_lan_geojson() -> bytes:
+    from bryta.geography.boundaries import bundled_boundaries, simplified_geojson
+
+    geojson = simplified_geojson(bundled_boundaries("lan"), tolerance_m=500, precision=4)
+    return json.dumps(geojson, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@router.get("/geo/lan.geojson")
+def lan_geojson() -> Response:
+    """The 21 län as GeoJSON (lon/lat), simplified for maps."""
+    return Response(
+        lan_geojson_bytes(),
+        media_type="application/geo+json",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 @router.get("/geo/kommun.geojson")
