@@ -141,26 +141,33 @@ def _link(record: InterventionRecord) -> str | None:
     )
 
 
-def interventions_in(ctx: Context, code: str) -> list[dict[str, Any]] | None:
-    """The published interventions linked to kommun ``code`` or an area in it, as the public
-    sees them; None when the app has no registry.
+def interventions_in(ctx: Context, code: str | None) -> list[dict[str, Any]] | None:
+    """The published interventions linked to kommun ``code`` or an area in it (every
+    published one when ``code`` is None), as the public sees them; None when the app has no
+    registry. An unknown kommun code is :class:`~bryta.errors.NotFound`.
 
     Each: ``key``, ``title``, ``organisations`` (those accountable or implementing, else any),
     ``form``, ``status``, ``start``, ``end`` (actual, else planned; ISO dates or None),
-    ``areas`` (the codes linked within the kommun: the kommun itself or its RegSO/DeSO),
-    ``other_areas`` (how many linked areas lie outside it), ``link`` (the evaluation report,
-    else the first web reference).
+    ``areas`` (the codes linked within the kommun — the kommun itself or its RegSO/DeSO; all
+    linked codes when ``code`` is None), ``other_areas`` (how many linked areas lie outside
+    it), ``link`` (the evaluation report, else the first web reference). Sorted by start,
+    then title.
     """
-    barometer.kommun_name(code)
-    records = registry_use_cases.published_in_kommun(ctx, code)
-    if records is None:
+    from bryta.app.registry import has_registry, interventions
+
+    if code is not None:
+        barometer.kommun_name(code)
+    if not has_registry(ctx):
         return None
+    records = interventions(ctx, None, kommun=code, exclude_synthetic=True)
     rows = []
     for record in records:
         lead = [p.organisation for p in record.participations if p.role in LEAD_ROLES]
         named = lead or [p.organisation for p in record.participations]
         organisations = list(dict.fromkeys(o for o in named if o))
-        inside = [a.area_code for a in record.area_links if a.area_code.startswith(code)]
+        inside = [
+            a.area_code for a in record.area_links if code is None or a.area_code.startswith(code)
+        ]
         start, end = _period(record)
         rows.append(
             {
