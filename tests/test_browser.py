@@ -81,8 +81,7 @@ def test_kommun_page_draws_the_indices_and_the_regso_map(page, server):
     assert page.locator("#indices .scatterlayer .trace path.js-fill").count() == 6
     assert page.evaluate("document.querySelector('#regso_map').data[0].z.length") == 91
     assert page.locator("#regso-table tbody tr").count() == 91
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "kommun.png"), full_page=True)
+    # docs/screenshots/kommun.png comes from tests/test_browser_kommun.py (registry seeded)
     host = urlsplit(server).hostname
     away = [
         url

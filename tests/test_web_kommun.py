@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 import bryta
 from bryta.app import barometer
 from bryta.app.context import Settings
-from bryta.datasets import load_demo_panel, official_area_types
+from bryta.datasets import load_demo_panel, load_demo_shares, official_area_types
 from bryta.web.app import create_app
 
 BIRTH = ["born_sweden", "born_abroad"]
@@ -299,3 +299,258 @@ def test_sverige_table_links_every_kommun(client):
     table = html[html.index('id="kommun-table"') :]
     assert len(re.findall(r'<th scope="row"><a href="/kommun/\d{4}">', table)) == 290
     assert '<a href="/kommun/1280">Malmö</a>' in table
+
+
+# ---- transitions, interventions, portfolio, downloads -----------------------------------------
+# A registry seeded as `bryta serve` seeds it, plus one unpublished intervention in Malmö that
+# the public must never see, shared by the tests below (seeding costs about a second).
+HIDDEN = "TEST-UNPUBLISHED-MALMO"
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory) -> TestClient:
+    from bryta.registry.records import AreaLinkRecord, InterventionRecord
+    from bryta.registry.service import SYSTEM
+    from bryta.vocabulary import AgeBand, AreaLevel, Form
+
+    app = create_app(Settings(data_dir=tmp_path_factory.mktemp("seeded")), seed=True)
+    app.state.context.registry(SYSTEM).create_intervention(
+        InterventionRecord(
+            key=HIDDEN,
+            title="Hemlig insats i Rosengård",
+            form=Form.PROJECT,
+            age_bands=[AgeBand.AGE_0_5],
+            area_links=[AreaLinkRecord(level=AreaLevel.REGSO, area_code="1280R020")],
+        )
+    )
+    return TestClient(app)
+
+
+def published_in_malmo() -> list:
+    """The real programmes linked to Malmö or an area in it, read from programmes.csv."""
+    from bryta.registry.exchange import read_programmes_csv
+
+    return [
+        r
+        for r in read_programmes_csv()
+        if r.published and any(a.area_code.startswith("1280") for a in r.area_links)
+    ]
+
+
+def read_csv_download(content: bytes) -> pl.DataFrame:
+    assert content.startswith(b"\xef\xbb\xbf")
+    text = content[3:].decode("utf-8")
+    assert text.splitlines()[0].count(";") >= 1 and "," not in text.splitlines()[0]
+    return pl.read_csv(text.encode(), separator=";", decimal_comma=True, infer_schema_length=None)
+
+
+def test_transitions_are_counted_from_the_proxy_types(seeded):
+    shares = load_demo_shares()
+    types = bryta.area_types(
+        shares,
+        unit="regso",
+        by="year",
+        shares=["born_abroad_pct", "rental_pct"],
+        population="population",
+    )
+    malmo = types.filter(pl.col("regso").str.starts_with("1280"))
+    population = {(r["regso"], r["year"]): r["population"] for r in shares.iter_rows(named=True)}
+    kind = {(r["regso"], r["year"]): r["area_type"] for r in malmo.iter_rows(named=True)}
+    cells: dict[tuple[int, int], list[int]] = {}
+    for regso in {r for r, _ in kind}:
+        a, b = kind.get((regso, 2020)), kind.get((regso, 2023))
+        cell = cells.setdefault((a, b), [0, 0, 0])
+        cell[0] += 1
+        cell[1] += population[regso, 2020]
+        cell[2] += population[regso, 2023]
+    data = seeded.get("/kommun/1280.json").json()["transitions"]
+    assert (data["first"], data["second"]) == (2020, 2023)
+    got = {
+        (r["from_type"], r["to_type"]): [r["areas"], r["population_first"], r["population_second"]]
+        for r in data["matrix"]
+        if r["areas"]
+    }
+    assert got == cells
+    assert sum(c[0] for c in cells.values()) == 91  # every RegSO of Malmö, none lost
+    assert len(data["matrix"]) == 25
+    # per year: proxy counts per type, and the official 2022 types labelled as such
+    official = official_area_types().filter(
+        pl.col("regso").str.starts_with("1280") & (pl.col("year") == 2022)
+    )
+    for row in data["by_year"]:
+        if row["source"] == "official":
+            chosen = official.filter(pl.col("area_type") == row["area_type"])
+            assert row["year"] == 2022
+        else:
+            chosen = malmo.filter(
+                (pl.col("year") == row["year"]) & (pl.col("area_type") == row["area_type"])
+            )
+        assert row["areas"] == chosen.height, row
+    assert {r["source"] for r in data["by_year"]} == {"official", "proxy"}
+    html = seeded.get("/kommun/1280").text
+    assert 'data-plot="transitions"' in html and 'id="transitions-table"' in html
+    assert "närmevärde (bryta)" in html and "officiell (SCB)" in html
+    moved = re.search(r'<tr data-from="1" data-to="2" class="moved">(.*?)</tr>', html).group(1)
+    assert f'<td class="num">{cells[1, 2][0]}</td>' in moved
+
+
+def test_only_published_interventions_are_shown(seeded):
+    expected = {r.key for r in published_in_malmo()}
+    assert expected and HIDDEN not in expected
+    data = seeded.get("/kommun/1280.json").json()
+    assert {r["key"] for r in data["interventions"]} == expected
+    html = seeded.get("/kommun/1280").text
+    table = html[html.index('id="interventions-table"') :]
+    assert set(re.findall(r'<tr data-key="([^"]+)"', table)) == expected
+    assert "Hemlig insats" not in html
+    api = seeded.get("/api/v1/interventions", params={"kommun": "1280"}).json()
+    assert {r["key"] for r in api} == expected
+    assert HIDDEN not in {r["key"] for r in seeded.get("/api/v1/interventions").json()}
+    csv = read_csv_download(seeded.get("/kommun/1280/interventions.csv").content)
+    assert set(csv["key"]) == expected
+    one = next(r for r in published_in_malmo() if r.key == "SE-MUN-MAL-2010-OMRADESPROG")
+    row = next(r for r in api if r["key"] == one.key)
+    assert row["form"] == "project" and row["areas"] == ["1280"] and row["other_areas"] == 0
+    assert row["start"] == str(one.actual_start) and row["end"] == str(one.actual_end)
+
+
+def test_the_interventions_api(seeded, tmp_path):
+    assert seeded.get("/api/v1/interventions", params={"kommun": "9999"}).status_code == 404
+    bad = seeded.get("/api/v1/interventions", params={"kommun": "128"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["parameter"] == "kommun"
+    # without a registry nothing is published
+    empty = TestClient(create_app(Settings(data_dir=tmp_path)))
+    assert empty.get("/api/v1/interventions", params={"kommun": "1280"}).json() == []
+    schema = seeded.get("/openapi.json").json()
+    assert "/api/v1/interventions" in schema["paths"]
+
+
+def test_portfolio_diagnostics_match_the_records(seeded):
+    records = published_in_malmo()
+    n = len(records)
+    early = sum(any(b in ("prenatal", "0-5") for b in r.age_bands) for r in records)
+    projects = sum(r.form == "project" for r in records)
+    sectors = sum(len({p.sector for p in r.participations}) >= 2 for r in records)
+    organisations = {p.organisation for r in records for p in r.participations}
+    high_need = official_area_types().filter(
+        pl.col("regso").str.starts_with("1280")
+        & (pl.col("year") == 2022)
+        & (pl.col("area_type") <= 2)
+    )
+    data = seeded.get("/kommun/1280.json").json()["portfolio"]
+    figures = {f["metric"]: f["value"] for f in data["figures"]}
+    assert figures["n_interventions"] == n
+    assert figures["project_share_count"] == pytest.approx(projects / n)
+    assert figures["early_share"] == pytest.approx(early / n)
+    assert figures["share_2_or_more_sectors"] == pytest.approx(sectors / n)
+    assert figures["network_organisations"] == len(organisations)
+    assert figures["high_need_areas"] == high_need.height
+    # the real programmes link to Malmö as a whole, so no area of type 1–2 has one of its own
+    assert figures["unserved_high_need_areas"] == high_need.height
+    assert data["kommun_wide"] == n
+    assert all(row["interventions"] == 0 for row in data["by_area_type"])
+    html = seeded.get("/kommun/1280").text
+    shown = re.search(r'data-metric="project_share_count"><span class="value">([^<]+)<', html)
+    assert shown.group(1) == f"{projects / n * 100:.1f}".replace(".", ",") + "\u00a0%"
+    assert "Kortsiktigt eller långsiktigt" in html and 'href="/metod"' in html
+    english = seeded.get("/kommun/1280", params={"lang": "en"}).text
+    assert "Short-term or long-term" in english and "Public interventions in Malmö" in english
+
+
+def test_csv_downloads_equal_the_page_tables(seeded):
+    data = seeded.get("/kommun/1280.json").json()
+    assert set(data["downloads"]["csv"]) == {
+        "indices",
+        "regso",
+        "comparison",
+        "area_types",
+        "transitions",
+        "interventions",
+        "diagnostics",
+    }
+    r = seeded.get(data["downloads"]["csv"]["transitions"])
+    assert r.headers["content-type"].startswith("text/csv")
+    assert "attachment" in r.headers["content-disposition"]
+    matrix = read_csv_download(r.content)
+    assert matrix.select("from_type", "to_type", "areas", "population_first").rows() == [
+        (m["from_type"], m["to_type"], m["areas"], m["population_first"])
+        for m in data["transitions"]["matrix"]
+    ]
+    indices = read_csv_download(seeded.get("/kommun/1280/indices.csv").content)
+    for entry in data["series"]:
+        for v in entry["values"]:
+            hit = indices.filter(
+                (pl.col("grouping") == entry["grouping"])
+                & (pl.col("index") == entry["index"])
+                & (pl.col("year") == v["year"])
+            )
+            assert hit["value"][0] == pytest.approx(v["value"], rel=1e-12)
+            assert hit["ci_low"][0] == pytest.approx(v["ci_low"], rel=1e-12)
+    regso = read_csv_download(seeded.get("/kommun/1280/regso.csv").content)
+    assert regso.select("code", "population").rows() == [
+        (r["code"], r["population"]) for r in data["regso"]
+    ]
+    assert "suppressed" in regso.columns
+    # decimal commas, not points, in the numbers
+    text = seeded.get("/kommun/1280/area_types.csv").content.decode("utf-8-sig")
+    assert re.search(r";0,\d+", text) and not re.search(r";0\.\d+", text)
+    assert seeded.get("/kommun/1280/nothing.csv").status_code == 404
+    assert seeded.get("/kommun/9999/regso.csv").status_code == 404
+
+
+def test_excel_download_has_a_sheet_per_table_and_the_source(seeded, tmp_path):
+    r = seeded.get("/kommun/1280/data.xlsx")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    )
+    path = tmp_path / "k.xlsx"
+    path.write_bytes(r.content)
+    sheets = pl.read_excel(path, sheet_id=0)
+    assert list(sheets) == [
+        "indices",
+        "regso",
+        "comparison",
+        "area_types",
+        "transitions",
+        "interventions",
+        "diagnostics",
+        "source",
+    ]
+    csv = read_csv_download(seeded.get("/kommun/1280/diagnostics.csv").content)
+    assert sheets["diagnostics"]["metric"].to_list() == csv["metric"].to_list()
+    assert sheets["transitions"]["areas"].to_list() == csv_areas(seeded)
+    source = " ".join(sheets["source"]["text"].to_list())
+    assert "SCB" in source and "CC0" in source
+
+
+def csv_areas(client) -> list[int]:
+    return read_csv_download(client.get("/kommun/1280/transitions.csv").content)["areas"].to_list()
+
+
+def test_counts_of_people_below_five_are_suppressed():
+    from bryta.app.kommun import protect
+
+    frame = pl.DataFrame({"code": ["a", "b", "c"], "areas": [1, 2, 3], "population": [3, 0, 40]})
+    out = protect(frame, ["population"])
+    assert out["population"].to_list() == [None, 0, 40]
+    assert out["suppressed"].to_list() == ["population:primary", None, None]
+    assert out["areas"].to_list() == [1, 2, 3]  # areas are not people
+
+
+def test_without_a_registry_the_page_says_so(client):
+    html = client.get("/kommun/1280").text
+    assert 'id="no-registry"' in html and "bryta serve" in html
+    data = client.get("/kommun/1280.json").json()
+    assert data["interventions"] is None and data["portfolio"]["available"] is False
+
+
+def test_a_kommun_with_no_published_intervention_has_an_empty_state(seeded):
+    linked = {a.area_code[:4] for r in published_in_malmo() for a in r.area_links}
+    from bryta.registry.exchange import read_programmes_csv
+
+    everywhere = {a.area_code[:4] for r in read_programmes_csv() for a in r.area_links}
+    code = next(c for c in ("2584", "0114", "2523") if c not in everywhere | linked)
+    html = seeded.get(f"/kommun/{code}").text
+    assert 'id="no-interventions"' in html
+    assert seeded.get(f"/kommun/{code}.json").json()["interventions"] == []

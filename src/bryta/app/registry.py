@@ -14,7 +14,10 @@ area-types file, every area's type by year (reaction lag) and socioeconomic inde
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +74,83 @@ def actor(ctx: Context, user_id: int | None = None, *, public: bool = False) -> 
                 id=user.id, name=user.name, role=user.role, organisation_id=user.organisation_id
             )
     raise InputError(f"--as {user_id}: no user with this id (bryta registry user list)")
+
+
+#: The key of PostgreSQL's advisory lock that :func:`ensure_registry` holds while it creates and
+#: seeds the registry ("bryta" in ASCII).
+SETUP_LOCK_KEY = 0x6272797461
+
+
+@contextlib.contextmanager
+def _setup_lock(ctx: Context) -> Iterator[None]:
+    """One process (and one thread) at a time sets the registry up.
+
+    SQLite: an exclusive lock on ``<registry file>.lock`` beside the file (the registry file
+    itself may not exist yet); PostgreSQL: a session advisory lock on its own connection.
+    Other databases: no lock.
+    """
+    url = registry_url(ctx)
+    path = db.sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.with_name(f"{path.name}.lock"), "a+b") as handle:
+            _lock_file(handle.fileno(), lock=True)
+            try:
+                yield
+            finally:
+                _lock_file(handle.fileno(), lock=False)
+        return
+    engine = ctx.registry_engine()
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    import sqlalchemy as sa
+
+    with engine.connect() as connection:
+        connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": SETUP_LOCK_KEY})
+        connection.commit()
+        try:
+            yield
+        finally:
+            connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": SETUP_LOCK_KEY})
+            connection.commit()
+
+
+def _lock_file(fd: int, *, lock: bool) -> None:
+    """Take (waiting for it) or release an exclusive lock on the open file ``fd``."""
+    if os.name == "nt":  # pragma: no cover - Windows
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        if not lock:
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+            return
+        while True:  # LK_LOCK gives up after 10 s; keep waiting like flock does
+            try:
+                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                return
+            except OSError:
+                continue
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_EX if lock else fcntl.LOCK_UN)
+
+
+def ensure_registry(ctx: Context) -> ImportResult | None:
+    """Create the registry if needed, bring it to the newest schema, and seed an empty one
+    with the real programmes (:func:`add_programmes`, no synthetic records).
+
+    What the web app does as it starts. Safe when several processes or threads start at once
+    on one database: they take turns (:func:`_setup_lock`), and the first seeds while the
+    others find the programmes there. A registry that holds any intervention is left as it
+    is — edits and deletions made since are never undone — so a second start adds nothing.
+    Returns what the seeding did, or None when nothing was seeded.
+    """
+    with _setup_lock(ctx):
+        init_registry(ctx)
+        if ctx.registry(SYSTEM).list_interventions(limit=1):
+            return None
+        return add_programmes(ctx)
 
 
 # --- files in ---------------------------------------------------------------------------------
@@ -137,6 +217,28 @@ def interventions(
         limit=limit,
         exclude_synthetic=exclude_synthetic,
     )
+
+
+def has_registry(ctx: Context) -> bool:
+    """Whether the context's registry exists at the newest schema (the web app reads it only
+    then; ``bryta serve`` creates it as it starts). An unreachable server is a
+    :class:`~bryta.errors.SourceError`."""
+    from bryta.errors import NotFound
+
+    try:
+        db.require_schema(ctx.registry_engine())
+    except NotFound:
+        return False
+    return True
+
+
+def published_in_kommun(ctx: Context, kommun: str) -> list[InterventionRecord] | None:
+    """The published interventions linked to kommun ``kommun`` or to an area in it, as the
+    public sees them (read through the service for the public actor); None when the context
+    has no registry."""
+    if not has_registry(ctx):
+        return None
+    return interventions(ctx, None, kommun=kommun, exclude_synthetic=True)
 
 
 def audit_trail(

@@ -243,3 +243,34 @@ def write_text(text: str, path: Path, inputs: Iterable[Path] = ()) -> None:
         raise InputError(f"{path}: output must be .json")
     check_writable(path.with_suffix(".json"), inputs)
     _atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+# ---- tables as bytes for downloads (the web app) ----------------------------------------------
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def csv_bytes(frame: pl.DataFrame) -> bytes:
+    """``frame`` as the CSV Swedish Excel opens as it is: ``;`` between fields, decimal comma,
+    UTF-8 with a byte-order mark (so å, ä and ö survive), undefined numbers as empty cells."""
+    return UTF8_BOM + _finite(frame).write_csv(separator=";", decimal_comma=True).encode("utf-8")
+
+
+def excel_bytes(sheets: dict[str, pl.DataFrame]) -> bytes:
+    """An Excel workbook (.xlsx) with one sheet per frame, named by its key (at most 31
+    characters); NaN and infinite values as empty cells."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    with xlsxwriter.Workbook(buffer, {"in_memory": True}) as workbook:
+        for name, frame in sheets.items():
+            _finite(frame).write_excel(workbook, worksheet=name[:31], autofit=True)
+    return buffer.getvalue()
+
+
+def _finite(frame: pl.DataFrame) -> pl.DataFrame:
+    floats = [c for c, t in frame.schema.items() if t.is_float()]
+    if not floats:
+        return frame
+    return frame.with_columns(
+        pl.when(pl.col(c).is_finite()).then(pl.col(c)).otherwise(None).alias(c) for c in floats
+    )

@@ -191,6 +191,44 @@ class AreaProfile(BaseModel):
 # Problem details for FastAPI's own validation errors
 
 
+Form = Literal["project", "permanent_operation", "pilot", "grant_programme", "one_off", "policy"]
+Status = Literal["planned", "active", "ended", "institutionalised", "cancelled"]
+
+
+class Intervention(BaseModel):
+    """A published intervention of the registry."""
+
+    key: str | None = Field(
+        description="Its stable key, the same in every database.", examples=["SE-NAT-2008-LUA"]
+    )
+    title: str = Field(examples=["Lokala utvecklingsavtal (LUA)"])
+    organisations: list[str] = Field(
+        description="The organisations accountable for it or implementing it (else every "
+        "organisation taking part)."
+    )
+    form: Form
+    status: Status
+    start: str | None = Field(
+        description="Actual start, else planned (ISO date); null if unknown.",
+        examples=["2008-01-01"],
+    )
+    end: str | None = Field(
+        description="Actual end, else planned (ISO date); null if unknown or still running.",
+        examples=["2014-12-31"],
+    )
+    areas: list[str] = Field(
+        description="The area codes it is linked to (kommun, RegSO or DeSO); with `kommun`, "
+        "those within that kommun.",
+        examples=[["1280"]],
+    )
+    other_areas: int = Field(
+        description="With `kommun`: how many of its linked areas lie outside that kommun."
+    )
+    link: str | None = Field(
+        description="Its evaluation report, else its first web reference; null if none."
+    )
+
+
 class ProblemRoute(APIRoute):
     """A route whose request validation errors are 422 problem details naming each parameter
     and what it accepts (FastAPI answers ``{"detail": [...]}`` otherwise)."""
@@ -291,6 +329,32 @@ def area(code: str) -> dict[str, Any]:
     result = finite(profiles.area_profile(code).to_dict())
     assert isinstance(result, dict)
     return result
+
+
+@v1.get(
+    "/interventions",
+    response_model=list[Intervention],
+    responses=_responses(404, 422),
+    tags=["registry"],
+)
+def interventions(
+    request: Request,
+    kommun: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9]{4}$",
+            description="A kommun code: the interventions linked to it or to an area in it. "
+            "Every published intervention if omitted.",
+            examples=["1280"],
+        ),
+    ] = None,
+) -> list[dict[str, Any]]:
+    """The published interventions of the registry (what the public may see), linked to
+    ``kommun`` or to any RegSO or DeSO in it; sorted by start, then title. An empty list when
+    the app has no registry."""
+    from bryta.app.kommun import interventions_in
+
+    return interventions_in(request.app.state.context, kommun) or []
 
 
 router.include_router(v1)

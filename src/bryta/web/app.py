@@ -6,6 +6,11 @@ routers are put together here, so tests build an app per case with a temporary d
 ``warm=True`` (what ``bryta serve`` passes) computes the barometer's table and the kommun
 boundaries in a background thread as the server starts, so it accepts connections at once and
 the first page does not pay for them; tests that build many apps leave it off.
+
+``seed=True`` (what ``bryta serve`` passes) creates the registry if it is missing, brings it to
+the newest schema and seeds an empty one with the real programmes before the app is returned
+(:func:`bryta.app.registry.ensure_registry`, about 0.7 s the first time); without it the app
+reads the registry only if it exists, and the kommun page says when there is none.
 """
 
 from __future__ import annotations
@@ -33,13 +38,22 @@ API_PREFIX = "/api/v1"
 
 
 def create_app(
-    settings: Settings | None = None, *, context: Context | None = None, warm: bool = False
+    settings: Settings | None = None,
+    *,
+    context: Context | None = None,
+    warm: bool = False,
+    seed: bool = False,
 ) -> FastAPI:
     """The web app for ``settings`` (or an existing ``context``, which tests pass with fakes).
 
     ``warm``: on start, compute what the first requests need in a background thread.
+    ``seed``: create and seed the registry now (safe when several workers start at once).
     """
     ctx = context or Context(settings or Settings())
+    if seed:
+        from bryta.app.registry import ensure_registry
+
+        ensure_registry(ctx)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

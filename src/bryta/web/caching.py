@@ -57,7 +57,7 @@ RULES = (
         False,
     ),
     Rule(
-        re.compile(r"/|/index\.json|/kommun/\d{4}(\.json)?|/metod|/omrade/[0-9A-Za-z]+(\.json)?"),
+        re.compile(r"/|/index\.json|/metod|/omrade/[0-9A-Za-z]+(\.json)?"),
         "private, no-cache",
         True,
     ),

@@ -1,6 +1,9 @@
 """The kommun page (``/kommun/{code}``): its indices over the years with bootstrap intervals,
-its RegSO with their area types (a map where boundaries are available), and comparisons with
-riket and similar kommuner. ``/kommun/{code}.json`` returns what the page shows."""
+its RegSO with their area types (a map where boundaries are available), comparisons with
+riket and similar kommuner, the RegSO's moves between area types, the public interventions in
+the kommun with its portfolio diagnostics in brief, and downloads. ``/kommun/{code}.json``
+returns what the page shows; ``/kommun/{code}/{table}.csv`` and ``/kommun/{code}/data.xlsx``
+its tables (:mod:`bryta.app.kommun`)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from bryta.app import barometer
+from bryta.app import kommun as kommun_use_cases
+from bryta.app.context import Context
 from bryta.errors import NotFound
 from bryta.web.i18n import N_, number, translations
 from bryta.web.pages._common import (
@@ -49,7 +54,7 @@ GROUPING_LABELS = {
 }
 
 
-def _kommun_data(code: str, language: str) -> dict[str, Any]:
+def _kommun_data(code: str, language: str, ctx: Context) -> dict[str, Any]:
     name = barometer.kommun_name(code)  # NotFound for an unknown code
     _ = translations(language).gettext
     intervals = barometer.kommun_intervals(code)
@@ -141,7 +146,158 @@ def _kommun_data(code: str, language: str) -> dict[str, Any]:
                 for row in similar.iter_rows(named=True)
             ],
         },
+        "transitions": _transitions_data(code, language),
+        "interventions": _interventions_data(ctx, code, language),
+        "portfolio": _portfolio_data(ctx, code, language),
+        "downloads": {
+            "excel": f"/kommun/{code}/data.xlsx",
+            "csv": {table: f"/kommun/{code}/{table}.csv" for table in kommun_use_cases.TABLES},
+        },
     }
+
+
+# ---- transitions, interventions, portfolio ----------------------------------------------------
+SOURCE_LABELS = {
+    "official": N_("official (SCB)"),
+    "proxy": N_("proxy (bryta)"),
+}
+FORM_LABELS = {
+    "project": N_("Project"),
+    "permanent_operation": N_("Permanent operation"),
+    "pilot": N_("Pilot"),
+    "grant_programme": N_("Grant programme"),
+    "one_off": N_("One-off effort"),
+    "policy": N_("Policy decision"),
+}
+STATUS_LABELS = {
+    "planned": N_("planned"),
+    "active": N_("active"),
+    "ended": N_("ended"),
+    "institutionalised": N_("made permanent"),
+    "cancelled": N_("cancelled"),
+}
+FAMILY_LABELS = {
+    "short_termism": N_("Short-term or long-term"),
+    "earliness": N_("Early or late"),
+    "collaboration": N_("Coordinated or not"),
+    "need_coverage": N_("Where the need is"),
+}
+#: metric → (what it is, the rule), both shown on the page
+METRIC_LABELS = {
+    "n_interventions": (
+        N_("Published interventions"),
+        N_("Linked to the kommun or to one of its areas, each counted once."),
+    ),
+    "project_share_count": (
+        N_("Projects"),
+        N_("Share of the interventions whose form is a time-limited project."),
+    ),
+    "median_planned_months": (
+        N_("Median planned length, months"),
+        N_("From planned start to planned end, over interventions with both dates."),
+    ),
+    "share_under_12_months": (
+        N_("Shorter than 12 months"),
+        N_("Share of the interventions with a known length (actual, else planned)."),
+    ),
+    "share_36_months_or_more": (
+        N_("36 months or longer"),
+        N_("Share of the interventions with a known length (actual, else planned)."),
+    ),
+    "institutionalisation_rate": (
+        N_("Projects made permanent"),
+        N_("Share of the ended projects continued as a permanent operation within 12 months."),
+    ),
+    "early_share": (
+        N_("Early interventions"),
+        N_("Share of the interventions whose target ages include before birth or 0–5 years."),
+    ),
+    "upstream_ratio": (
+        N_("Prevention before reaction"),
+        N_(
+            "Universal and selective interventions divided by indicated and reactive ones "
+            "(above 1: more prevention than reaction)."
+        ),
+    ),
+    "share_2_or_more_sectors": (
+        N_("Run by two sectors or more"),
+        N_(
+            "Share of the interventions whose organisations come from at least two sectors "
+            "(state, kommun, region, civil society, business, housing, academia)."
+        ),
+    ),
+    "network_organisations": (
+        N_("Organisations taking part"),
+        N_("Distinct organisations in any role."),
+    ),
+    "network_isolates": (
+        N_("Organisations working alone"),
+        N_("Organisations that share no intervention with another organisation."),
+    ),
+    "high_need_areas": (
+        N_("RegSO of area type 1–2"),
+        N_("SCB's official area types of 2022."),
+    ),
+    "unserved_high_need_areas": (
+        N_("…of which with no intervention of their own"),
+        N_(
+            "RegSO of area type 1–2 with no intervention linked to the RegSO or its DeSO; an "
+            "intervention linked to the whole kommun does not count."
+        ),
+    ),
+}
+
+
+def _share(value: float | None, language: str) -> str:
+    return "–" if value is None else number(value * 100, language, "0.0") + "\u00a0%"
+
+
+def _transitions_data(code: str, language: str) -> dict[str, Any]:
+    _ = translations(language).gettext
+    moves = kommun_use_cases.type_transitions(code)
+    by_year = kommun_use_cases.protect(moves.by_year, ["population"])
+    matrix = kommun_use_cases.protect(moves.matrix, ["population_first", "population_second"])
+    return {
+        "first": moves.first,
+        "second": moves.second,
+        "note": _(
+            "SCB's official area types exist for {year} only. To follow the RegSO over "
+            "{first}–{second}, bryta forms proxy area types each year from the bundled data: "
+            "every RegSO in Sweden is ranked by the share born abroad and the share of rental "
+            "dwellings, and cut into five types the way SCB cuts its socioeconomic index. "
+            "The proxy types are not SCB's types; rows say which source they come from."
+        ).format(year=barometer.AREA_TYPE_YEAR, first=moves.first, second=moves.second),
+        "by_year": [
+            {**row, "source_label": _(SOURCE_LABELS[row["source"]])}
+            for row in by_year.iter_rows(named=True)
+        ],
+        "matrix": list(matrix.iter_rows(named=True)),
+    }
+
+
+def _interventions_data(ctx: Context, code: str, language: str) -> list[dict[str, Any]] | None:
+    _ = translations(language).gettext
+    rows = kommun_use_cases.interventions_in(ctx, code)
+    if rows is None:
+        return None
+    return [
+        {
+            **row,
+            "form_label": _(FORM_LABELS.get(row["form"], row["form"])),
+            "status_label": _(STATUS_LABELS.get(row["status"], row["status"])),
+        }
+        for row in rows
+    ]
+
+
+def _portfolio_data(ctx: Context, code: str, language: str) -> dict[str, Any]:
+    _ = translations(language).gettext
+    brief = kommun_use_cases.portfolio_brief(ctx, code)
+    for row in brief["figures"]:
+        what, rule = METRIC_LABELS[row["metric"]]
+        row["label"], row["rule"] = _(what), _(rule)
+        row["family_label"] = _(FAMILY_LABELS[row["family"]])
+    return brief
 
 
 def _kommun_figures(data: dict[str, Any], language: str) -> dict[str, str]:
@@ -230,7 +386,10 @@ def _kommun_figures(data: dict[str, Any], language: str) -> dict[str, str]:
         plot_bgcolor="#ffffff",
         legend={"orientation": "h", "y": -0.1},
     )
-    figures = {"indices": script_json(fig.to_json())}
+    figures = {
+        "indices": script_json(fig.to_json()),
+        "transitions": script_json(_transitions_chart(data, language).to_json()),
+    }
     if data["regso_map"]:
         figures["regso_map"] = script_json(_regso_map(data, language).to_json())
     return figures
@@ -289,6 +448,43 @@ def _regso_map(data: dict[str, Any], language: str) -> Any:
     return fig
 
 
+def _transitions_chart(data: dict[str, Any], language: str) -> Any:
+    """Stacked bars: the share of the kommun's population in each area type, per year and
+    source (proxy years, then the official year), steps of the cividis scale."""
+    import plotly.graph_objects as go
+
+    _ = translations(language).gettext
+    rows = data["transitions"]["by_year"]
+    columns = list(dict.fromkeys((row["source"], row["year"]) for row in rows))
+    names = {
+        (source, year): f"{year} {_(SOURCE_LABELS[source])}".replace(" (", "<br>(")
+        for source, year in columns
+    }
+    fig = go.Figure()
+    for area_type, colour in AREA_TYPE_COLOURS.items():
+        cells = {(r["source"], r["year"]): r for r in rows if r["area_type"] == area_type}
+        shares = [cells[c]["share"] * 100 if c in cells else 0.0 for c in columns]
+        fig.add_trace(
+            go.Bar(
+                x=[names[c] for c in columns],
+                y=shares,
+                name=f"{area_type} {_(AREA_TYPE_LABELS[area_type])}",
+                marker={"color": colour, "line": {"color": "#ffffff", "width": 0.5}},
+                hovertemplate="%{x}: %{y:.1f} %<extra>" + str(area_type) + "</extra>",
+            )
+        )
+    fig.update_layout(
+        barmode="stack",
+        height=420,
+        margin={"l": 60, "r": 20, "t": 20, "b": 40},
+        separators=",\u00a0" if language == "sv" else ".,",
+        plot_bgcolor="#ffffff",
+        yaxis={"title": {"text": _("Share of the population, %")}, "range": [0, 100]},
+        legend={"title": {"text": _("Area type")}, "traceorder": "normal"},
+    )
+    return fig
+
+
 def _show_kommun(data: dict[str, Any], language: str) -> None:
     """Add the numbers as the page writes them (``shown`` beside each value)."""
     for entry in data["series"]:
@@ -307,13 +503,31 @@ def _show_kommun(data: dict[str, Any], language: str) -> None:
         row["share_shown"] = number(row["share_types_1_2"] * 100, language, "0.0")
     data["population_shown"] = number(data["population"], language, "#,##0")
     data["share_shown"] = number(data["share_types_1_2"] * 100, language, "0.0")
+    for row in data["transitions"]["by_year"]:
+        row["areas_shown"] = number(row["areas"], language, "#,##0")
+        row["population_shown"] = number(row["population"], language, "#,##0")
+        row["share_shown"] = _share(clean(row["share"]), language)
+    for row in data["transitions"]["matrix"]:
+        row["areas_shown"] = number(row["areas"], language, "#,##0")
+        for key in ("population_first", "population_second"):
+            row[f"{key}_shown"] = number(row[key], language, "#,##0")
+    for row in data["portfolio"]["figures"]:
+        value, kind = row["value"], row["kind"]
+        if kind == "share":
+            row["shown"] = _share(value, language)
+        elif kind == "ratio":
+            row["shown"] = number(value, language, "0.0")
+        else:
+            row["shown"] = number(value, language, "#,##0")
 
 
 @router.get("/kommun/{code}.json", response_model=None)
 def kommun_json(code: str, request: Request) -> Response:
     """The kommun page's data as JSON (404 problem details for an unknown code)."""
     language = language_of(request)
-    return finish(JSONResponse(_kommun_data(code, language)), request, language)
+    return finish(
+        JSONResponse(_kommun_data(code, language, request.app.state.context)), request, language
+    )
 
 
 @router.get("/kommun/{code}", response_model=None)
@@ -321,7 +535,7 @@ def kommun(code: str, request: Request) -> Response:
     """The kommun page: its indices with bootstrap intervals, its RegSO, comparisons."""
     language = language_of(request)
     try:
-        data = _kommun_data(code, language)
+        data = _kommun_data(code, language, request.app.state.context)
     except NotFound:
         return not_found(request, language, code)
     if request.query_params.get("format") == "json":
@@ -334,6 +548,56 @@ def kommun(code: str, request: Request) -> Response:
         figures=figures,
         grouping_labels={k: translations(language).gettext(v) for k, v in GROUPING_LABELS.items()},
         json_url=f"/kommun/{code}.json?lang={language}",
+        table_labels={k: translations(language).gettext(v) for k, v in TABLE_LABELS.items()},
+        area_type_labels={
+            k: translations(language).gettext(v) for k, v in AREA_TYPE_LABELS.items()
+        },
         **common(request, language),
     )
     return finish(HTMLResponse(html), request, language)
+
+
+# ---- downloads -------------------------------------------------------------------------------
+TABLE_LABELS = {
+    "indices": N_("Segregation over the years, with 95 % intervals"),
+    "regso": N_("RegSO, area type and population"),
+    "comparison": N_("Comparison with Sweden and similar kommuner"),
+    "area_types": N_("Population by area type and year"),
+    "transitions": N_("Moves between area types"),
+    "interventions": N_("Public interventions"),
+    "diagnostics": N_("Portfolio diagnostics in brief"),
+}
+
+
+@router.get("/kommun/{code}/data.xlsx", response_model=None)
+def kommun_excel(code: str, request: Request) -> Response:
+    """Every table of the kommun page in one Excel file, and a sheet with source and licence."""
+    from bryta.app.tables import excel_bytes
+
+    name = barometer.kommun_name(code)
+    tables = kommun_use_cases.download_tables(request.app.state.context, code)
+    sheets = {**tables, "source": kommun_use_cases.source_table(code, name)}
+    return Response(
+        excel_bytes(sheets),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="kommun-{code}.xlsx"'},
+    )
+
+
+@router.get("/kommun/{code}/{table}.csv", response_model=None)
+def kommun_csv(code: str, table: str, request: Request) -> Response:
+    """One table of the kommun page as CSV (``;``, decimal comma, UTF-8 with BOM)."""
+    from bryta.app.tables import csv_bytes
+
+    barometer.kommun_name(code)
+    if table not in kommun_use_cases.TABLES:
+        raise NotFound(
+            f"{table!r} is not a table of the kommun page; "
+            f"use one of {', '.join(kommun_use_cases.TABLES)}"
+        )
+    frame = kommun_use_cases.download_tables(request.app.state.context, code)[table]
+    return Response(
+        csv_bytes(frame),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="kommun-{code}-{table}.csv"'},
+    )
