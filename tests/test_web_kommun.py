@@ -247,7 +247,7 @@ def test_a_kommun_without_regso_boundaries_says_how_to_get_them(client):
     html = client.get("/kommun/0180").text
     assert '<div id="regso_map"' not in html
     note = re.search(r'<p class="note" id="no-regso-map">(.*?)</p>', html, re.S)
-    assert note and "<code>bryta import boundaries</code>" in note.group(1)
+    assert note and "<code>bryta import boundaries --scb RegSO_2020" in note.group(1)
     assert client.get("/kommun/0180.json").json()["regso_map"] is False
     assert client.get("/geo/regso/0180.geojson").status_code == 404
 

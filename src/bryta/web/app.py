@@ -71,9 +71,18 @@ def create_app(
     app.include_router(pages)
     # the last added runs first: cached answers skip the route and the gzip of other answers
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_SIZE, compresslevel=6)
-    app.add_middleware(Caching)
+    # answers depend on the warehouse too (RegSO boundaries imported into it)
+    app.add_middleware(Caching, version=lambda: data_version(ctx))
 
     return app
+
+
+def data_version(ctx: Context) -> str:
+    """The version of what the pages show: the bundled data's and the warehouse file's."""
+    from bryta.app.barometer import data_version as bundled_version
+    from bryta.app.maps import warehouse_version
+
+    return f"{bundled_version()}-{warehouse_version(ctx)}"
 
 
 def warm_caches() -> None:

@@ -1,5 +1,6 @@
 """Files the pages load from the app itself: the kommun and RegSO boundaries as GeoJSON and
-plotly.js from the installed plotly package (no CDN, no tile server)."""
+plotly.js from the installed plotly package (no CDN, no tile server). RegSO boundaries come
+from the warehouse where imported, else from the bundled files (:mod:`bryta.app.maps`)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ import json
 import threading
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-import polars as pl
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
+from bryta.app.maps import HOW_TO_IMPORT
 from bryta.errors import NotFound
-from bryta.web.pages._common import BUNDLED_REGSO
+
+if TYPE_CHECKING:
+    from bryta.app.context import Context
 
 router = APIRouter(include_in_schema=False)
 
@@ -52,47 +55,34 @@ def plotly_js() -> FileResponse:
     )
 
 
-@functools.cache
-def regso_geojson_bytes(code: str) -> bytes | None:
-    """The bundled RegSO boundaries of kommun ``code`` as GeoJSON, or None without them."""
-    from bryta.geography.boundaries import bundled_boundaries, simplified_geojson
+def regso_geojson_bytes(code: str, context: Context | None = None) -> bytes | None:
+    """The RegSO boundaries of kommun ``code`` as GeoJSON (lon/lat, simplified), or None
+    without them.
 
-    level = BUNDLED_REGSO.get(code)
-    if level is None:
-        return None
-    frame = bundled_boundaries(level).filter(pl.col("code").str.starts_with(code))
-    geojson = simplified_geojson(frame, tolerance_m=20, precision=5)
-    return json.dumps(geojson, separators=(",", ":"), ensure_ascii=False).encode()
+    With ``context`` (a page has it at ``request.app.state.context``) the boundaries imported
+    into its warehouse are used (``bryta import boundaries --scb RegSO_2020``), else the
+    bundled ones (Malmö). Kept per warehouse version, so a fresh import shows at once.
+    """
+    from bryta.app.maps import regso_geojson
+
+    return regso_geojson(context, code)
 
 
-@functools.cache
-def regso_bounds(code: str) -> tuple[float, float, float, float]:
-    """West, south, east, north (lon/lat) of the kommun's bundled RegSO boundaries."""
-    geojson = json.loads(regso_geojson_bytes(code) or b'{"features": []}')
-    lons: list[float] = []
-    lats: list[float] = []
+def regso_bounds(code: str, context: Context | None = None) -> tuple[float, float, float, float]:
+    """West, south, east, north (lon/lat) of the kommun's RegSO boundaries."""
+    from bryta.app.maps import regso_bounds as bounds
 
-    def walk(coordinates: Any) -> None:
-        if coordinates and isinstance(coordinates[0], (int, float)):
-            lons.append(coordinates[0])
-            lats.append(coordinates[1])
-            return
-        for part in coordinates:
-            walk(part)
-
-    for feature in geojson["features"]:
-        walk(feature["geometry"]["coordinates"])
-    return min(lons), min(lats), max(lons), max(lats)
+    return bounds(context, code)
 
 
 @router.get("/geo/regso/{code}.geojson")
-def regso_geojson(code: str) -> Response:
+def regso_geojson(code: str, request: Request) -> Response:
     """The RegSO of kommun ``code`` as GeoJSON (lon/lat), where the app has them."""
-    body = regso_geojson_bytes(code)
+    body = regso_geojson_bytes(code, request.app.state.context)
     if body is None:
         raise NotFound(
             f"no RegSO boundaries for kommun {code!r} in the app "
-            "(import them with: bryta import boundaries)"
+            f"(import them with: {HOW_TO_IMPORT})"
         )
     return Response(
         body,

@@ -5,19 +5,19 @@ riket and similar kommuner. ``/kommun/{code}.json`` returns what the page shows.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from bryta.app import barometer
+from bryta.app.maps import has_regso_boundaries
 from bryta.errors import NotFound
 from bryta.web.i18n import N_, number, translations
 from bryta.web.pages._common import (
     AREA_TYPE_COLOURS,
     AREA_TYPE_LABELS,
-    BUNDLED_REGSO,
     GROUPING,
     MEASURES,
     clean,
@@ -29,6 +29,9 @@ from bryta.web.pages._common import (
     script_json,
 )
 from bryta.web.pages.geo import regso_bounds
+
+if TYPE_CHECKING:
+    from bryta.app.context import Context
 
 router = APIRouter(include_in_schema=False)
 
@@ -49,7 +52,7 @@ GROUPING_LABELS = {
 }
 
 
-def _kommun_data(code: str, language: str) -> dict[str, Any]:
+def _kommun_data(code: str, language: str, context: Context | None = None) -> dict[str, Any]:
     name = barometer.kommun_name(code)  # NotFound for an unknown code
     _ = translations(language).gettext
     intervals = barometer.kommun_intervals(code)
@@ -122,7 +125,7 @@ def _kommun_data(code: str, language: str) -> dict[str, Any]:
             else {**row, "area_type_label": None}
             for row in regso.iter_rows(named=True)
         ],
-        "regso_map": code in BUNDLED_REGSO,
+        "regso_map": has_regso_boundaries(context, code),
         "comparison": {
             "year": latest,
             "measures": [
@@ -144,7 +147,9 @@ def _kommun_data(code: str, language: str) -> dict[str, Any]:
     }
 
 
-def _kommun_figures(data: dict[str, Any], language: str) -> dict[str, str]:
+def _kommun_figures(
+    data: dict[str, Any], language: str, context: Context | None = None
+) -> dict[str, str]:
     """The indices with their intervals (small multiples) and, where boundaries are bundled,
     the RegSO map, as plotly figure JSON."""
     import plotly.graph_objects as go
@@ -232,7 +237,7 @@ def _kommun_figures(data: dict[str, Any], language: str) -> dict[str, str]:
     )
     figures = {"indices": script_json(fig.to_json())}
     if data["regso_map"]:
-        figures["regso_map"] = script_json(_regso_map(data, language).to_json())
+        figures["regso_map"] = script_json(_regso_map(data, language, context).to_json())
     return figures
 
 
@@ -240,7 +245,7 @@ MIN_SPAN = 0.05  # the smallest span of a y axis on the kommun page's charts
 GROUPING_SHORT = {"birth_region": N_("birth region"), "tenure": N_("tenure")}
 
 
-def _regso_map(data: dict[str, Any], language: str) -> Any:
+def _regso_map(data: dict[str, Any], language: str, context: Context | None = None) -> Any:
     import plotly.graph_objects as go
 
     _ = translations(language).gettext
@@ -249,7 +254,7 @@ def _regso_map(data: dict[str, Any], language: str) -> Any:
     scale = []
     for t, colour in AREA_TYPE_COLOURS.items():
         scale += [[(t - 1) / n, colour], [t / n, colour]]
-    west, south, east, north = regso_bounds(data["code"])
+    west, south, east, north = regso_bounds(data["code"], context)
     # the zoom at which the kommun fits about 700 × 480 pixels (512-pixel tiles, Mercator)
     stretch = 1 / math.cos(math.radians((south + north) / 2))
     fits = min(
@@ -313,7 +318,8 @@ def _show_kommun(data: dict[str, Any], language: str) -> None:
 def kommun_json(code: str, request: Request) -> Response:
     """The kommun page's data as JSON (404 problem details for an unknown code)."""
     language = language_of(request)
-    return finish(JSONResponse(_kommun_data(code, language)), request, language)
+    data = _kommun_data(code, language, request.app.state.context)
+    return finish(JSONResponse(data), request, language)
 
 
 @router.get("/kommun/{code}", response_model=None)
@@ -321,12 +327,12 @@ def kommun(code: str, request: Request) -> Response:
     """The kommun page: its indices with bootstrap intervals, its RegSO, comparisons."""
     language = language_of(request)
     try:
-        data = _kommun_data(code, language)
+        data = _kommun_data(code, language, request.app.state.context)
     except NotFound:
         return not_found(request, language, code)
     if request.query_params.get("format") == "json":
         return finish(JSONResponse(data), request, language)
-    figures = _kommun_figures(data, language)
+    figures = _kommun_figures(data, language, request.app.state.context)
     _show_kommun(data, language)
     template = environment(language).get_template("kommun.html")
     html = template.render(
