@@ -104,3 +104,22 @@ def test_regso_geojson_bytes_without_a_context_is_the_bundled_malmo(data_dir):
     assert geo.regso_geojson_bytes("0180") is None
     ctx = Context(Settings(data_dir=data_dir))
     assert len(json.loads(geo.regso_geojson_bytes("1280", ctx))["features"]) == 3
+
+
+def test_omrade_page_draws_its_kommun_where_boundaries_were_imported(data_dir):
+    client = TestClient(create_app(Settings(data_dir=data_dir)))
+    codes = sorted(areas("regso").filter(pl.col("kommun") == "0180")["code"].to_list())
+    before = client.get(f"/omrade/{codes[0]}").text
+    assert 'id="no-regso-map"' in before and 'data-plot="area_map"' not in before
+    assert "--kommun 0180" in before
+    stockholm_squares(data_dir)
+    html = client.get(f"/omrade/{codes[0]}").text
+    assert 'id="no-regso-map"' not in html
+    figure = json.loads(html.split('data-plot="area_map">')[1].split("</script>")[0])
+    # every RegSO of Stockholm coloured by type, and this one outlined on top
+    assert len(figure["data"][0]["locations"]) == len(codes)
+    assert figure["data"][0]["geojson"] == "/geo/regso/0180.geojson"
+    assert figure["data"][1]["locations"] == [codes[0]]
+    # the charts and their tables are there either way
+    assert 'data-plot="indicator_chart"' in html and 'id="indicator-table"' in html
+    assert 'data-plot="type_chart"' in html and 'id="type-table"' in html

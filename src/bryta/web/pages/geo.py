@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import threading
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
@@ -73,6 +74,23 @@ def regso_bounds(code: str, context: Context | None = None) -> tuple[float, floa
     from bryta.app.maps import regso_bounds as bounds
 
     return bounds(context, code)
+
+
+def map_view(
+    bounds: tuple[float, float, float, float], width: float = 700, height: float = 480
+) -> dict[str, Any]:
+    """The ``center`` and ``zoom`` of a plotly map that fits ``bounds`` (west, south, east,
+    north in lon/lat) into about ``width`` × ``height`` pixels (512-pixel tiles, Mercator)."""
+    west, south, east, north = bounds
+    stretch = 1 / math.cos(math.radians((south + north) / 2))
+    fits = min(
+        math.log2(360 * width / (512 * max(east - west, 1e-6))),
+        math.log2(360 * height / (512 * max(north - south, 1e-6) * stretch)),
+    )
+    return {
+        "center": {"lat": (south + north) / 2, "lon": (west + east) / 2},
+        "zoom": max(1.0, min(13.0, fits)),
+    }
 
 
 @router.get("/geo/regso/{code}.geojson")
