@@ -351,3 +351,5 @@ def test_cli_errors(app, tmp_path):
     assert res.exit_code == 2 and "not both" in res.output
     res = runner.invoke(app, base, obj=ctx)
     assert res.exit_code == 2 and "--scb" in res.output
+    res = runner.invoke(app, [*base, "--scb", "RegSO_2020", "--level", "regso"], obj=ctx)
+    assert res.exit_code == 2 and "--level: only for a boundary FILE" in res.output

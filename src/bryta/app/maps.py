@@ -159,7 +159,7 @@ def _index(path: str, version: str) -> dict[str, str]:
                 rank = 0 if layer == PREFERRED_LAYER else 1
                 candidates.append((rank, name))
             for _, name in sorted(candidates):
-                codes = wh.get(name).get_column("code")
+                codes = _dataset(path, version, name).get_column("code")
                 for kommun in codes.str.slice(0, 4).unique().to_list():
                     found.setdefault(kommun, name)
     except WarehouseError:
@@ -169,11 +169,18 @@ def _index(path: str, version: str) -> dict[str, str]:
 
 @functools.lru_cache(maxsize=32)
 def _warehouse_regso(path: str, version: str, name: str, kommun: str) -> pl.DataFrame:
+    frame = _dataset(path, version, name)
+    return frame.filter(pl.col("code").str.starts_with(kommun)).sort("code")
+
+
+@functools.lru_cache(maxsize=2)
+def _dataset(path: str, version: str, name: str) -> pl.DataFrame:
+    """A whole boundary dataset, read once per warehouse version (all RegSO of Sweden are
+    some tens of MB; only the latest two are kept)."""
     from bryta.warehouse import Warehouse
 
     with Warehouse.open(path, read_only=True) as wh:
-        frame = wh.get(name)
-    return frame.filter(pl.col("code").str.starts_with(kommun)).sort("code")
+        return wh.get(name)
 
 
 def _query(text: str | None) -> dict[str, Any]:

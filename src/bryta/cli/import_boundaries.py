@@ -90,6 +90,21 @@ def boundaries_command(
     from bryta.app.imports import Destination, import_boundaries
 
     if scb is not None:
+        file_options = {
+            "--name-col": name_col,
+            "--layer": layer,
+            "--crs": crs,
+            "--level": level,
+            "--source": None if source == "boundary file" else source,
+            "--licence": licence or None,
+        }
+        given = [option for option, value in file_options.items() if value is not None]
+        if given:
+            with user_errors(f"--scb {scb}"):
+                raise InputError(
+                    f"{', '.join(given)}: only for a boundary FILE; --scb knows the layer's "
+                    "columns, CRS, level, source and licence"
+                )
         destination = Destination(name, output, replace)
         _from_scb(ctx, scb, file, code, kommun, destination, data_dir, tolerance)
         return
