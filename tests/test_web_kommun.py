@@ -247,7 +247,7 @@ def test_a_kommun_without_regso_boundaries_says_how_to_get_them(client):
     html = client.get("/kommun/0180").text
     assert '<div id="regso_map"' not in html
     note = re.search(r'<p class="note" id="no-regso-map">(.*?)</p>', html, re.S)
-    assert note and "<code>bryta import boundaries</code>" in note.group(1)
+    assert note and "<code>bryta import boundaries --scb RegSO_2020" in note.group(1)
     assert client.get("/kommun/0180.json").json()["regso_map"] is False
     assert client.get("/geo/regso/0180.geojson").status_code == 404
 
@@ -554,3 +554,35 @@ def test_a_kommun_with_no_published_intervention_has_an_empty_state(seeded):
     html = seeded.get(f"/kommun/{code}").text
     assert 'id="no-interventions"' in html
     assert seeded.get(f"/kommun/{code}.json").json()["interventions"] == []
+
+
+def test_a_registry_edit_shows_on_the_next_request(tmp_path):
+    """The kommun pages are cached by ETag; the registry's version is part of it, so
+    publishing an intervention gives a new tag and the new row at once (and no
+    Last-Modified, which would say nothing of the registry)."""
+    from bryta.registry.records import AreaLinkRecord, InterventionRecord
+    from bryta.registry.service import SYSTEM
+    from bryta.vocabulary import AgeBand, AreaLevel, Form
+
+    app = create_app(Settings(data_dir=tmp_path), seed=True)
+    client = TestClient(app)
+    before = client.get("/kommun/1280")
+    assert before.status_code == 200 and "last-modified" not in before.headers
+    etag = before.headers["etag"]
+    assert client.get("/kommun/1280", headers={"If-None-Match": etag}).status_code == 304
+    service = app.state.context.registry(SYSTEM)
+    created = service.create_intervention(
+        InterventionRecord(
+            key="TEST-NEW-MALMO",
+            title="Läxhjälp på Lindängen",
+            form=Form.PROJECT,
+            age_bands=[AgeBand.AGE_0_5],
+            area_links=[AreaLinkRecord(level=AreaLevel.REGSO, area_code="1280R020")],
+        )
+    )
+    # unpublished: the public page shows nothing new, but the tag may change (it says only
+    # that the registry changed); after publishing, the row is there under a new tag
+    service.publish(created.id, created.version)
+    after = client.get("/kommun/1280", headers={"If-None-Match": etag})
+    assert after.status_code == 200 and after.headers["etag"] != etag
+    assert "Läxhjälp på Lindängen" in after.text and "Läxhjälp på Lindängen" not in before.text

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from bryta.ingest.kolada import KoladaClient
     from bryta.ingest.pxweb import PxWebClient
+    from bryta.ingest.scb_geodata import GeodataClient
     from bryta.registry.service import Actor, RegistryService
     from bryta.warehouse import Warehouse
 
@@ -131,6 +132,16 @@ class Context:
 
         extra: dict[str, Any] = {"sleep": self.sleep} if self.sleep is not None else {}
         return KoladaClient(
+            cache_dir=self.settings.cache_dir, transport=self.transport, **extra, **options
+        )
+
+    def geodata(self, **options: Any) -> GeodataClient:
+        """A client of SCB's geodata WFS (RegSO and DeSO boundaries) with this context's cache
+        and transport."""
+        from bryta.ingest.scb_geodata import GeodataClient
+
+        extra: dict[str, Any] = {"sleep": self.sleep} if self.sleep is not None else {}
+        return GeodataClient(
             cache_dir=self.settings.cache_dir, transport=self.transport, **extra, **options
         )
 

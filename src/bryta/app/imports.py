@@ -1,4 +1,5 @@
-"""Imports into the warehouse and/or a file, with provenance: SCB's API, Kolada, boundaries.
+"""Imports into the warehouse and/or a file, with provenance: SCB's API, Kolada, boundaries
+(from a file or from SCB's geodata WFS).
 
 Every import ends in :func:`store`, which checks the destination before any work is done
 (so a bad ``output`` fails before a network call), stores the frame in the warehouse under
@@ -10,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -223,6 +225,79 @@ def import_boundaries(
             write_text(json.dumps(collection, ensure_ascii=False, separators=(",", ":")), output)
         report.written_to = output
     return report
+
+
+def scb_boundaries_name(layer: str, kommun: str | None = None) -> str:
+    """The warehouse name of SCB boundaries when none is given: ``regso_2020``,
+    ``regso_2020_1280`` for one kommun.
+
+    >>> scb_boundaries_name("stat:RegSO_2020", "1280")
+    'regso_2020_1280'
+    """
+    from bryta.ingest.scb_geodata import layer_of
+
+    name = layer_of(layer).name.lower()
+    return f"{name}_{kommun}" if kommun else name
+
+
+def import_scb_boundaries(
+    ctx: Context,
+    layer: str,
+    destination: Destination,
+    *,
+    kommun: str | None = None,
+    srs_name: str = "EPSG:3006",
+    tolerance: float = 100.0,
+    progress: Callable[[int, int], Any] | None = None,
+) -> ImportReport:
+    """RegSO or DeSO boundaries from SCB's geodata WFS (``RegSO_2020``, ``DeSO_2018``,
+    ``RegSO_2025``, ``DeSO_2025``), all of Sweden or one ``kommun``, stored in EPSG:3006 as a
+    ``geometries`` dataset (by default named :func:`scb_boundaries_name`) with the layer, the
+    URLs asked and the licence as provenance; ``output`` as for :func:`import_boundaries`.
+
+    Every page is fetched and checked before anything is stored, so a failure stores nothing.
+    """
+    from bryta.geography.boundaries import simplified_geojson, write_geoparquet
+    from bryta.ingest.scb_geodata import layer_of
+
+    chosen = layer_of(layer)  # an unknown layer fails before any request
+    if destination.name is None and destination.output is None:
+        destination = dataclasses.replace(
+            destination, name=scb_boundaries_name(chosen.name, kommun)
+        )
+    destination.check(BOUNDARY_OUTPUTS)
+    with ctx.geodata() as client:
+        result = client.boundaries(chosen.name, kommun=kommun, srs_name=srs_name, progress=progress)
+    frame = result.frame
+    report = ImportReport(frame, warnings=list(result.warnings))
+    if destination.name is not None:
+        provenance = dataclasses.replace(result.provenance, query=_with_urls(result.provenance))
+        with ctx.warehouse() as wh:
+            store_boundaries(
+                wh,
+                destination.name,
+                frame,
+                provenance,
+                level=chosen.level,
+                replace=destination.replace,
+            )
+            report.stored_as, report.warehouse = destination.name, wh.path
+    if destination.output is not None:
+        output = destination.output
+        if output.suffix.lower() == ".parquet":
+            write_geoparquet(frame, output)
+        else:
+            collection = simplified_geojson(frame, tolerance_m=tolerance)
+            write_text(json.dumps(collection, ensure_ascii=False, separators=(",", ":")), output)
+        report.written_to = output
+    return report
+
+
+def _with_urls(provenance: Provenance) -> str:
+    """The fetch's query with the URLs of its pages, so the warehouse keeps what was asked."""
+    query = json.loads(provenance.query) if provenance.query else {}
+    query["urls"] = [request.url for request in provenance.requests]
+    return json.dumps(query, ensure_ascii=False)
 
 
 def _check_level(codes: pl.Series, level: str, source: str) -> None:

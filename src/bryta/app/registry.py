@@ -232,6 +232,25 @@ def has_registry(ctx: Context) -> bool:
     return True
 
 
+def registry_version(ctx: Context) -> str:
+    """A token that changes with every change to the registry's records ("none" without a
+    registry): the newest audit entry (every write through the service is audited), and the
+    interventions' count and newest ``updated_at`` (for writes that bypass the service). One
+    small query, cheap enough to ask on every request of a page that shows the registry."""
+    import sqlalchemy as sa
+
+    from bryta.registry.models import AuditEntry, Intervention
+
+    if not has_registry(ctx):
+        return "none"
+    with ctx.registry_engine().connect() as connection:
+        audit = connection.scalar(sa.select(sa.func.max(AuditEntry.id)))
+        count, newest = connection.execute(
+            sa.select(sa.func.count(Intervention.id), sa.func.max(Intervention.updated_at))
+        ).one()
+    return f"{audit}-{count}-{newest}"
+
+
 def published_in_kommun(ctx: Context, kommun: str) -> list[InterventionRecord] | None:
     """The published interventions linked to kommun ``kommun`` or to an area in it, as the
     public sees them (read through the service for the public actor); None when the context

@@ -8,6 +8,7 @@ computed from it are in m² and m.
 * :func:`read_boundaries` reads GeoPackage, GeoJSON, Shapefile (through pyogrio/GDAL) and
   GeoParquet (through pyarrow and the file's ``geo`` metadata: the GDAL inside the pyogrio
   wheel has no Parquet driver), reprojects to EPSG:3006 and repairs invalid polygons;
+* :func:`boundaries_from_wkb` does the same for areas from elsewhere (SCB's WFS);
 * :func:`bundled_boundaries` gives the bundled kommun, län and Malmö RegSO polygons;
 * :func:`simplified_geojson` makes a small EPSG:4326 GeoJSON for web maps;
 * :func:`write_geoparquet` writes a frame as GeoParquet 1.1 (WKB, PROJJSON CRS).
@@ -108,6 +109,37 @@ def read_boundaries(
         )
     source = _source_crs(path, file_crs, crs)
     codes = _code_text(path, code, codes)
+    return _checked_frame(path, code, codes, names, wkb, source)
+
+
+def boundaries_from_wkb(
+    where: str, codes: Sequence[Any], names: Sequence[Any], wkb: Sequence[bytes], crs: str
+) -> pl.DataFrame:
+    """Boundaries from codes, names and WKB geometries in ``crs`` (coordinates x = easting or
+    longitude): the same checks, repairs and reprojection to EPSG:3006 as
+    :func:`read_boundaries`, for areas that come from somewhere other than a file (a web
+    service); ``where`` names the source in messages.
+
+    >>> square = shapely.box(370_000, 6_160_000, 371_000, 6_161_000)
+    >>> boundaries_from_wkb("example", ["1280R001"], ["A"], [shapely.to_wkb(square)],
+    ...                     "EPSG:3006").columns
+    ['code', 'name', 'geometry']
+    """
+    label = Path(where)
+    if not codes:
+        raise ImportFormatError(f"{where}: no areas")
+    try:
+        source = CRS.from_user_input(crs)
+    except CRSError as exc:
+        raise ImportFormatError(f"{where}: {crs!r} is not a CRS pyproj knows ({exc})") from exc
+    codes = [None if c is None else str(c) for c in codes]
+    wkb = np.asarray(list(wkb), dtype=object)
+    return _checked_frame(label, "code", codes, list(names), wkb, source)
+
+
+def _checked_frame(
+    path: Path, code: str, codes: list[Any], names: list[Any], wkb: np.ndarray, source: CRS
+) -> pl.DataFrame:
     _check_codes(path, code, codes)
     geoms = _geometries(path, code, codes, wkb)
     geoms = _repair(path, codes, geoms)

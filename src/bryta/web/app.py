@@ -90,9 +90,21 @@ def create_app(
         Caching,
         version=lambda: barometer.data_version(ctx),
         modified=lambda: barometer.data_modified(ctx),
+        registry=lambda: _registry_version(ctx),
     )
 
     return app
+
+
+def _registry_version(ctx: Context) -> str:
+    """The registry's version for the caching of the kommun pages; a registry that cannot be
+    read gives a token of its own, and the page then says what is wrong."""
+    from bryta.app.registry import registry_version
+
+    try:
+        return registry_version(ctx)
+    except BrytaError as exc:
+        return f"unavailable: {exc}"
 
 
 def warm_caches() -> None:

@@ -12,8 +12,10 @@ computing anything. It also
 keeps the last answers in memory (bounded in number and size), gzipped once for clients that
 accept gzip, so repeated requests cost neither the route nor the compression.
 
-Only the paths in :data:`RULES` are cached: an answer that depends on anything else (the
-registry, a signed-in actor) must not be listed there.
+Only the paths in :data:`RULES` are cached: an answer that depends on anything else (a
+signed-in actor, say) must not be listed there. The kommun pages show the registry's public
+interventions as well: their rule says so, and their ETag includes the registry's version
+(:func:`bryta.app.registry.registry_version`), so an edit shows on the next request.
 """
 
 from __future__ import annotations
@@ -40,11 +42,13 @@ from bryta.web.i18n import choose_language
 @dataclass(frozen=True)
 class Rule:
     """Paths whose answers are cached: ``cache_control`` is sent with them; ``by_language``
-    says the answer depends on the request's language (pages and their JSON twins)."""
+    says the answer depends on the request's language (pages and their JSON twins);
+    ``by_registry`` that it shows the registry's public records too."""
 
     pattern: re.Pattern[str]
     cache_control: str
     by_language: bool
+    by_registry: bool = False
 
 
 #: The cached paths. A page that sets the language cookie (``?lang=``) or reads it is
@@ -61,6 +65,7 @@ RULES = (
         "private, no-cache",
         True,
     ),
+    Rule(re.compile(r"/kommun/\d{4}(\.json)?"), "private, no-cache", True, by_registry=True),
 )
 #: Answers smaller than this are sent as they are (gzip saves nothing worth the time).
 GZIP_MIN_SIZE = 1000
@@ -90,6 +95,7 @@ class Caching:
         *,
         version: Callable[[], str] | None = None,
         modified: Callable[[], datetime | None] | None = None,
+        registry: Callable[[], str] | None = None,
     ) -> None:
         from bryta.app.barometer import data_modified, data_version
 
@@ -98,6 +104,7 @@ class Caching:
         if modified is None and version is None:
             modified = data_modified
         self.modified = modified
+        self.registry = registry or (lambda: "none")
         self._entries: OrderedDict[tuple[str, str, str], _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -116,7 +123,10 @@ class Caching:
         query = scope.get("query_string", b"").decode("latin-1")
         language = _language(query, headers) if rule.by_language else ""
         key = (path, query, language)
-        digest = hashlib.sha256("\0".join((self.version(), *key)).encode())
+        version = self.version()
+        if rule.by_registry:
+            version = f"{version}\0{self.registry()}"
+        digest = hashlib.sha256("\0".join((version, *key)).encode())
         etag = f'W/"{digest.hexdigest()[:24]}"'
         vary = "Accept-Encoding"
         if rule.by_language:
@@ -125,7 +135,8 @@ class Caching:
             (b"etag", etag.encode()),
             (b"cache-control", rule.cache_control.encode()),
         ]
-        changed = self.modified() if self.modified is not None else None
+        # the registry changes without the data: its pages carry the ETag alone
+        changed = self.modified() if self.modified is not None and not rule.by_registry else None
         if changed is not None:
             common.append((b"last-modified", format_datetime(changed, usegmt=True).encode()))
 

@@ -14,6 +14,7 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
+from bryta.app import maps
 from bryta.errors import InputError
 from bryta.web.i18n import LANGUAGES, N_, choose_language, translations
 
@@ -57,8 +58,8 @@ AREA_TYPE_LABELS = {
 }
 # Area types 1–5 on the map: steps of the cividis scale (readable with colour-vision deficiency)
 AREA_TYPE_COLOURS = {1: "#00224e", 2: "#414d6b", 3: "#7c7b78", 4: "#bcaf6f", 5: "#fee838"}
-# The kommuner whose RegSO boundaries are bundled (bryta.geography.boundaries)
-BUNDLED_REGSO = {"1280": "regso_malmo"}
+# The kommuner whose RegSO boundaries are bundled (maps also read the warehouse: bryta.app.maps)
+BUNDLED_REGSO = maps.BUNDLED_REGSO
 
 
 @functools.cache

@@ -1,21 +1,25 @@
 """Files the pages load from the app itself: the kommun, län and RegSO boundaries as GeoJSON and
-plotly.js from the installed plotly package (no CDN, no tile server)."""
+plotly.js from the installed plotly package (no CDN, no tile server). RegSO boundaries come
+from the warehouse where imported, else from the bundled files (:mod:`bryta.app.maps`)."""
 
 from __future__ import annotations
 
 import functools
 import json
+import math
 import threading
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
+from bryta.app.maps import HOW_TO_IMPORT
 from bryta.errors import NotFound
-from bryta.web.pages._common import BUNDLED_REGSO
+
+if TYPE_CHECKING:
+    from bryta.app.context import Context
 
 router = APIRouter(include_in_schema=False)
 
@@ -76,47 +80,51 @@ def plotly_js() -> FileResponse:
     )
 
 
-@functools.cache
-def regso_geojson_bytes(code: str) -> bytes | None:
-    """The bundled RegSO boundaries of kommun ``code`` as GeoJSON, or None without them."""
-    from bryta.geography.boundaries import bundled_boundaries, simplified_geojson
+def regso_geojson_bytes(code: str, context: Context | None = None) -> bytes | None:
+    """The RegSO boundaries of kommun ``code`` as GeoJSON (lon/lat, simplified), or None
+    without them.
 
-    level = BUNDLED_REGSO.get(code)
-    if level is None:
-        return None
-    frame = bundled_boundaries(level).filter(pl.col("code").str.starts_with(code))
-    geojson = simplified_geojson(frame, tolerance_m=20, precision=5)
-    return json.dumps(geojson, separators=(",", ":"), ensure_ascii=False).encode()
+    With ``context`` (a page has it at ``request.app.state.context``) the boundaries imported
+    into its warehouse are used (``bryta import boundaries --scb RegSO_2020``), else the
+    bundled ones (Malmö). Kept per warehouse version, so a fresh import shows at once.
+    """
+    from bryta.app.maps import regso_geojson
+
+    return regso_geojson(context, code)
 
 
-@functools.cache
-def regso_bounds(code: str) -> tuple[float, float, float, float]:
-    """West, south, east, north (lon/lat) of the kommun's bundled RegSO boundaries."""
-    geojson = json.loads(regso_geojson_bytes(code) or b'{"features": []}')
-    lons: list[float] = []
-    lats: list[float] = []
+def regso_bounds(code: str, context: Context | None = None) -> tuple[float, float, float, float]:
+    """West, south, east, north (lon/lat) of the kommun's RegSO boundaries."""
+    from bryta.app.maps import regso_bounds as bounds
 
-    def walk(coordinates: Any) -> None:
-        if coordinates and isinstance(coordinates[0], (int, float)):
-            lons.append(coordinates[0])
-            lats.append(coordinates[1])
-            return
-        for part in coordinates:
-            walk(part)
+    return bounds(context, code)
 
-    for feature in geojson["features"]:
-        walk(feature["geometry"]["coordinates"])
-    return min(lons), min(lats), max(lons), max(lats)
+
+def map_view(
+    bounds: tuple[float, float, float, float], width: float = 700, height: float = 480
+) -> dict[str, Any]:
+    """The ``center`` and ``zoom`` of a plotly map that fits ``bounds`` (west, south, east,
+    north in lon/lat) into about ``width`` × ``height`` pixels (512-pixel tiles, Mercator)."""
+    west, south, east, north = bounds
+    stretch = 1 / math.cos(math.radians((south + north) / 2))
+    fits = min(
+        math.log2(360 * width / (512 * max(east - west, 1e-6))),
+        math.log2(360 * height / (512 * max(north - south, 1e-6) * stretch)),
+    )
+    return {
+        "center": {"lat": (south + north) / 2, "lon": (west + east) / 2},
+        "zoom": max(1.0, min(13.0, fits)),
+    }
 
 
 @router.get("/geo/regso/{code}.geojson")
-def regso_geojson(code: str) -> Response:
+def regso_geojson(code: str, request: Request) -> Response:
     """The RegSO of kommun ``code`` as GeoJSON (lon/lat), where the app has them."""
-    body = regso_geojson_bytes(code)
+    body = regso_geojson_bytes(code, request.app.state.context)
     if body is None:
         raise NotFound(
             f"no RegSO boundaries for kommun {code!r} in the app "
-            "(import them with: bryta import boundaries)"
+            f"(import them with: {HOW_TO_IMPORT})"
         )
     return Response(
         body,

@@ -7,8 +7,7 @@ its tables (:mod:`bryta.app.kommun`)."""
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from fastapi import APIRouter, Request
@@ -17,12 +16,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from bryta.app import barometer
 from bryta.app import kommun as kommun_use_cases
 from bryta.app.context import Context
+from bryta.app.maps import has_regso_boundaries
 from bryta.errors import NotFound
 from bryta.web.i18n import N_, number, translations
 from bryta.web.pages._common import (
     AREA_TYPE_COLOURS,
     AREA_TYPE_LABELS,
-    BUNDLED_REGSO,
     GROUPING,
     MEASURES,
     clean,
@@ -33,7 +32,10 @@ from bryta.web.pages._common import (
     not_found,
     script_json,
 )
-from bryta.web.pages.geo import regso_bounds
+from bryta.web.pages.geo import map_view, regso_bounds
+
+if TYPE_CHECKING:
+    from bryta.app.context import Context
 
 router = APIRouter(include_in_schema=False)
 
@@ -127,7 +129,7 @@ def _kommun_data(code: str, language: str, ctx: Context) -> dict[str, Any]:
             else {**row, "area_type_label": None}
             for row in regso.iter_rows(named=True)
         ],
-        "regso_map": code in BUNDLED_REGSO,
+        "regso_map": has_regso_boundaries(ctx, code),
         "comparison": {
             "year": latest,
             "measures": [
@@ -300,7 +302,9 @@ def _portfolio_data(ctx: Context, code: str, language: str) -> dict[str, Any]:
     return brief
 
 
-def _kommun_figures(data: dict[str, Any], language: str) -> dict[str, str]:
+def _kommun_figures(
+    data: dict[str, Any], language: str, context: Context | None = None
+) -> dict[str, str]:
     """The indices with their intervals (small multiples) and, where boundaries are bundled,
     the RegSO map, as plotly figure JSON."""
     import plotly.graph_objects as go
@@ -391,7 +395,7 @@ def _kommun_figures(data: dict[str, Any], language: str) -> dict[str, str]:
         "transitions": script_json(_transitions_chart(data, language).to_json()),
     }
     if data["regso_map"]:
-        figures["regso_map"] = script_json(_regso_map(data, language).to_json())
+        figures["regso_map"] = script_json(_regso_map(data, language, context).to_json())
     return figures
 
 
@@ -399,7 +403,7 @@ MIN_SPAN = 0.05  # the smallest span of a y axis on the kommun page's charts
 GROUPING_SHORT = {"birth_region": N_("birth region"), "tenure": N_("tenure")}
 
 
-def _regso_map(data: dict[str, Any], language: str) -> Any:
+def _regso_map(data: dict[str, Any], language: str, context: Context | None = None) -> Any:
     import plotly.graph_objects as go
 
     _ = translations(language).gettext
@@ -408,14 +412,7 @@ def _regso_map(data: dict[str, Any], language: str) -> Any:
     scale = []
     for t, colour in AREA_TYPE_COLOURS.items():
         scale += [[(t - 1) / n, colour], [t / n, colour]]
-    west, south, east, north = regso_bounds(data["code"])
-    # the zoom at which the kommun fits about 700 × 480 pixels (512-pixel tiles, Mercator)
-    stretch = 1 / math.cos(math.radians((south + north) / 2))
-    fits = min(
-        math.log2(360 * 700 / (512 * max(east - west, 1e-6))),
-        math.log2(360 * 480 / (512 * max(north - south, 1e-6) * stretch)),
-    )
-    zoom = max(1.0, min(13.0, fits))
+    view = map_view(regso_bounds(data["code"], context))
     fig = go.Figure(
         go.Choroplethmap(
             geojson=f"/geo/regso/{data['code']}.geojson",
@@ -436,11 +433,7 @@ def _regso_map(data: dict[str, Any], language: str) -> Any:
         )
     )
     fig.update_layout(
-        map={
-            "style": "white-bg",
-            "center": {"lat": (south + north) / 2, "lon": (west + east) / 2},
-            "zoom": zoom,
-        },
+        map={"style": "white-bg", **view},
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
         height=520,
         separators=",\u00a0" if language == "sv" else ".,",
@@ -525,9 +518,8 @@ def _show_kommun(data: dict[str, Any], language: str) -> None:
 def kommun_json(code: str, request: Request) -> Response:
     """The kommun page's data as JSON (404 problem details for an unknown code)."""
     language = language_of(request)
-    return finish(
-        JSONResponse(_kommun_data(code, language, request.app.state.context)), request, language
-    )
+    data = _kommun_data(code, language, request.app.state.context)
+    return finish(JSONResponse(data), request, language)
 
 
 @router.get("/kommun/{code}", response_model=None)
@@ -540,7 +532,7 @@ def kommun(code: str, request: Request) -> Response:
         return not_found(request, language, code)
     if request.query_params.get("format") == "json":
         return finish(JSONResponse(data), request, language)
-    figures = _kommun_figures(data, language)
+    figures = _kommun_figures(data, language, request.app.state.context)
     _show_kommun(data, language)
     template = environment(language).get_template("kommun.html")
     html = template.render(

@@ -1,24 +1,34 @@
-"""The Område page (``/omrade/{code}``): a RegSO's indicators ranked among the kommun's areas
-and same-type areas, its area types over the years, segregation within it."""
+"""The Område page (``/omrade/{code}``): a RegSO on a map of its kommun (where boundaries
+exist), its indicators ranked among the kommun's areas and same-type areas (chart and table),
+its area types over the years (chart and table), segregation within it."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from bryta.app import barometer
+from bryta.app.maps import has_regso_boundaries
 from bryta.errors import NotFound
 from bryta.web._json import finite
 from bryta.web.i18n import N_, number, translations
 from bryta.web.pages._common import (
+    AREA_TYPE_COLOURS,
     AREA_TYPE_LABELS,
     common,
     environment,
     finish,
     language_of,
     not_found,
+    plotly_graph_objects,
+    script_json,
 )
+from bryta.web.pages.geo import map_view, regso_bounds
+
+if TYPE_CHECKING:
+    from bryta.app.context import Context
 
 router = APIRouter(include_in_schema=False)
 
@@ -110,6 +120,194 @@ def _omrade_view(data: dict[str, Any], language: str) -> dict[str, Any]:
     }
 
 
+# the indicators charted, in this order (population first: the others are shares of it)
+CHARTED = ("population", "born_abroad_pct", "rental_pct", "mean_wage_income")
+# this area, the kommun's median, the area type's median: told apart by line style, not colour
+SERIES_STYLES = {
+    "value": {"color": "#00224e", "width": 3, "dash": "solid"},
+    "median_kommun": {"color": "#575d6d", "width": 2, "dash": "dash"},
+    "median_area_type": {"color": "#7d6b1f", "width": 2, "dash": "dot"},
+}
+HIGHLIGHT = "#d81b60"  # the outline of this area on the map (magenta: seen on every type colour)
+
+
+def _separators(language: str) -> str:
+    return ",\u00a0" if language == "sv" else ".,"
+
+
+def _omrade_figures(
+    data: dict[str, Any], view: dict[str, Any], language: str, context: Context | None
+) -> dict[str, str]:
+    """The Område page's figures as plotly JSON: the indicators against the kommun's and the
+    area type's medians, the area types over the years, and (where the kommun's RegSO
+    boundaries exist) the map of the kommun with this area outlined."""
+    figures = {
+        "indicator_chart": script_json(_indicator_chart(data, view, language).to_json()),
+        "type_chart": script_json(_type_chart(view, language).to_json()),
+    }
+    if view["regso_map"]:
+        figures["area_map"] = script_json(_area_map(data, view, language, context).to_json())
+    return figures
+
+
+def _indicator_chart(data: dict[str, Any], view: dict[str, Any], language: str) -> Any:
+    go = plotly_graph_objects()
+    from plotly.subplots import make_subplots
+
+    _ = translations(language).gettext
+    rows = {ind: [r for r in view["indicators"] if r["indicator"] == ind] for ind in CHARTED}
+    rows = {ind: sorted(found, key=lambda r: r["year"]) for ind, found in rows.items() if found}
+    official = view["official"]
+    type_name = (
+        _("Median, area type {type} (Sweden)").format(type=official["area_type"])
+        if official
+        else _("Median, area type (Sweden)")
+    )
+    names = {
+        "value": data["name"],
+        "median_kommun": _("Median, {kommun}").format(kommun=view["kommun"]["name"]),
+        "median_area_type": type_name,
+    }
+    fig = make_subplots(
+        rows=2,
+        cols=2,
+        subplot_titles=[rows[ind][0]["label"] for ind in rows],
+        horizontal_spacing=0.1,
+        vertical_spacing=0.2,
+    )
+    for position, (indicator, found) in enumerate(rows.items()):
+        row, col = divmod(position, 2)
+        pattern = ",.0f" if indicator == "population" else ",.1f"
+        for key, style in SERIES_STYLES.items():
+            points = [r for r in found if r.get(key) is not None]
+            fig.add_trace(
+                go.Scatter(
+                    x=[r["year"] for r in points],
+                    y=[r[key] for r in points],
+                    mode="lines+markers",
+                    line=style,
+                    marker={"size": 7, "color": style["color"]},
+                    name=names[key],
+                    legendgroup=key,
+                    showlegend=position == 0,
+                    hovertemplate=f"%{{x}}: %{{y:{pattern}}}<extra>{names[key]}</extra>",
+                ),
+                row=row + 1,
+                col=col + 1,
+            )
+    fig.update_xaxes(dtick=1, tickformat="d")
+    fig.update_yaxes(rangemode="tozero", tickformat=",~r")
+    fig.update_layout(
+        height=560,
+        margin={"l": 60, "r": 20, "t": 40, "b": 40},
+        separators=_separators(language),
+        plot_bgcolor="#ffffff",
+        legend={"orientation": "h", "y": -0.12},
+    )
+    fig.update_annotations(font_size=13)
+    return fig
+
+
+def _type_chart(view: dict[str, Any], language: str) -> Any:
+    go = plotly_graph_objects()
+    _ = translations(language).gettext
+    fig = go.Figure()
+    for source, symbol, colour, dash in (
+        ("proxy", "circle", "#575d6d", "dash"),
+        ("official", "diamond", "#00224e", "solid"),
+    ):
+        rows = [r for r in view["area_types"] if r["source"] == source and r["area_type"]]
+        if not rows:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=[r["year"] for r in rows],
+                y=[r["area_type"] for r in rows],
+                mode="lines+markers",
+                line={"color": colour, "width": 2, "dash": dash},
+                marker={"symbol": symbol, "size": 14 if source == "official" else 9},
+                name=rows[0]["source_label"],
+                text=[r["label"] for r in rows],
+                hovertemplate="%{x}: %{y} %{text}<extra></extra>",
+            )
+        )
+    fig.update_xaxes(dtick=1, tickformat="d")
+    fig.update_yaxes(
+        range=[0.5, 5.5],
+        tickvals=list(AREA_TYPE_LABELS),
+        ticktext=[f"{t} {_(label)}" for t, label in AREA_TYPE_LABELS.items()],
+        title={"text": _("Area type")},
+    )
+    fig.update_layout(
+        height=320,
+        margin={"l": 20, "r": 20, "t": 20, "b": 40},
+        separators=_separators(language),
+        plot_bgcolor="#ffffff",
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig
+
+
+def _area_map(
+    data: dict[str, Any], view: dict[str, Any], language: str, context: Context | None
+) -> Any:
+    go = plotly_graph_objects()
+    _ = translations(language).gettext
+    kommun = view["kommun"]["code"]
+    rows = [row for row in view["kommun_regso"] if row["area_type"] is not None]
+    n = len(AREA_TYPE_COLOURS)
+    scale = []
+    for t, colour in AREA_TYPE_COLOURS.items():
+        scale += [[(t - 1) / n, colour], [t / n, colour]]
+    geojson = f"/geo/regso/{kommun}.geojson"
+    fig = go.Figure(
+        go.Choroplethmap(
+            geojson=geojson,
+            featureidkey="properties.code",
+            locations=[row["code"] for row in rows],
+            z=[row["area_type"] for row in rows],
+            zmin=0.5,
+            zmax=n + 0.5,
+            text=[
+                f"{row['name']}: {row['area_type']} {_(AREA_TYPE_LABELS[row['area_type']])}"
+                for row in rows
+            ],
+            colorscale=scale,
+            marker={"line": {"width": 0.6, "color": "#ffffff"}},
+            colorbar={
+                "title": {"text": _("Area type")},
+                "tickvals": list(AREA_TYPE_COLOURS),
+                "ticktext": [f"{t} {_(AREA_TYPE_LABELS[t])}" for t in AREA_TYPE_COLOURS],
+            },
+            hovertemplate="%{text}<extra></extra>",
+            name=_("Area type"),
+        )
+    )
+    # this area: no fill of its own, a thick outline over its type colour
+    fig.add_trace(
+        go.Choroplethmap(
+            geojson=geojson,
+            featureidkey="properties.code",
+            locations=[data["code"]],
+            z=[1],
+            colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
+            showscale=False,
+            marker={"line": {"width": 4, "color": HIGHLIGHT}},
+            text=[data["name"]],
+            hovertemplate="%{text}<extra></extra>",
+            name=data["name"],
+        )
+    )
+    fig.update_layout(
+        map={"style": "white-bg", **map_view(regso_bounds(kommun, context))},
+        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        height=480,
+        separators=_separators(language),
+        showlegend=False,
+    )
+    return fig
+
+
 @router.get("/omrade/{code}.json", response_model=None)
 def omrade_json(code: str, request: Request) -> Response:
     """The Område page's data: the area profile (404 problem details for an unknown code)."""
@@ -127,11 +325,18 @@ def omrade(code: str, request: Request) -> Response:
         return not_found(request, language, code, what="regso")
     if request.query_params.get("format") == "json":
         return finish(JSONResponse(data), request, language)
+    context = request.app.state.context
+    view = _omrade_view(data, language)
+    kommun = view["kommun"]["code"]
+    view["regso_map"] = has_regso_boundaries(context, kommun)
+    if view["regso_map"]:
+        view["kommun_regso"] = barometer.kommun_regso(kommun).to_dicts()
     template = environment(language).get_template("omrade.html")
     html = template.render(
         data=data,
         json_url=f"/omrade/{code}.json",
-        **_omrade_view(data, language),
+        figures=_omrade_figures(data, view, language, context),
+        **view,
         **common(request, language),
     )
     return finish(HTMLResponse(html), request, language)

@@ -25,7 +25,6 @@ module only renders them: HTML, the JSON twin ``/statistiklabbet.json`` and the 
 from __future__ import annotations
 
 import io
-import math
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -36,6 +35,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 import bryta
 from bryta.app import statistiklabb as lab
+from bryta.app.context import Context
 from bryta.errors import InputError
 from bryta.web._json import finite
 from bryta.web.i18n import N_, number, translations
@@ -47,7 +47,7 @@ from bryta.web.pages._common import (
     plotly_graph_objects,
     script_json,
 )
-from bryta.web.pages.geo import regso_bounds, regso_geojson_bytes
+from bryta.web.pages.geo import map_view, regso_bounds, regso_geojson_bytes
 
 router = APIRouter(include_in_schema=False)
 
@@ -282,7 +282,9 @@ def _missing(measure: lab.LabMeasure, language: str) -> str:
 
 
 # ---- figures ----------------------------------------------------------------------------------
-def _figures(data: dict[str, Any], table: lab.LabTable, language: str) -> dict[str, Any]:
+def _figures(
+    data: dict[str, Any], table: lab.LabTable, language: str, context: Context | None
+) -> dict[str, Any]:
     go = plotly_graph_objects()
     _ = translations(language).gettext
     separators = ",\u00a0" if language == "sv" else ".,"
@@ -341,7 +343,7 @@ def _figures(data: dict[str, Any], table: lab.LabTable, language: str) -> dict[s
     figures["lines_shown"] = len(codes)
 
     # the map of the latest year, every area of the level, the selected ones outlined
-    geojson, view = _map_source(table)
+    geojson, view = _map_source(table, context)
     if geojson is not None and data["map"]["values"]:
         values = data["map"]["values"]
         selected = [c for c in table.areas if c != "00"]
@@ -394,25 +396,16 @@ UNIT_TITLES = {
 }
 
 
-def _map_source(table: lab.LabTable) -> tuple[str | None, dict[str, Any]]:
+def _map_source(table: lab.LabTable, context: Context | None) -> tuple[str | None, dict[str, Any]]:
     """The GeoJSON URL and the map's centre and zoom for the level (None: no boundaries)."""
     sweden = {"center": {"lat": 62.9, "lon": 17.0}, "zoom": 3.45}
     if table.level == "kommun":
         return "/geo/kommun.geojson", sweden
     if table.level == "lan":
         return "/geo/lan.geojson", sweden
-    if table.level == "regso" and table.kommun and regso_geojson_bytes(table.kommun):
-        west, south, east, north = regso_bounds(table.kommun)
-        # the zoom at which the kommun fits about 600 × 480 pixels (512-pixel tiles, Mercator)
-        stretch = 1 / math.cos(math.radians((south + north) / 2))
-        fits = min(
-            math.log2(360 * 600 / (512 * max(east - west, 1e-6))),
-            math.log2(360 * 480 / (512 * max(north - south, 1e-6) * stretch)),
-        )
-        return f"/geo/regso/{table.kommun}.geojson", {
-            "center": {"lat": (south + north) / 2, "lon": (west + east) / 2},
-            "zoom": max(1.0, min(13.0, fits)),
-        }
+    if table.level == "regso" and table.kommun and regso_geojson_bytes(table.kommun, context):
+        view = map_view(regso_bounds(table.kommun, context), width=600)
+        return f"/geo/regso/{table.kommun}.geojson", view
     return None, {}
 
 
@@ -496,7 +489,7 @@ def _render(
     }
     if table is not None:
         data = lab_data(choice, table, language)
-        figures = _figures(data, table, language)
+        figures = _figures(data, table, language, request.app.state.context)
         query = choice.query_string()
         context |= {
             "data": data,
