@@ -24,6 +24,7 @@ variable, else ``$XDG_DATA_HOME/bryta`` (``~/.local/share/bryta``); the file is
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import random
@@ -329,7 +330,7 @@ class Warehouse:
         with self._connection(write=False) as con:
             return self._info(con, name)
 
-    def catalogue(self) -> list[dict[str, Any]]:
+    def catalogue(self) -> builtins.list[dict[str, Any]]:
         """Every dataset's whole catalogue row (provenance, ``columns`` as a dict of column
         names and types, ``stored_at``), sorted by name, read in one connection."""
         with self._connection(write=False) as con:

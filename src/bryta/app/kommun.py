@@ -256,8 +256,9 @@ def portfolio_brief(ctx: Context, code: str, *, as_of: dt.date | None = None) ->
             for a in record.area_links
             if a.area_code.startswith(code) and a.area_code != code
         }
-        for t in linked - {None}:
-            per_type[int(t)] += 1
+        for t in linked:
+            if t is not None:
+                per_type[int(t)] += 1
     return {
         "available": True,
         "figures": figures,
@@ -289,7 +290,7 @@ def download_tables(
     and organisations are not people and are not suppressed."""
     intervals = barometer.kommun_intervals(code).sort("grouping", "index", "year")
     regso = barometer.kommun_regso(code)
-    latest = int(intervals.get_column("year").max())
+    latest: int = intervals.get_column("year").max()  # type: ignore[assignment]
     seg = barometer.segregation("kommun", year=latest).filter(pl.col("grouping") == "birth_region")
     riket = barometer.segregation("riket", year=latest).filter(pl.col("grouping") == "birth_region")
     measures = (("dissimilarity", "born_abroad"), ("theil_h", None), ("mutual_information", None))

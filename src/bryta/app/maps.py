@@ -130,6 +130,7 @@ def regso_bounds(ctx: Context | None, kommun: str) -> tuple[float, float, float,
 def _geojson(path: str, version: str, source: str, kommun: str) -> bytes | None:
     from bryta.geography.boundaries import simplified_geojson
 
+    frame: pl.DataFrame | None
     if path:
         frame = _warehouse_regso(path, version, source.split(":", 1)[1], kommun)
     else:

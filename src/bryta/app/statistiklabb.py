@@ -452,7 +452,7 @@ def _rows(lab: LabMeasure, level: str) -> pl.DataFrame:
 @functools.cache
 def _all_rows(measure: str, level: str) -> pl.DataFrame:
     lab = MEASURES[measure]
-    head = [
+    head: list[str | pl.Expr] = [
         "code",
         "name",
         pl.lit(level).alias("level"),

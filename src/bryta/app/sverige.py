@@ -190,9 +190,8 @@ def _values(ctx: Context, key: str, year: int) -> tuple[pl.DataFrame, pl.DataFra
     if key == "share_types_1_2":
         mix = barometer.kommun_mix().rename({"share_types_1_2": "value"})
         totals = population_by_area_type()
-        share = totals.filter(pl.col("area_type") <= 2).get_column("population").sum() / (
-            totals.get_column("population").sum()
-        )
+        challenged = float(totals.filter(pl.col("area_type") <= 2).get_column("population").sum())
+        share = challenged / float(totals.get_column("population").sum())
         riket = pl.DataFrame({"year": [barometer.AREA_TYPE_YEAR], "value": [float(share)]})
         return mix, riket
     dataset = income_dataset(ctx)
@@ -222,9 +221,10 @@ def _inequality(data_dir: Path, name: str, stored_at: str) -> tuple[pl.DataFrame
         ) from None
     if "kommun" not in frame.columns:
         frame = add_parents(frame, "regso")
-    options = {"unit": "regso", "low": INCOME_LOW, "high": INCOME_HIGH}
-    kommuner = inequality_index(frame, by=["kommun", "year"], **options).select(
-        pl.col("kommun").alias("code"), "year", "value"
-    )
-    riket = inequality_index(frame, by=["year"], **options).select("year", "value").sort("year")
+
+    def index(by: list[str]) -> pl.DataFrame:
+        return inequality_index(frame, unit="regso", by=by, low=INCOME_LOW, high=INCOME_HIGH)
+
+    kommuner = index(["kommun", "year"]).select(pl.col("kommun").alias("code"), "year", "value")
+    riket = index(["year"]).select("year", "value").sort("year")
     return kommuner, riket

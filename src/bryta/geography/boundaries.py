@@ -133,8 +133,8 @@ def boundaries_from_wkb(
     except CRSError as exc:
         raise ImportFormatError(f"{where}: {crs!r} is not a CRS pyproj knows ({exc})") from exc
     codes = [None if c is None else str(c) for c in codes]
-    wkb = np.asarray(list(wkb), dtype=object)
-    return _checked_frame(label, "code", codes, list(names), wkb, source)
+    geometries = np.asarray(list(wkb), dtype=object)
+    return _checked_frame(label, "code", codes, list(names), geometries, source)
 
 
 def _checked_frame(
