@@ -156,3 +156,14 @@ def test_omrade_is_cached(client):
     first = client.get("/omrade/1280R020.json")
     again = client.get("/omrade/1280R020.json", headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304
+
+
+def test_omrade_notes_are_in_the_page_language(client):
+    """The profile's note comes from the app layer in English; the Swedish page shows it in
+    Swedish, with no English passage left for screen readers to mispronounce."""
+    client.cookies.clear()
+    swedish = client.get("/omrade/1280R020?lang=sv").text
+    assert "brytas ersättningstyper rangordnar" in swedish
+    assert "Proxy area types rank" not in swedish and ' lang="en">' not in swedish
+    english = client.get("/omrade/1280R020?lang=en").text
+    assert "Proxy area types rank areas" in english

@@ -176,11 +176,15 @@ def area_profile(
             )
         mine = mine.filter(year=year)
         segregation = segregation.filter(year=year)
-    notes = [
-        "Proxy area types rank areas by the share born abroad and the share of rental "
-        "dwellings (bundled data), not by SCB's socioeconomic index; official types: 2022.",
-    ]
+    notes = [PROXY_TYPES_NOTE]
     return AreaProfile(code, level, name, parents, mine, types, segregation, notes)
+
+
+#: The note every profile carries (the web app translates it)
+PROXY_TYPES_NOTE = (
+    "Proxy area types rank areas by the share born abroad and the share of rental "
+    "dwellings (bundled data), not by SCB's socioeconomic index; official types: 2022."
+)
 
 
 def _spans(years: list[int]) -> str:

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from bryta.app import barometer
 from bryta.app.maps import has_regso_boundaries
+from bryta.app.profiles import PROXY_TYPES_NOTE
 from bryta.errors import NotFound
 from bryta.web._json import finite
 from bryta.web.i18n import N_, number, translations
@@ -53,6 +54,14 @@ LOCAL_LABELS = {
     ("tenure", "local_M_share_pct"): N_("Share of the kommun's M over tenure, %"),
 }
 SOURCE_LABELS = {"official": N_("SCB (official)"), "proxy": N_("bryta (proxy)")}
+
+# the profile's notes (English in bryta.app.profiles), in the catalogue
+NOTES = {
+    PROXY_TYPES_NOTE: N_(
+        "Proxy area types rank areas by the share born abroad and the share of rental "
+        "dwellings (bundled data), not by SCB's socioeconomic index; official types: 2022."
+    )
+}
 
 
 def _omrade_profile(code: str) -> dict[str, Any]:
@@ -117,6 +126,13 @@ def _omrade_view(data: dict[str, Any], language: str) -> dict[str, Any]:
         "area_types": area_types,
         "official": official[-1] if official else None,
         "segregation": segregation,
+        # a note the catalogue lacks stays English, and says so to screen readers
+        "notes": [
+            {"text": _(NOTES[note]), "lang": None}
+            if note in NOTES
+            else {"text": note, "lang": None if language == "en" else "en"}
+            for note in data["notes"]
+        ],
     }
 
 
