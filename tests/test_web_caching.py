@@ -257,3 +257,25 @@ def test_data_version_of_a_context_without_a_warehouse_is_the_bundled_one(tmp_pa
     ctx = Context(Settings(data_dir=tmp_path))
     assert barometer.data_version(ctx) == barometer.data_version()
     assert barometer.data_modified(ctx) == barometer.data_modified()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/statistiklabbet",
+        "/statistiklabbet.json",
+        "/statistiklabbet/data.csv",
+        "/geo/lan.geojson",
+        "/geo/regso/1280.geojson",
+    ],
+)
+def test_the_lab_and_the_other_boundaries_are_cached_too(client, url):
+    first = client.get(url)
+    assert first.status_code == 200 and first.headers["etag"]
+    again = client.get(url, headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+
+
+def test_imported_regso_boundaries_are_revalidated_not_kept_for_a_day(client):
+    # an import can replace them: a browser must ask again (and gets a cheap 304)
+    assert client.get("/geo/regso/1280.geojson").headers["cache-control"] == "public, no-cache"

@@ -55,17 +55,24 @@ class Rule:
 #: ``private``: a shared cache must not hand one reader's language to another.
 RULES = (
     Rule(re.compile(r"/api/v1/(kommuner|segregation|areas/[^/]+)"), "public, max-age=300", False),
+    # the bundled boundaries change only with bryta itself
+    Rule(re.compile(r"/geo/(kommun|lan)\.geojson"), "public, max-age=86400", False),
+    # imported RegSO boundaries can be replaced at any time: browsers ask again (a cheap 304)
+    Rule(re.compile(r"/geo/regso/\d{4}\.geojson"), "public, no-cache", False),
     Rule(
-        re.compile(r"/geo/kommun\.geojson|/geo/regso/\d{4}\.geojson"),
-        "public, max-age=86400",
-        False,
-    ),
-    Rule(
-        re.compile(r"/|/index\.json|/metod|/omrade/[0-9A-Za-z]+(\.json)?"),
+        re.compile(
+            r"/|/index\.json|/metod|/omrade/[0-9A-Za-z]+(\.json)?"
+            r"|/statistiklabbet(\.json|/data\.(csv|xlsx|parquet))?"
+        ),
         "private, no-cache",
         True,
     ),
-    Rule(re.compile(r"/kommun/\d{4}(\.json)?"), "private, no-cache", True, by_registry=True),
+    Rule(
+        re.compile(r"/kommun/\d{4}(\.json|/data\.xlsx|/[a-z_]+\.csv)?"),
+        "private, no-cache",
+        True,
+        by_registry=True,
+    ),
 )
 #: Answers smaller than this are sent as they are (gzip saves nothing worth the time).
 GZIP_MIN_SIZE = 1000

@@ -61,7 +61,7 @@ def lan_geojson() -> Response:
     return Response(
         lan_geojson_bytes(),
         media_type="application/geo+json",
-        headers={"Cache-Control": "public, max-age=86400"},
+        headers={"Cache-Control": "public, no-cache"},  # an import can replace them
     )
 
 
@@ -129,5 +129,5 @@ def regso_geojson(code: str, request: Request) -> Response:
     return Response(
         body,
         media_type="application/geo+json",
-        headers={"Cache-Control": "public, max-age=86400"},
+        headers={"Cache-Control": "public, no-cache"},  # an import can replace them
     )
