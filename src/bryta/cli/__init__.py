@@ -11,6 +11,7 @@ from bryta.cli import (
     conditions,
     data,
     demo,
+    evaluate,
     import_boundaries,
     import_files,
     imports,
@@ -49,6 +50,7 @@ indicators.register(app)
 neighbourhoods.register(app)
 multiscalar.register(app)
 serve.register(app)
+evaluate.register(app)
 
 
 def main() -> None:

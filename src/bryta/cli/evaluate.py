@@ -1,0 +1,15 @@
+"""``bryta evaluate``: did areas with an intervention develop differently? One subcommand per
+design (``did``, ``synth``), each a thin shell over :mod:`bryta.evaluate`."""
+
+from __future__ import annotations
+
+import typer
+
+evaluate_app = typer.Typer(
+    help="Evaluate interventions: staggered difference-in-differences, synthetic control.",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(evaluate_app, name="evaluate")

@@ -1,0 +1,29 @@
+"""Did areas with an intervention develop differently from comparable areas?
+
+``bryta.evaluate.did(…)`` runs the staggered difference-in-differences design and
+``bryta.evaluate.synthetic_control(…)`` the synthetic control method; both return result
+objects holding polars frames. The designs, what they assume and how to read them:
+``docs/evaluation.md``. The functions live in :mod:`bryta.compute.evaluation` and are imported
+on first use, so ``import bryta.evaluate`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "did": "bryta.compute.evaluation.did",
+    "DidResult": "bryta.compute.evaluation.did",
+    "synthetic_control": "bryta.compute.evaluation.synth",
+    "SynthResult": "bryta.compute.evaluation.synth",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'bryta.evaluate' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
