@@ -111,6 +111,9 @@ def test_kommun_page_draws_every_chart_and_lists_the_interventions(page, server)
     assert page.locator("#transitions-table tbody tr").count() >= 5
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "kommun.png"), full_page=True)
+    # the README shows the top of the page: the indices with their intervals
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SCREENSHOTS / "kommun-top.png"))
     _only_local(page, server)
 
 
