@@ -42,7 +42,14 @@ ENDPOINTS = [
     ("/api/v1/kommuner", "json"),
     ("/api/v1/areas/1280", "json"),
     ("/index.json", "json"),
+    ("/api/v1/interventions?kommun=1280", "json"),
+    ("/statistiklabbet.json", "json"),
     ("/", "page"),
+    ("/kommun/1280", "page"),
+    ("/omrade/1280R020", "page"),
+    ("/statistiklabbet", "page"),
+    ("/statistiklabbet?measure=rental_pct&level=regso&kommun=1280", "page"),
+    ("/metod", "page"),
 ]
 TARGET_P95 = {"json": 0.150, "page": 0.300}
 FIRST_ANSWER_TARGET = 5.0

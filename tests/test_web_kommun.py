@@ -586,3 +586,30 @@ def test_a_registry_edit_shows_on_the_next_request(tmp_path):
     after = client.get("/kommun/1280", headers={"If-None-Match": etag})
     assert after.status_code == 200 and after.headers["etag"] != etag
     assert "Läxhjälp på Lindängen" in after.text and "Läxhjälp på Lindängen" not in before.text
+
+
+def test_the_interventions_api_is_cached_until_the_registry_changes(tmp_path):
+    from bryta.registry.records import AreaLinkRecord, InterventionRecord
+    from bryta.registry.service import SYSTEM
+    from bryta.vocabulary import AgeBand, AreaLevel, Form
+
+    app = create_app(Settings(data_dir=tmp_path), seed=True)
+    client = TestClient(app)
+    url = "/api/v1/interventions?kommun=1280"
+    first = client.get(url)
+    etag = first.headers["etag"]
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    service = app.state.context.registry(SYSTEM)
+    created = service.create_intervention(
+        InterventionRecord(
+            key="TEST-API-MALMO",
+            title="Språkcafé i Seved",
+            form=Form.PROJECT,
+            age_bands=[AgeBand.AGE_0_5],
+            area_links=[AreaLinkRecord(level=AreaLevel.REGSO, area_code="1280R020")],
+        )
+    )
+    service.publish(created.id, created.version)
+    after = client.get(url, headers={"If-None-Match": etag})
+    assert after.status_code == 200 and after.headers["etag"] != etag
+    assert "Språkcafé i Seved" in after.text and "Språkcafé i Seved" not in first.text
