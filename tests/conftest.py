@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 import pytest
 import sqlalchemy as sa
+
+from tests.browser import require_chromium, serve_app
 
 DATA = Path(__file__).parent / "data"
 
@@ -135,48 +133,15 @@ CHROMIUM_ARGS = [
 RENDER_TIMEOUT_MS = 30_000
 
 
-def _chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        reason = "Chromium is not installed (apt-get install chromium); browser tests need it"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + ", and under CI they must run")
-        pytest.skip(reason)
-    return path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The web app on 127.0.0.1 at a free port, stopped at teardown."""
-    import uvicorn
-
     from bryta.app.context import Settings
     from bryta.web.app import create_app
 
-    _chromium()
-    app = create_app(Settings(data_dir=tmp_path_factory.mktemp("data")))
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", workers=1)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            server.should_exit = True
-            pytest.fail("uvicorn did not start within 20 s")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    require_chromium()
+    with serve_app(create_app(Settings(data_dir=tmp_path_factory.mktemp("data")))) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +149,7 @@ def browser() -> Iterator[object]:
     """Debian's Chromium, headless, through Playwright."""
     from playwright.sync_api import sync_playwright
 
-    executable = _chromium()
+    executable = require_chromium()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:

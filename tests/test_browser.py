@@ -7,38 +7,20 @@ The fixtures ``server``, ``browser`` and ``page`` are in ``tests/conftest.py``.
 
 from __future__ import annotations
 
-from pathlib import Path
-from urllib.parse import urlsplit
+from tests.browser import SCREENSHOTS, assert_only_local, wait_for_map
 
 # The Sverige page's map, its form (in place with htmx, and without JavaScript) and its
 # screenshot are tested in tests/test_browser_sverige.py.
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
-
 
 def _wait_for_charts(page) -> None:
     # plotly has drawn the map (MapLibre's canvas plus the choropleth layer) and the trend
-    page.wait_for_selector("#map.js-plotly-plot canvas", state="attached")
-    page.wait_for_selector("#map.js-plotly-plot .main-svg", state="attached")
     page.wait_for_selector("#trend.js-plotly-plot .scatterlayer .trace path.js-line")
-    page.wait_for_function(
-        "() => { const m = document.querySelector('#map.js-plotly-plot');"
-        " return m && m._fullLayout && m._fullLayout.map && m._fullLayout.map._subplot"
-        " && m._fullLayout.map._subplot.map.loaded() }"
-    )
-    page.wait_for_load_state("networkidle")
+    wait_for_map(page)
 
 
 def _only_local(page, server: str) -> None:
-    host = urlsplit(server).hostname
-    away = [
-        url
-        for url in page.requested
-        if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).hostname != host
-    ]
-    assert not away, f"requests left {host}: {away}"
-    assert any(url.endswith("/vendor/plotly.min.js") for url in page.requested)
-    assert any(url.endswith("/geo/kommun.geojson") for url in page.requested)
+    assert_only_local(page, server, "/vendor/plotly.min.js", "/geo/kommun.geojson")
 
 
 def test_switching_language(page, server):
@@ -67,13 +49,7 @@ def test_kommun_page_draws_the_indices_and_the_regso_map(page, server):
     # the small multiples of the indices with their bands, and Malmö's RegSO map
     page.wait_for_selector("#indices.js-plotly-plot .main-svg", state="attached")
     page.wait_for_selector("#indices .scatterlayer .trace path.js-line")
-    page.wait_for_selector("#regso_map.js-plotly-plot canvas", state="attached")
-    page.wait_for_function(
-        "() => { const m = document.querySelector('#regso_map.js-plotly-plot');"
-        " return m && m._fullLayout && m._fullLayout.map && m._fullLayout.map._subplot"
-        " && m._fullLayout.map._subplot.map.loaded() }"
-    )
-    page.wait_for_load_state("networkidle")
+    wait_for_map(page, "regso_map")
     assert page.get_attribute("html", "lang") == "sv"
     assert page.inner_text("h1").startswith("Malmö")
     # six panels (three indices × two groupings), four years each, each with its band
@@ -82,14 +58,7 @@ def test_kommun_page_draws_the_indices_and_the_regso_map(page, server):
     assert page.evaluate("document.querySelector('#regso_map').data[0].z.length") == 91
     assert page.locator("#regso-table tbody tr").count() == 91
     # docs/screenshots/kommun.png comes from tests/test_browser_kommun.py (registry seeded)
-    host = urlsplit(server).hostname
-    away = [
-        url
-        for url in page.requested
-        if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).hostname != host
-    ]
-    assert not away, f"requests left {host}: {away}"
-    assert any(url.endswith("/geo/regso/1280.geojson") for url in page.requested)
+    assert_only_local(page, server, "/geo/regso/1280.geojson")
 
 
 def test_kommun_page_from_the_sverige_table(page, server):

@@ -10,21 +10,16 @@ builds it), so the page shows the real programmes; ``browser`` and ``page`` come
 
 from __future__ import annotations
 
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from bryta.app.context import Settings
 from bryta.registry.exchange import read_programmes_csv
 from bryta.web.app import create_app
+from tests.browser import SCREENSHOTS, assert_only_local, require_chromium, serve_app
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
@@ -32,33 +27,10 @@ WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app as ``bryta serve`` builds it (registry created and seeded), on 127.0.0.1."""
-    import os
-
-    import uvicorn
-
-    if shutil.which("chromium") is None:
-        reason = "Chromium is not installed (apt-get install chromium); browser tests need it"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + ", and under CI they must run")
-        pytest.skip(reason)
+    require_chromium()
     app = create_app(Settings(data_dir=tmp_path_factory.mktemp("served")), seed=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="uvicorn-kommun", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            server.should_exit = True
-            pytest.fail("uvicorn did not start within 20 s")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_app(app, "uvicorn-kommun") as url:
+        yield url
 
 
 def _draw(page) -> None:
@@ -74,13 +46,7 @@ def _draw(page) -> None:
 
 
 def _only_local(page, server: str) -> None:
-    host = urlsplit(server).hostname
-    away = [
-        url
-        for url in page.requested
-        if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).hostname != host
-    ]
-    assert not away, f"requests left {host}: {away}"
+    assert_only_local(page, server)
 
 
 def test_kommun_page_draws_every_chart_and_lists_the_interventions(page, server):

@@ -8,21 +8,9 @@ Chromium these tests skip with the reason shown, under CI they fail.
 
 from __future__ import annotations
 
-from pathlib import Path
-from urllib.parse import urlsplit
+from tests.browser import SCREENSHOTS, assert_only_local, wait_for_map
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 AREA = "1280R020"  # Fågelbacken, Malmö: the bundled boundaries cover Malmö
-
-
-def _only_local(page, server: str) -> None:
-    host = urlsplit(server).hostname
-    away = [
-        url
-        for url in page.requested
-        if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).hostname != host
-    ]
-    assert not away, f"requests left {host}: {away}"
 
 
 def _wait_for_charts(page) -> None:
@@ -32,14 +20,11 @@ def _wait_for_charts(page) -> None:
 
 
 def _wait_for_map(page) -> None:
-    page.wait_for_selector("#area_map.js-plotly-plot canvas", state="attached")
-    page.wait_for_selector("#area_map.js-plotly-plot .main-svg", state="attached")
-    page.wait_for_function(
-        "() => { const m = document.querySelector('#area_map.js-plotly-plot');"
-        " return m && m._fullLayout && m._fullLayout.map && m._fullLayout.map._subplot"
-        " && m._fullLayout.map._subplot.map.loaded() }"
-    )
-    page.wait_for_load_state("networkidle")
+    wait_for_map(page, "area_map")
+
+
+def _only_local(page, server: str) -> None:
+    assert_only_local(page, server)
 
 
 def test_omrade_page_draws_its_map_and_charts(page, server):

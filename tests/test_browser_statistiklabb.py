@@ -7,34 +7,19 @@ Without Chromium these tests skip with the reason shown; under CI (``CI=true``) 
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+from tests.browser import SCREENSHOTS, assert_only_local, wait_for_map
 
 
 def _wait_for_lab(page) -> None:
     """The map (MapLibre's canvas, plotly's SVG, the style loaded) and the line chart drawn."""
-    page.wait_for_selector("#map.js-plotly-plot canvas", state="attached")
-    page.wait_for_selector("#map.js-plotly-plot .main-svg", state="attached")
     page.wait_for_selector("#chart.js-plotly-plot .scatterlayer .trace path.js-line")
-    page.wait_for_function(
-        "() => { const m = document.querySelector('#map.js-plotly-plot');"
-        " return m && m._fullLayout && m._fullLayout.map && m._fullLayout.map._subplot"
-        " && m._fullLayout.map._subplot.map.loaded() }"
-    )
-    page.wait_for_load_state("networkidle")
+    wait_for_map(page)
 
 
 def _only_local(page, server: str) -> None:
-    host = urlsplit(server).hostname
-    away = [
-        url
-        for url in page.requested
-        if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).hostname != host
-    ]
-    assert not away, f"requests left {host}: {away}"
-    assert any(url.endswith("/vendor/plotly.min.js") for url in page.requested)
+    assert_only_local(page, server, "/vendor/plotly.min.js")
 
 
 def test_the_lab_by_default_draws_map_chart_and_table(page, server):

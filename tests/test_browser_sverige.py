@@ -9,40 +9,28 @@ Without Chromium these tests skip with the reason shown; under CI (``CI=true``) 
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from tests.browser import SCREENSHOTS, assert_only_local, wait_for_map
 from tests.conftest import RENDER_TIMEOUT_MS
-
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
 
 def _wait_for_charts(page) -> None:
     # plotly has drawn the map (MapLibre's canvas plus the choropleth layer), the trend and
     # the area types
-    page.wait_for_selector("#map.js-plotly-plot canvas", state="attached")
-    page.wait_for_selector("#map.js-plotly-plot .main-svg", state="attached")
     page.wait_for_selector("#trend.js-plotly-plot .scatterlayer .trace .point", state="attached")
     page.wait_for_selector("#types.js-plotly-plot .barlayer .point", state="attached")
-    page.wait_for_function(
-        "() => { const m = document.querySelector('#map.js-plotly-plot');"
-        " return m && m._fullLayout && m._fullLayout.map && m._fullLayout.map._subplot"
-        " && m._fullLayout.map._subplot.map.loaded() }"
-    )
-    page.wait_for_load_state("networkidle")
+    wait_for_map(page)
 
 
 def _only_local(page, server: str) -> None:
-    host = urlsplit(server).hostname
-    away = [
-        url
-        for url in page.requested
-        if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).hostname != host
-    ]
-    assert not away, f"requests left {host}: {away}"
-    assert any(url.endswith("/vendor/plotly.min.js") for url in page.requested)
-    assert any(url.endswith("/static/vendor/htmx/htmx.min.js") for url in page.requested)
-    assert any(url.endswith("/geo/kommun.geojson") for url in page.requested)
+    assert_only_local(
+        page,
+        server,
+        "/vendor/plotly.min.js",
+        "/static/vendor/htmx/htmx.min.js",
+        "/geo/kommun.geojson",
+    )
 
 
 def _colorbar_title(page) -> str:
