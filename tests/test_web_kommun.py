@@ -556,60 +556,49 @@ def test_a_kommun_with_no_published_intervention_has_an_empty_state(seeded):
     assert seeded.get(f"/kommun/{code}.json").json()["interventions"] == []
 
 
-def test_a_registry_edit_shows_on_the_next_request(tmp_path):
-    """The kommun pages are cached by ETag; the registry's version is part of it, so
-    publishing an intervention gives a new tag and the new row at once (and no
-    Last-Modified, which would say nothing of the registry)."""
+def _publish(app, key: str, title: str) -> None:
+    """Add a published intervention in Rosengård (1280R020) through the service."""
     from bryta.registry.records import AreaLinkRecord, InterventionRecord
     from bryta.registry.service import SYSTEM
     from bryta.vocabulary import AgeBand, AreaLevel, Form
 
+    service = app.state.context.registry(SYSTEM)
+    created = service.create_intervention(
+        InterventionRecord(
+            key=key,
+            title=title,
+            form=Form.PROJECT,
+            age_bands=[AgeBand.AGE_0_5],
+            area_links=[AreaLinkRecord(level=AreaLevel.REGSO, area_code="1280R020")],
+        )
+    )
+    service.publish(created.id, created.version)
+
+
+def test_a_registry_edit_shows_on_the_next_request(tmp_path):
+    """The kommun pages are cached by ETag; the registry's version is part of it, so
+    publishing an intervention gives a new tag and the new row at once (and no
+    Last-Modified, which would say nothing of the registry)."""
     app = create_app(Settings(data_dir=tmp_path), seed=True)
     client = TestClient(app)
     before = client.get("/kommun/1280")
     assert before.status_code == 200 and "last-modified" not in before.headers
     etag = before.headers["etag"]
     assert client.get("/kommun/1280", headers={"If-None-Match": etag}).status_code == 304
-    service = app.state.context.registry(SYSTEM)
-    created = service.create_intervention(
-        InterventionRecord(
-            key="TEST-NEW-MALMO",
-            title="Läxhjälp på Lindängen",
-            form=Form.PROJECT,
-            age_bands=[AgeBand.AGE_0_5],
-            area_links=[AreaLinkRecord(level=AreaLevel.REGSO, area_code="1280R020")],
-        )
-    )
-    # unpublished: the public page shows nothing new, but the tag may change (it says only
-    # that the registry changed); after publishing, the row is there under a new tag
-    service.publish(created.id, created.version)
+    _publish(app, "TEST-NEW-MALMO", "Läxhjälp på Lindängen")
     after = client.get("/kommun/1280", headers={"If-None-Match": etag})
     assert after.status_code == 200 and after.headers["etag"] != etag
     assert "Läxhjälp på Lindängen" in after.text and "Läxhjälp på Lindängen" not in before.text
 
 
 def test_the_interventions_api_is_cached_until_the_registry_changes(tmp_path):
-    from bryta.registry.records import AreaLinkRecord, InterventionRecord
-    from bryta.registry.service import SYSTEM
-    from bryta.vocabulary import AgeBand, AreaLevel, Form
-
     app = create_app(Settings(data_dir=tmp_path), seed=True)
     client = TestClient(app)
     url = "/api/v1/interventions?kommun=1280"
     first = client.get(url)
     etag = first.headers["etag"]
     assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
-    service = app.state.context.registry(SYSTEM)
-    created = service.create_intervention(
-        InterventionRecord(
-            key="TEST-API-MALMO",
-            title="Språkcafé i Seved",
-            form=Form.PROJECT,
-            age_bands=[AgeBand.AGE_0_5],
-            area_links=[AreaLinkRecord(level=AreaLevel.REGSO, area_code="1280R020")],
-        )
-    )
-    service.publish(created.id, created.version)
+    _publish(app, "TEST-API-MALMO", "Språkcafé i Seved")
     after = client.get(url, headers={"If-None-Match": etag})
     assert after.status_code == 200 and after.headers["etag"] != etag
     assert "Språkcafé i Seved" in after.text and "Språkcafé i Seved" not in first.text
