@@ -190,7 +190,7 @@ def import_boundaries(
 ) -> ImportReport:
     """Area boundaries from a GIS file, stored in SWEREF 99 TM (EPSG:3006); a ``.parquet``
     output is GeoParquet, a ``.geojson`` output simplified by ``tolerance`` metres, in lon/lat."""
-    from bryta.geography.boundaries import read_boundaries, simplified_geojson, write_geoparquet
+    from bryta.geography.boundaries import read_boundaries
 
     destination.check(BOUNDARY_OUTPUTS)
     if level is not None and level not in BOUNDARY_LEVELS:
@@ -217,14 +217,20 @@ def import_boundaries(
             )
             report.stored_as, report.warehouse = destination.name, wh.path
     if destination.output is not None:
-        output = destination.output
-        if output.suffix.lower() == ".parquet":
-            write_geoparquet(frame, output)
-        else:
-            collection = simplified_geojson(frame, tolerance_m=tolerance)
-            write_text(json.dumps(collection, ensure_ascii=False, separators=(",", ":")), output)
-        report.written_to = output
+        _write_boundaries(frame, destination.output, tolerance)
+        report.written_to = destination.output
     return report
+
+
+def _write_boundaries(frame: pl.DataFrame, output: Path, tolerance: float) -> None:
+    """Boundaries as GeoParquet (``.parquet``) or simplified GeoJSON, written atomically."""
+    from bryta.geography.boundaries import simplified_geojson, write_geoparquet
+
+    if output.suffix.lower() == ".parquet":
+        write_geoparquet(frame, output)
+    else:
+        collection = simplified_geojson(frame, tolerance_m=tolerance)
+        write_text(json.dumps(collection, ensure_ascii=False, separators=(",", ":")), output)
 
 
 def scb_boundaries_name(layer: str, kommun: str | None = None) -> str:
@@ -257,7 +263,6 @@ def import_scb_boundaries(
 
     Every page is fetched and checked before anything is stored, so a failure stores nothing.
     """
-    from bryta.geography.boundaries import simplified_geojson, write_geoparquet
     from bryta.ingest.scb_geodata import layer_of
 
     chosen = layer_of(layer)  # an unknown layer fails before any request
@@ -283,13 +288,8 @@ def import_scb_boundaries(
             )
             report.stored_as, report.warehouse = destination.name, wh.path
     if destination.output is not None:
-        output = destination.output
-        if output.suffix.lower() == ".parquet":
-            write_geoparquet(frame, output)
-        else:
-            collection = simplified_geojson(frame, tolerance_m=tolerance)
-            write_text(json.dumps(collection, ensure_ascii=False, separators=(",", ":")), output)
-        report.written_to = output
+        _write_boundaries(frame, destination.output, tolerance)
+        report.written_to = destination.output
     return report
 
 

@@ -148,3 +148,40 @@ def not_found(request: Request, language: str, code: str, what: str | None = Non
     extra = {"what": what} if what else {}
     html = template.render(code=code, **extra, **common(request, language))
     return finish(HTMLResponse(html, status_code=404), request, language)
+
+
+def area_type_map_trace(
+    kommun: str, rows: list[dict[str, Any]], language: str, **extra: Any
+) -> Any:
+    """The choropleth of kommun ``kommun``'s RegSO coloured by area type (1–5, one colour
+    step each, cividis), for the kommun and Område pages' maps. ``rows``: ``code``, ``name``,
+    ``area_type`` (rows without a type are left out)."""
+    go = plotly_graph_objects()
+    _ = translations(language).gettext
+    rows = [row for row in rows if row["area_type"] is not None]
+    n = len(AREA_TYPE_COLOURS)
+    scale: list[list[Any]] = []
+    for t, colour in AREA_TYPE_COLOURS.items():
+        scale += [[(t - 1) / n, colour], [t / n, colour]]
+    return go.Choroplethmap(
+        geojson=f"/geo/regso/{kommun}.geojson",
+        featureidkey="properties.code",
+        locations=[row["code"] for row in rows],
+        z=[row["area_type"] for row in rows],
+        zmin=0.5,
+        zmax=n + 0.5,
+        text=[
+            f"{row['name']}: {row['area_type']} {_(AREA_TYPE_LABELS[row['area_type']])}"
+            for row in rows
+        ],
+        colorscale=scale,
+        marker={"line": {"width": 0.6, "color": "#ffffff"}},
+        colorbar={
+            "title": {"text": _("Area type")},
+            "tickvals": list(AREA_TYPE_COLOURS),
+            "ticktext": [f"{t} {_(AREA_TYPE_LABELS[t])}" for t in AREA_TYPE_COLOURS],
+        },
+        hovertemplate="%{text}<extra></extra>",
+        name=_("Area type"),
+        **extra,
+    )

@@ -24,12 +24,14 @@ from bryta.web.pages._common import (
     AREA_TYPE_LABELS,
     GROUPING,
     MEASURES,
+    area_type_map_trace,
     clean,
     common,
     environment,
     finish,
     language_of,
     not_found,
+    plotly_graph_objects,
     script_json,
 )
 from bryta.web.pages.geo import map_view, regso_bounds
@@ -404,34 +406,9 @@ GROUPING_SHORT = {"birth_region": N_("birth region"), "tenure": N_("tenure")}
 
 
 def _regso_map(data: dict[str, Any], language: str, context: Context | None = None) -> Any:
-    import plotly.graph_objects as go
-
-    _ = translations(language).gettext
-    rows = [row for row in data["regso"] if row["area_type"] is not None]
-    n = len(AREA_TYPE_COLOURS)
-    scale = []
-    for t, colour in AREA_TYPE_COLOURS.items():
-        scale += [[(t - 1) / n, colour], [t / n, colour]]
+    go = plotly_graph_objects()
     view = map_view(regso_bounds(data["code"], context))
-    fig = go.Figure(
-        go.Choroplethmap(
-            geojson=f"/geo/regso/{data['code']}.geojson",
-            featureidkey="properties.code",
-            locations=[row["code"] for row in rows],
-            z=[row["area_type"] for row in rows],
-            zmin=0.5,
-            zmax=n + 0.5,
-            text=[f"{row['name']}: {row['area_type_label']}" for row in rows],
-            colorscale=scale,
-            marker={"line": {"width": 0.6, "color": "#ffffff"}},
-            colorbar={
-                "title": {"text": _("Area type")},
-                "tickvals": list(AREA_TYPE_COLOURS),
-                "ticktext": [f"{t} {_(AREA_TYPE_LABELS[t])}" for t in AREA_TYPE_COLOURS],
-            },
-            hovertemplate="%{text}<extra></extra>",
-        )
-    )
+    fig = go.Figure(area_type_map_trace(data["code"], data["regso"], language))
     fig.update_layout(
         map={"style": "white-bg", **view},
         margin={"l": 0, "r": 0, "t": 0, "b": 0},

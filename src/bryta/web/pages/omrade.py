@@ -16,8 +16,8 @@ from bryta.errors import NotFound
 from bryta.web._json import finite
 from bryta.web.i18n import N_, number, translations
 from bryta.web.pages._common import (
-    AREA_TYPE_COLOURS,
     AREA_TYPE_LABELS,
+    area_type_map_trace,
     common,
     environment,
     finish,
@@ -270,35 +270,8 @@ def _area_map(
     go = plotly_graph_objects()
     _ = translations(language).gettext
     kommun = view["kommun"]["code"]
-    rows = [row for row in view["kommun_regso"] if row["area_type"] is not None]
-    n = len(AREA_TYPE_COLOURS)
-    scale = []
-    for t, colour in AREA_TYPE_COLOURS.items():
-        scale += [[(t - 1) / n, colour], [t / n, colour]]
     geojson = f"/geo/regso/{kommun}.geojson"
-    fig = go.Figure(
-        go.Choroplethmap(
-            geojson=geojson,
-            featureidkey="properties.code",
-            locations=[row["code"] for row in rows],
-            z=[row["area_type"] for row in rows],
-            zmin=0.5,
-            zmax=n + 0.5,
-            text=[
-                f"{row['name']}: {row['area_type']} {_(AREA_TYPE_LABELS[row['area_type']])}"
-                for row in rows
-            ],
-            colorscale=scale,
-            marker={"line": {"width": 0.6, "color": "#ffffff"}},
-            colorbar={
-                "title": {"text": _("Area type")},
-                "tickvals": list(AREA_TYPE_COLOURS),
-                "ticktext": [f"{t} {_(AREA_TYPE_LABELS[t])}" for t in AREA_TYPE_COLOURS],
-            },
-            hovertemplate="%{text}<extra></extra>",
-            name=_("Area type"),
-        )
-    )
+    fig = go.Figure(area_type_map_trace(kommun, view["kommun_regso"], language))
     # this area: no fill of its own, a thick outline over its type colour
     fig.add_trace(
         go.Choroplethmap(
