@@ -276,6 +276,11 @@ def test_downloads_hold_exactly_the_table(client, tmp_path):
     assert "SCB" in meta["source"]
 
 
+# areas of another level or kommun only: on the page, what the form without JavaScript sends
+# after a change of level or kommun (test_without_javascript_…)
+LEFT_OVER = {"level=lan&area=0180", "level=regso&kommun=1280&area=0180R001"}
+
+
 @pytest.mark.parametrize(
     ("query", "named"),
     [
@@ -304,6 +309,9 @@ def test_bad_parameters_are_422(client, query, named):
         assert r.headers["content-type"] == "application/problem+json"
         assert named in r.json()["detail"]
     page = client.get(f"/statistiklabbet?{query}")
+    if query in LEFT_OVER:  # the page takes them for the plain form's left-over areas
+        assert page.status_code == 200 and 'id="notice"' in page.text
+        return
     assert page.status_code == 422
     assert 'role="alert"' in page.text
     assert named in unescape(page.text)
@@ -377,3 +385,20 @@ def test_numbers_per_language(client):
     assert f'<td class="num">{share:.1f}'.replace(".", ",") in sv
     assert f'<td class="num">{share:.1f}' in en
     assert '<th scope="row">Stockholm</th>' in sv
+
+
+def test_without_javascript_a_new_level_drops_the_areas_of_the_old_one(client):
+    """The plain form keeps the previous level's areas selected when only the level is
+    changed: the page shows the new level's default areas and says so, rather than a 422.
+    The JSON twin stays strict."""
+    query = "measure=born_abroad_pct&level=lan&area=0180&area=1480&lang=sv"
+    page = client.get(f"/statistiklabbet?{query}")
+    assert page.status_code == 200
+    assert 'id="notice"' in page.text and "hör till en annan nivå" in page.text
+    assert client.get(f"/statistiklabbet.json?{query}").status_code == 422
+    # a RegSO of another kommun after the kommun was changed
+    other = client.get("/statistiklabbet?measure=population&level=regso&kommun=0180&area=1280R020")
+    assert other.status_code == 200 and 'id="notice"' in other.text
+    # a mix that includes a code of this level is still the user's choice, and still checked
+    mixed = client.get("/statistiklabbet?measure=born_abroad_pct&level=lan&area=01&area=0180")
+    assert mixed.status_code == 422 and 'id="notice"' not in mixed.text

@@ -25,6 +25,7 @@ module only renders them: HTML, the JSON twin ``/statistiklabbet.json`` and the 
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -479,12 +480,14 @@ def _render(
     choice: Choice,
     table: lab.LabTable | None,
     error: str | None,
+    notice: str | None = None,
 ) -> Response:
     _ = translations(language).gettext
     context: dict[str, Any] = {
         "choice": choice,
         "form": _form(choice, language),
         "error": error,
+        "notice": notice,
         **common(request, language),
     }
     if table is not None:
@@ -521,20 +524,56 @@ def _render(
     return finish(HTMLResponse(template.render(**context), status_code=status), request, language)
 
 
+#: The shape of an area code at each level
+CODE_SHAPES = {
+    "riket": re.compile(r"00"),
+    "lan": re.compile(r"\d{2}"),
+    "kommun": re.compile(r"\d{4}"),
+    "regso": re.compile(r"\d{4}R\d{3}"),
+}
+
+
+def _areas_of_another_choice(choice: Choice) -> bool:
+    """Whether every area given belongs to another level, or at RegSO level to another kommun:
+    what the form sends without JavaScript when only the level or the kommun was changed (the
+    area list still holds the previous choice's areas)."""
+    shape = CODE_SHAPES.get(choice.level)
+    if not choice.given_areas or shape is None:
+        return False
+
+    def elsewhere(code: str) -> bool:
+        if not shape.fullmatch(code):
+            return True
+        return choice.level == "regso" and bool(choice.kommun) and code[:4] != choice.kommun
+
+    return all(elsewhere(code) for code in choice.given_areas)
+
+
 @router.get("/statistiklabbet", response_model=None)
 def statistiklabbet(request: Request) -> Response:
     """The lab: a map, a line chart and a table of the chosen measure, level, years, areas.
-    Bad parameters give the page with the error beside the form (status 422)."""
+    Bad parameters give the page with the error beside the form (status 422). Areas left over
+    from another level or kommun (the form without JavaScript) give way to the defaults, with
+    a note; the JSON twin and the downloads stay strict."""
     language = language_of(request)
     try:
         choice = read_choice(request)
     except InputError as exc:
         return _render(request, language, Choice(), None, str(exc))
+    notice = None
+    if _areas_of_another_choice(choice):
+        choice.given_areas, choice.areas = [], DEFAULT_AREAS.get(choice.level)
+        if choice.level == "regso" and not choice.kommun:
+            choice.kommun = DEFAULT_KOMMUN
+        notice = translations(language).gettext(
+            "The areas chosen before belong to another level or kommun: the page shows the "
+            "default areas of this choice. Pick the areas again in the list."
+        )
     try:
         table = run(choice)
     except InputError as exc:
         return _render(request, language, choice, None, str(exc))
-    return _render(request, language, choice, table, None)
+    return _render(request, language, choice, table, None, notice)
 
 
 def _answer(request: Request) -> tuple[str, Choice, lab.LabTable]:
