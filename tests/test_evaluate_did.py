@@ -381,3 +381,96 @@ def test_unit_and_period_constants_and_relabelling_change_nothing(seed, shift, s
     got = did(relabelled, **keys).estimates
     np.testing.assert_allclose(got["estimate"].to_numpy(), base["estimate"].to_numpy(), atol=1e-10)
     np.testing.assert_allclose(got["se"].to_numpy(), base["se"].to_numpy(), rtol=1e-8)
+
+
+# --- the command line -----------------------------------------------------------------------
+
+
+def _run(*args):
+    from typer.testing import CliRunner
+
+    from bryta.cli import app
+
+    return CliRunner().invoke(app, ["evaluate", "did", *map(str, args)])
+
+
+CLI_KEYS = (
+    "--unit",
+    "countyreal",
+    "--time",
+    "year",
+    "--outcome",
+    "lemp",
+    "--cohort",
+    "first.treat",
+)
+
+
+def test_cli_writes_the_long_table_and_prints_the_summary(tmp_path, reference) -> None:
+    out = tmp_path / "did.csv"
+    res = _run(MPDTA, *CLI_KEYS, "-o", out)
+    assert res.exit_code == 0, res.output
+    got = pl.read_csv(out)
+    assert got.columns == list(COLUMNS)
+    assert got.height == reference.estimates.height == 30
+    np.testing.assert_allclose(
+        got["estimate"].to_numpy(), reference.estimates["estimate"].to_numpy(), atol=1e-12
+    )
+    simple = got.filter(pl.col("aggregation") == "simple")
+    assert simple.height == 1
+    assert simple.select("group", "time", "event_time").row(0) == (None, None, None)
+    text = (tmp_path / "did.csv").read_text(encoding="utf-8").splitlines()
+    assert text[13].startswith("simple,,,,")  # empty cells, not "null"
+    for agg in ("simple", "group", "dynamic", "calendar", "TWFE"):
+        assert agg in res.output
+    assert "-0.0400" in res.output and "-0.0365" in res.output and "biased" in res.output
+
+
+def test_cli_reads_windows_1252_with_semicolons_and_writes_parquet_and_json(tmp_path) -> None:
+    """An Excel-style export: ';' separators, decimal commas, Swedish unit names."""
+    frame = pl.read_csv(MPDTA).with_columns(
+        ("Område " + pl.col("countyreal").cast(pl.String) + " Åby").alias("område"),
+        pl.col("lemp").cast(pl.String).str.replace(".", ",", literal=True),
+        pl.col("lpop").cast(pl.String).str.replace(".", ",", literal=True),
+    )
+    source = tmp_path / "panel.csv"
+    source.write_bytes(frame.write_csv(separator=";").encode("cp1252"))
+    keys = ("--unit", "område", "--time", "year", "--outcome", "lemp", "--cohort", "first.treat")
+    parquet = tmp_path / "did.parquet"
+    res = _run(source, *keys, "--covariates", "lpop", "--method", "reg", "-o", parquet)
+    assert res.exit_code == 0, res.output
+    got = pl.read_parquet(parquet)
+    want = did(pl.read_csv(MPDTA), method="reg", covariates=["lpop"], **KEYS).estimates
+    np.testing.assert_allclose(got["estimate"].to_numpy(), want["estimate"].to_numpy(), atol=1e-9)
+    js = tmp_path / "did.json"
+    res = _run(source, *keys, "--control", "notyet", "--bootstrap", "200", "--seed", "3", "-o", js)
+    assert res.exit_code == 0, res.output
+    records = json.loads(js.read_text(encoding="utf-8"))
+    assert records[0]["aggregation"] == "att_gt"
+    overall = [r for r in records if r["aggregation"] == "group" and r["group"] is None]
+    assert len(overall) == 1 and abs(overall[0]["estimate"] - (-0.0305)) < TOL
+    assert "bootstrap (200 replicates, seed 3)" in res.output
+
+
+def test_cli_errors_name_the_file_row_and_column(tmp_path) -> None:
+    frame = pl.read_csv(MPDTA).with_columns(pl.col("first.treat").cast(pl.String))
+    frame = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 9)
+        .then(pl.lit("2009"))
+        .otherwise(pl.col("first.treat"))
+        .alias("first.treat")
+    )
+    source = tmp_path / "bad.csv"
+    frame.write_csv(source)
+    out = tmp_path / "out.csv"
+    res = _run(source, *CLI_KEYS, "-o", out)
+    assert res.exit_code == 2
+    assert "bad.csv" in res.output and "'first.treat'" in res.output and "row 10 " in res.output
+    assert not out.exists()
+    res = _run(MPDTA, *CLI_KEYS, "--seed", "1", "-o", out)
+    assert res.exit_code == 2 and "--bootstrap" in res.output
+    res = _run(MPDTA, *CLI_KEYS, "--method", "ols", "-o", out)
+    assert res.exit_code == 2 and "--method" in res.output
+    res = _run(MPDTA, *CLI_KEYS, "--covariates", "pop", "-o", out)
+    assert res.exit_code == 2 and "no column 'pop'" in res.output
+    assert not out.exists()
