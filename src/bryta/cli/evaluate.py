@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import typer
 
+from bryta.cli import evaluate_did
+
 evaluate_app = typer.Typer(
     help="Evaluate interventions: staggered difference-in-differences, synthetic control.",
     no_args_is_help=True,
@@ -12,4 +14,5 @@ evaluate_app = typer.Typer(
 
 
 def register(app: typer.Typer) -> None:
+    evaluate_did.register(evaluate_app)
     app.add_typer(evaluate_app, name="evaluate")
