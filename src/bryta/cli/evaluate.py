@@ -12,4 +12,7 @@ evaluate_app = typer.Typer(
 
 
 def register(app: typer.Typer) -> None:
+    from bryta.cli import evaluate_synth
+
+    evaluate_synth.register(evaluate_app)
     app.add_typer(evaluate_app, name="evaluate")

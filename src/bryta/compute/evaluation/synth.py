@@ -65,9 +65,9 @@ __all__ = ["Predictor", "SynthResult", "parse_predictor", "synthetic_control"]
 V_FLOOR = 1e-4
 #: Donors with at least this weight are left out in turn (leave-one-out).
 LOO_MIN_WEIGHT = 1e-6
-_MAX_EVAL = 4000
-_XTOL = 1e-5
-_FTOL = 1e-10
+_MAX_EVAL = 1500
+_XTOL = 1e-3
+_FTOL = 1e-8
 _SPEC = re.compile(r"^\s*(?P<name>.+?)\s*:\s*(?P<first>-?\d+)\s*(?:-\s*(?P<last>-?\d+)\s*)?$")
 
 
