@@ -23,7 +23,7 @@ How W is chosen, as in Synth (R) and synth (Stata):
   ``v_floor`` (1/10,000) times the largest: with smaller ratios the search can fit the
   pre-period outcome through the tie-breaking among donors that match one predictor exactly,
   which is overfitting, not a better synthetic control (on Proposition 99 it reaches an RMSPE
-  of 1.69 with the predictors all but ignored; with the floor it finds the published 1.75).
+  of 1.66–1.69 with the predictors all but ignored; with the floor it finds the published 1.75).
 
 Inference (ADH 2010, section 4):
 
