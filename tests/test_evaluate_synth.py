@@ -208,7 +208,7 @@ def test_permuting_the_donors_changes_nothing() -> None:
         assert again[rename[donor]] == pytest.approx(w, abs=1e-6)
 
 
-def test_scaling_the_outcome_and_predictors_changes_no_weight(smoking: pl.DataFrame) -> None:
+def test_scaling_the_outcome_and_predictors_changes_no_weight() -> None:
     noisy = _panel(seed=11).with_columns(
         pl.col("y") + pl.Series(np.random.default_rng(2).normal(0, 1.5, 9 * 16))
     )
