@@ -565,8 +565,8 @@ def placebo(
         f"With {n_treated} treated unit{'s' if n_treated != 1 else ''} and "
         f"{_periods_text(pre)}, effects smaller than {_number(mde)} (in the units of "
         f"{outcome!r}, on the simple average over treated unit-periods) cannot be told from "
-        f"noise: that is the smallest effect found with {POWER:.0%} power at the "
-        f"{LEVEL:.0%} level (two-sided), from {draws} placebo draws among "
+        f"noise: that is the smallest effect found with {POWER * 100:.0f} % power at the "
+        f"{LEVEL * 100:.0f} % level (two-sided), from {draws} placebo draws among "
         f"{int(never.sum())} never-treated units."
     )
     frame_draws = pl.DataFrame(
