@@ -1,8 +1,9 @@
 """Did areas with an intervention develop differently from comparable areas?
 
-``bryta.evaluate.did(…)`` runs the staggered difference-in-differences design and
-``bryta.evaluate.synthetic_control(…)`` the synthetic control method; both return result
-objects holding polars frames. The designs, what they assume and how to read them:
+``bryta.evaluate.did(…)`` runs the staggered difference-in-differences design,
+``bryta.evaluate.placebo(…)`` its placebo checks (in space and in time) and the minimum
+detectable effect, and ``bryta.evaluate.synthetic_control(…)`` the synthetic control method;
+all return result objects holding polars frames. The designs, what they assume and how to read them:
 ``docs/evaluation.md``. The functions live in :mod:`bryta.compute.evaluation` and are imported
 on first use, so ``import bryta.evaluate`` stays cheap.
 """
@@ -15,6 +16,8 @@ from typing import Any
 _EXPORTS = {
     "did": "bryta.compute.evaluation.did",
     "DidResult": "bryta.compute.evaluation.did",
+    "placebo": "bryta.compute.evaluation.placebo",
+    "PlaceboResult": "bryta.compute.evaluation.placebo",
     "synthetic_control": "bryta.compute.evaluation.synth",
     "SynthResult": "bryta.compute.evaluation.synth",
 }

@@ -13,6 +13,7 @@ from bryta.cli.options import Result
 
 if TYPE_CHECKING:
     from bryta.compute.evaluation.did import DidResult
+    from bryta.compute.evaluation.placebo import PlaceboResult
 
 _CONTROLS = ("never", "notyet")
 _METHODS = ("reg", "ipw", "dr")
@@ -56,8 +57,23 @@ def did_command(
             "(0: analytic standard errors, pointwise intervals)."
         ),
     ] = 0,
+    placebos: Annotated[
+        int,
+        typer.Option(
+            help="Placebo draws among the never-treated units: placebo p-values, a placebo in "
+            "time and the minimum detectable effect; written to OUT's stem + _placebo and "
+            "_placebo_draws (0: none)."
+        ),
+    ] = 0,
+    placebo_shift: Annotated[
+        int,
+        typer.Option(
+            help="The placebo in time pretends each cohort started this many periods early."
+        ),
+    ] = 1,
     seed: Annotated[
-        int | None, typer.Option(help="Seed of the bootstrap (same seed, same numbers).")
+        int | None,
+        typer.Option(help="Seed of the bootstrap and the placebos (same seed, same numbers)."),
     ] = None,
     output: Result = None,
 ) -> None:
@@ -71,12 +87,21 @@ def did_command(
     comparison: it is biased when units start in different periods and effects differ.
     What the design assumes and how to read it: docs/evaluation.md.
 
+    With --placebos N, pseudo-treatments are drawn N times among the never-treated units
+    (same cohorts, same estimator), giving each overall estimate a placebo p-value and the
+    minimum detectable effect at 80 % power, and each cohort is also given a start
+    --placebo-shift periods early (a pre-trend check). With -o OUT.csv they are written to
+    OUT_placebo.csv (one row per check: test, aggregation, group, time, event_time, estimate,
+    se, ci_low, ci_high, placebo_mean, placebo_sd, p_value, mde, mde_normal, mde_empirical,
+    mde_analytic, draws) and OUT_placebo_draws.csv (draw, aggregation, estimate); the same
+    suffix as OUT.
+
     Example: bryta evaluate did panel.csv --unit regso --time year --outcome employment
-    --cohort start_year --control notyet --bootstrap 999 --seed 1 -o did.csv
+    --cohort start_year --control notyet --bootstrap 999 --placebos 200 --seed 1 -o did.csv
     """
     from bryta.app.tables import read_table
     from bryta.cli._progress import delayed_progress
-    from bryta.evaluate import did
+    from bryta.evaluate import did, placebo
 
     if control not in _CONTROLS:
         raise typer.BadParameter(f"--control takes never or notyet, not {control!r}")
@@ -84,10 +109,17 @@ def did_command(
         raise typer.BadParameter(f"--method takes reg, ipw or dr, not {method!r}")
     if bootstrap < 0:
         raise typer.BadParameter(f"--bootstrap takes a number of replicates, not {bootstrap}")
-    if seed is not None and not bootstrap:
-        raise typer.BadParameter("--seed needs --bootstrap N")
+    if placebos < 0:
+        raise typer.BadParameter(f"--placebos takes a number of draws, not {placebos}")
+    if placebo_shift < 1:
+        raise typer.BadParameter(f"--placebo-shift takes 1 period or more, not {placebo_shift}")
+    if seed is not None and not bootstrap and not placebos:
+        raise typer.BadParameter("--seed needs --bootstrap N or --placebos N")
+    extra = placebo_paths(output) if placebos and output is not None else []
     with user_errors(str(input)):
         check_output(output, [input])
+        for path in extra:
+            check_output(path, [input])
         frame = read_table(input)
         with delayed_progress(max(bootstrap, 1), "bootstrap") as bar:
             result = did(
@@ -103,9 +135,76 @@ def did_command(
                 seed=seed,
                 progress=bar.advance_by if bootstrap else None,
             )
+        checks = None
+        if placebos:
+            with delayed_progress(placebos, "placebos") as bar:
+                checks = placebo(
+                    frame,
+                    unit=unit,
+                    time=time,
+                    outcome=outcome,
+                    cohort=cohort,
+                    control=cast("Literal['never', 'notyet']", control),
+                    method=cast("Literal['reg', 'ipw', 'dr']", method),
+                    covariates=split_list(covariates),
+                    draws=placebos,
+                    seed=seed,
+                    shift=placebo_shift,
+                    progress=bar.advance_by,
+                )
         emit(result.estimates, output, [input], what="estimates")
-        for line in summary_lines(result, full=output is not None):
+        if checks is not None:
+            if extra:
+                emit(checks.table(), extra[0], [input], what="placebo rows")
+                emit(checks.draws, extra[1], [input], what="placebo draws")
+            else:
+                emit(checks.table(), None)
+        lines = summary_lines(result, full=output is not None)
+        if checks is not None:
+            lines = [line for line in lines if not line.startswith("note: ")]
+            lines += placebo_lines(checks, result)
+        for line in lines:
             err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def placebo_paths(output: Path) -> list[Path]:
+    """Where ``--placebos`` writes beside OUT: its stem + ``_placebo`` and ``_placebo_draws``,
+    with OUT's suffix."""
+    return [
+        output.with_name(f"{output.stem}_placebo{output.suffix}"),
+        output.with_name(f"{output.stem}_placebo_draws{output.suffix}"),
+    ]
+
+
+def placebo_lines(checks: PlaceboResult, result: DidResult) -> list[str]:
+    """The placebo p-values, the placebo in time and the MDE sentence, for the terminal."""
+    import polars as pl
+
+    pseudo = sum(checks.placebo_treated.values())
+    lines = [
+        f"placebo in space: {checks.n_draws} draws of {pseudo} pseudo-treated among "
+        f"{checks.n_never_treated} never-treated units (seed {checks.seed}), "
+        f"{checks.seconds:.2f} s:"
+    ]
+    for agg, est, p, sd, mde in checks.in_space.select(
+        "aggregation", "estimate", "p_value", "placebo_sd", "mde"
+    ).rows():
+        lines.append(
+            f"  {agg:<9} {_num(est)}  placebo p {p:.3f}  placebo sd {_num(sd, signed=False)}  "
+            f"MDE {_num(mde, signed=False)}"
+        )
+    overall = checks.in_time.filter(pl.col("aggregation") == "simple")
+    if overall.height:
+        est, lo, hi = overall.select("estimate", "ci_low", "ci_high").row(0)
+        level = round(100 * (1 - result.alpha))
+        lines.append(
+            f"placebo in time (start pretended {checks.shift} period"
+            f"{'s' if checks.shift != 1 else ''} early, periods before "
+            f"the real start only): {_num(est)}  [{_num(lo)}, {_num(hi)}] ({level} %)"
+        )
+    lines.append(checks.sentence)
+    lines.extend(f"note: {w}" for w in checks.warnings)
+    return lines
 
 
 def summary_lines(result: DidResult, *, full: bool = True) -> list[str]:
