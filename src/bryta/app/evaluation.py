@@ -28,9 +28,12 @@ The pure steps are in :mod:`bryta.compute.evaluation.panel`.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
@@ -45,9 +48,21 @@ from bryta.errors import InputError, NotFound
 
 if TYPE_CHECKING:
     from bryta.app.context import Context
+    from bryta.compute.evaluation.did import DidResult
+    from bryta.compute.progress import Progress
     from bryta.registry.records import InterventionRecord
 
-__all__ = ["KOMMUN_LINKS_REASON", "Panel", "PanelReport", "build_panel", "regso_outcomes"]
+__all__ = [
+    "KOMMUN_LINKS_REASON",
+    "Panel",
+    "PanelReport",
+    "RegistryEvaluation",
+    "build_panel",
+    "evaluate_registry",
+    "event_study_html",
+    "event_study_svg",
+    "regso_outcomes",
+]
 
 KOMMUN_LINKS_REASON = "linked to whole kommuner only, not to RegSO or DeSO"
 KOMMUN_LINKS_HINT = "--kommun-links lets a kommun link treat every RegSO of the kommun"
@@ -645,3 +660,233 @@ def _filters_text(
 def _listed(codes: Sequence[str]) -> str:
     shown = ", ".join(codes[:_MAX_LISTED])
     return shown + (f" and {len(codes) - _MAX_LISTED} more" if len(codes) > _MAX_LISTED else "")
+
+
+# --- running the design and writing the results ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegistryEvaluation:
+    """What :func:`evaluate_registry` did: the panel, the estimates and the files written."""
+
+    panel: Panel
+    result: DidResult
+    files: list[Path]
+
+
+def result_paths(output: Path) -> tuple[Path, Path, Path]:
+    """The table, and beside it the event study as ``.html`` and ``.svg``."""
+    output = Path(output)
+    return output, output.with_suffix(".html"), output.with_suffix(".svg")
+
+
+def check_outputs(output: Path) -> None:
+    """Fail before any work if the table or the plots beside it cannot be written."""
+    from bryta.app.tables import check_writable
+
+    table, html, svg = result_paths(output)
+    check_writable(table)
+    for path in (html, svg):
+        if path.is_dir():
+            raise InputError(f"{path}: is a folder; choose another -o")
+
+
+def evaluate_registry(
+    ctx: Context,
+    output: Path,
+    *,
+    method: Literal["reg", "ipw", "dr"] = "dr",
+    bootstrap: int = 0,
+    seed: int | None = None,
+    progress: Progress | None = None,
+    **panel_options: Any,
+) -> RegistryEvaluation:
+    """Build the panel (:func:`build_panel`, ``panel_options``), run
+    :func:`bryta.evaluate.did` on it and write the long table to ``output`` (``.csv``,
+    ``.xlsx``, ``.parquet`` or ``.json``, the columns of ``bryta evaluate did``) with the
+    event study beside it as ``.html`` (interactive, offline) and ``.svg``. Everything is
+    computed before anything is written; each file is written whole."""
+    from bryta.app.tables import _atomic, write_table
+    from bryta.evaluate import did
+
+    check_outputs(output)
+    panel = build_panel(ctx, **panel_options)
+    result = did(
+        panel.frame,
+        unit=panel.unit,
+        time=panel.time,
+        outcome=panel.outcome,
+        cohort=panel.cohort,
+        control=panel.report.control,
+        method=method,
+        bootstrap=bootstrap,
+        seed=seed,
+        progress=progress,
+    )
+    title = _plot_title(panel.report, result)
+    subtitle = _plot_subtitle(panel.report, result)
+    svg = event_study_svg(result, title, subtitle)
+    html = event_study_html(result, f"{title}<br><sub>{escape(subtitle)}</sub>")
+    table, html_path, svg_path = result_paths(output)
+    write_table(result.estimates, table)
+    for path, text in ((html_path, html), (svg_path, svg)):
+        _atomic(path, _text_writer(text))
+    return RegistryEvaluation(panel, result, [table, html_path, svg_path])
+
+
+def _text_writer(text: str) -> Callable[[Path], object]:
+    def write(tmp: Path) -> object:
+        return tmp.write_text(text, encoding="utf-8")
+
+    return write
+
+
+def _plot_title(report: PanelReport, result: DidResult) -> str:
+    return f"{report.outcome}, {_scope_text(report.scope)}: event study"
+
+
+def _plot_subtitle(report: PanelReport, result: DidResult) -> str:
+    cohorts = ", ".join(f"{g}: {n}" for g, n in report.treated.rows())
+    level = round(100 * (1 - result.alpha))
+    return (
+        f"treated RegSO by cohort {cohorts}; {report.pool} never treated; control "
+        f"{result.control}; {level} % {result.band} intervals"
+    )
+
+
+def _event_rows(result: DidResult) -> list[tuple[int, float, float | None, float | None]]:
+    rows = result.aggregate("dynamic").filter(pl.col("event_time").is_not_null())
+    return [
+        (int(e), float(est), lo, hi)
+        for e, est, lo, hi in rows.select("event_time", "estimate", "ci_low", "ci_high").rows()
+        if est is not None and math.isfinite(est)
+    ]
+
+
+_SVG_W, _SVG_H = 680, 380
+_SVG_LEFT, _SVG_RIGHT, _SVG_TOP, _SVG_BOTTOM = 70, 20, 50, 300
+_PRE, _POST = "#7f7f7f", "#00204d"  # before the start in grey, after in cividis' dark end
+
+
+def event_study_svg(result: DidResult, title: str = "", subtitle: str = "") -> str:
+    """A plain SVG of the event study: the estimate per year since the start (0 = the start
+    year) with its interval as a bar, grey before the start, dark from it."""
+    from bryta.app.evaluation_synth import _fmt, _ticks
+
+    rows = _event_rows(result)
+    level = round(100 * (1 - result.alpha))
+    band = "uniform" if result.band == "uniform" else "pointwise"
+    desc = (
+        f"Effect by years since the start, {level} % {band} intervals; before the start "
+        "(grey) it should be near 0."
+    )
+    parts: list[str] = []
+    if rows:
+        e0, e1 = min(r[0] for r in rows), max(r[0] for r in rows)
+        values = [0.0] + [v for r in rows for v in r[1:] if v is not None and math.isfinite(v)]
+        lo, hi = min(values), max(values)
+        pad = (hi - lo) * 0.05 or 1.0
+        lo, hi = lo - pad, hi + pad
+        width = _SVG_W - _SVG_LEFT - _SVG_RIGHT
+
+        def x(e: float) -> float:
+            return _SVG_LEFT + (e - e0 + 0.5) / (e1 - e0 + 1) * width
+
+        def y(v: float) -> float:
+            return _SVG_BOTTOM - (v - lo) / (hi - lo) * (_SVG_BOTTOM - _SVG_TOP)
+
+        parts.append(
+            f'<rect x="{_SVG_LEFT}" y="{_SVG_TOP}" width="{width}" '
+            f'height="{_SVG_BOTTOM - _SVG_TOP}" fill="none" stroke="#444"/>'
+        )
+        for tick in _ticks(lo, hi):
+            parts.append(
+                f'<line x1="{_SVG_LEFT}" x2="{_SVG_W - _SVG_RIGHT}" y1="{y(tick):.1f}" '
+                f'y2="{y(tick):.1f}" stroke="#e5e5e5"/><text x="{_SVG_LEFT - 6}" '
+                f'y="{y(tick) + 4:.1f}" text-anchor="end">{_fmt(tick)}</text>'
+            )
+        parts.append(
+            f'<line x1="{_SVG_LEFT}" x2="{_SVG_W - _SVG_RIGHT}" y1="{y(0):.1f}" '
+            f'y2="{y(0):.1f}" stroke="#444"/>'
+        )
+        start = x(-0.5)
+        parts.append(
+            f'<line x1="{start:.1f}" x2="{start:.1f}" y1="{_SVG_TOP}" y2="{_SVG_BOTTOM}" '
+            'stroke="#444" stroke-dasharray="4 3"/>'
+        )
+        for e, est, ci_lo, ci_hi in rows:
+            colour = _PRE if e < 0 else _POST
+            if ci_lo is not None and ci_hi is not None and math.isfinite(ci_lo + ci_hi):
+                parts.append(
+                    f'<line x1="{x(e):.1f}" x2="{x(e):.1f}" y1="{y(ci_lo):.1f}" '
+                    f'y2="{y(ci_hi):.1f}" stroke="{colour}" stroke-width="2"/>'
+                )
+            parts.append(
+                f'<circle cx="{x(e):.1f}" cy="{y(est):.1f}" r="4" fill="{colour}">'
+                f"<title>{e}: {est:.4g} [{_fmt(ci_lo) if ci_lo is not None else ''}, "
+                f"{_fmt(ci_hi) if ci_hi is not None else ''}]</title></circle>"
+                f'<text x="{x(e):.1f}" y="{_SVG_BOTTOM + 18}" text-anchor="middle">{e}</text>'
+            )
+        parts.append(
+            f'<text x="{_SVG_LEFT + width / 2:.1f}" y="{_SVG_BOTTOM + 38}" '
+            'text-anchor="middle">years since the start</text>'
+        )
+    else:
+        parts.append(f'<text x="{_SVG_LEFT}" y="{_SVG_TOP + 20}">no event-study estimates</text>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_SVG_W}" height="{_SVG_H}" '
+        f'viewBox="0 0 {_SVG_W} {_SVG_H}" font-family="sans-serif" font-size="12" role="img" '
+        f'aria-labelledby="title desc"><title id="title">{escape(title)}</title>'
+        f'<desc id="desc">{escape(desc)}</desc><rect width="100%" height="100%" fill="white"/>'
+        f'<text x="{_SVG_LEFT}" y="20" font-weight="bold">{escape(_short(title))}</text>'
+        f'<text x="{_SVG_LEFT}" y="38" fill="#444">{escape(_short(subtitle, 95))}</text>'
+        + "".join(parts)
+        + f'<text x="20" y="{_SVG_H - 8}" fill="#444">{escape(_short(desc, 120))}'
+        "</text></svg>\n"
+    )
+
+
+def _short(text: str, n: int = 90) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def event_study_html(result: DidResult, title: str = "") -> str:
+    """The event study as an interactive plotly page with plotly.js inside (opens offline)."""
+    import plotly.graph_objects as go
+
+    rows = _event_rows(result)
+    fig = go.Figure()
+    for name, colour, part in (
+        ("before the start", _PRE, [r for r in rows if r[0] < 0]),
+        ("from the start", _POST, [r for r in rows if r[0] >= 0]),
+    ):
+        if not part:
+            continue
+        est = [r[1] for r in part]
+        fig.add_trace(
+            go.Scatter(
+                x=[r[0] for r in part],
+                y=est,
+                mode="markers",
+                name=name,
+                marker={"color": colour, "size": 10},
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [(r[3] - r[1]) if r[3] is not None else 0 for r in part],
+                    "arrayminus": [(r[1] - r[2]) if r[2] is not None else 0 for r in part],
+                    "color": colour,
+                },
+            )
+        )
+    fig.add_hline(y=0, line_color="#444")
+    fig.add_vline(x=-0.5, line_dash="dot", line_color="#444")
+    level = round(100 * (1 - result.alpha))
+    fig.update_layout(
+        template="plotly_white",
+        title=title,
+        xaxis_title="years since the start",
+        yaxis_title=f"estimated effect ({level} % {result.band} interval)",
+    )
+    html: str = fig.to_html(include_plotlyjs=True, full_html=True)
+    return html
