@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from bryta.cli import evaluate_did, evaluate_synth
+from bryta.cli import evaluate_did, evaluate_registry, evaluate_synth
 
 evaluate_app = typer.Typer(
     help="Evaluate interventions: staggered difference-in-differences, synthetic control.",
@@ -16,4 +16,5 @@ evaluate_app = typer.Typer(
 def register(app: typer.Typer) -> None:
     evaluate_did.register(evaluate_app)
     evaluate_synth.register(evaluate_app)
+    evaluate_registry.register(evaluate_app)
     app.add_typer(evaluate_app, name="evaluate")

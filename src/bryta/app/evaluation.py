@@ -1,0 +1,892 @@
+"""The evaluation panel built from the registry and the data: outcomes per RegSO × year,
+treatment from the interventions the registry holds.
+
+:func:`build_panel` reads the published interventions through the registry service for the
+public (so only what anyone may see decides who is treated) and the outcome from the bundled
+indicators and those loaded into the warehouse (``bryta indicators load``; a loaded indicator
+replaces a bundled one of the same id, as in the area profiles), and returns a :class:`Panel`:
+a balanced frame ready for :func:`bryta.evaluate.did` and a :class:`PanelReport` saying what
+went in and what was left out, and why.
+
+* A RegSO is treated from the start year (actual start, else planned start) of the first
+  qualifying intervention linked to it: linked to the RegSO itself, or to a DeSO in it
+  (through the DeSO → RegSO key). A link to a whole kommun treats none of its RegSO unless
+  ``kommun_links``: most programmes name the kommun they work in, not the areas, and treating
+  every RegSO of the kommun leaves nothing in the kommun to compare with.
+* Qualifying: filters on form, prevention level, outcome domain, minimum planned duration
+  (months) and organisation; cancelled work and work with no start date never qualify.
+* The comparison pool (the RegSO never treated) can be restricted by area type (official
+  2022, or the proxy type of the panel's first year) and by kommun; treated RegSO are kept
+  whatever their type.
+* RegSO treated from the first year of data or earlier have no year before their start and
+  are left out (with a note); RegSO whose first intervention starts after the last year of
+  data count as not treated within the data.
+
+The pure steps are in :mod:`bryta.compute.evaluation.panel`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import polars as pl
+
+from bryta.compute.evaluation.panel import (
+    INTERVENTION_SCHEMA,
+    LINK_SCHEMA,
+    assign_cohorts,
+    link_regso,
+    qualify,
+)
+from bryta.errors import InputError, NotFound
+
+if TYPE_CHECKING:
+    from bryta.app.context import Context
+    from bryta.compute.evaluation.did import DidResult
+    from bryta.compute.progress import Progress
+    from bryta.registry.records import InterventionRecord
+
+__all__ = [
+    "KOMMUN_LINKS_REASON",
+    "Panel",
+    "PanelReport",
+    "RegistryEvaluation",
+    "build_panel",
+    "evaluate_registry",
+    "event_study_html",
+    "event_study_svg",
+    "regso_outcomes",
+]
+
+KOMMUN_LINKS_REASON = "linked to whole kommuner only, not to RegSO or DeSO"
+KOMMUN_LINKS_HINT = "--kommun-links lets a kommun link treat every RegSO of the kommun"
+BEFORE_DATA_REASON = "its RegSO are treated from the first year of data or earlier"
+INCOMPLETE_REASON = "its RegSO lack the outcome in some year"
+NO_AREA_REASON = "no linked RegSO or DeSO in the panel"
+OTHER_VERSION_REASON = "linked to area codes of another version than the outcome's"
+_MAX_LISTED = 10
+
+
+@dataclass(frozen=True)
+class PanelReport:
+    """What went into the panel and what was left out.
+
+    Attributes:
+        outcome: the indicator; years: first and last year of data; scope: the kommuner of
+            the panel (empty: all of Sweden).
+        n_units: RegSO in the panel.
+        interventions: one row per intervention seen (published, not synthetic, linked to
+            the scope): ``id, key, title, start_year, months, reason`` (null: used),
+            ``n_regso`` (RegSO of the panel it treats).
+        treated: ``cohort, n_units`` of the treated RegSO in the panel.
+        before_data: RegSO left out because treated from the first year of data or earlier.
+        after_data: RegSO whose first intervention starts after the last year (not treated
+            within the data).
+        pool: never-treated RegSO in the comparison pool; pool_left_out: never-treated RegSO
+            left out by the pool restriction; pool_rule: that restriction in words.
+        incomplete: RegSO left out for missing outcome values (``drop_incomplete``).
+        control: ``never`` or ``notyet``.
+    """
+
+    outcome: str
+    years: tuple[int, int]
+    scope: tuple[str, ...]
+    n_units: int
+    interventions: pl.DataFrame
+    treated: pl.DataFrame
+    before_data: tuple[str, ...]
+    after_data: tuple[str, ...]
+    pool: int
+    pool_left_out: int
+    pool_rule: str
+    incomplete: tuple[str, ...]
+    control: str
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def used(self) -> pl.DataFrame:
+        """The interventions that treat at least one RegSO of the panel."""
+        return self.interventions.filter(pl.col("reason").is_null())
+
+    @property
+    def left_out(self) -> pl.DataFrame:
+        """The interventions left out, with the reason."""
+        return self.interventions.filter(pl.col("reason").is_not_null())
+
+    def reasons(self) -> dict[str, int]:
+        """How many interventions were left out for each reason, most frequent first."""
+        counts = self.left_out.group_by("reason").len().sort(["len", "reason"], descending=True)
+        return dict(counts.iter_rows())
+
+    def lines(self) -> list[str]:
+        """The report as lines for a terminal or a log."""
+        where = _scope_text(self.scope)
+        out = [
+            f"panel: {self.outcome} per RegSO × year {self.years[0]}–{self.years[1]}, {where}: "
+            f"{self.n_units} RegSO"
+        ]
+        used, left = self.used, self.left_out
+        out.append(
+            f"interventions: {self.interventions.height} seen, {used.height} used, "
+            f"{left.height} left out"
+        )
+        for reason, n in self.reasons().items():
+            hint = f" ({KOMMUN_LINKS_HINT})" if reason == KOMMUN_LINKS_REASON else ""
+            out.append(f"  left out, {reason}: {n}{hint}")
+        for key, title, year, n in used.select("key", "title", "start_year", "n_regso").rows():
+            out.append(f"  used: {key or title} (from {year}, {n} RegSO)")
+        cohorts = ", ".join(f"{g}: {n}" for g, n in self.treated.rows())
+        out.append(f"treated RegSO by cohort: {cohorts or 'none'}")
+        if self.before_data:
+            out.append(
+                f"left out: {len(self.before_data)} RegSO treated from {self.years[0]} or "
+                f"earlier (no year before the start): {_listed(self.before_data)}"
+            )
+        if self.after_data:
+            out.append(
+                f"{len(self.after_data)} RegSO start after {self.years[1]}: counted as not "
+                f"treated within the data ({_listed(self.after_data)})"
+            )
+        if self.incomplete:
+            out.append(
+                f"left out: {len(self.incomplete)} RegSO lacking {self.outcome} in some year: "
+                f"{_listed(self.incomplete)}"
+            )
+        pool = f"comparison pool: {self.pool} never-treated RegSO"
+        if self.pool_rule:
+            pool += f" ({self.pool_rule}; {self.pool_left_out} other never-treated left out)"
+        if self.control == "notyet":
+            pool += ", and the RegSO treated later, until they start (control notyet)"
+        out.append(pool)
+        out.extend(f"note: {n}" for n in self.notes)
+        return out
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A balanced panel for :func:`bryta.evaluate.did`: ``frame`` has one row per RegSO and
+    year: ``regso``, ``kommun``, ``year``, ``outcome`` (the indicator's value), ``cohort`` (first
+    treated year, 0 = not treated within the data), ``official_type`` (2022) and
+    ``proxy_type`` (of the year; bundled years only)."""
+
+    frame: pl.DataFrame
+    report: PanelReport
+    unit: str = "regso"
+    time: str = "year"
+    outcome: str = "outcome"
+    cohort: str = "cohort"
+
+
+# --- the outcome ------------------------------------------------------------------------------
+
+
+def regso_outcomes(ctx: Context | None = None) -> pl.DataFrame:
+    """Every indicator at RegSO level: the bundled ones and, with ``ctx``, those loaded into
+    its warehouse (a loaded indicator replaces a bundled one of the same id):
+    ``regso, year, indicator, value``."""
+    from bryta.app.profiles import bundled_indicators
+
+    table = bundled_indicators().filter(level="regso")
+    if ctx is not None:
+        from bryta.indicators import stored_indicators
+
+        with ctx.warehouse(read_only=True) as warehouse:
+            stored = stored_indicators(warehouse).filter(level="regso")
+        if stored.height:
+            loaded = stored.get_column("indicator").unique().to_list()
+            table = pl.concat([table.filter(~pl.col("indicator").is_in(loaded)), stored])
+    return table.select(
+        pl.col("area").alias("regso"),
+        pl.col("year").cast(pl.Int64),
+        "indicator",
+        pl.col("value").cast(pl.Float64),
+    )
+
+
+@functools.cache
+def _proxy_types() -> pl.DataFrame:
+    """The proxy area type of every RegSO per bundled year (as the area profiles show it)."""
+    from bryta.compute.conditions.area_types import area_types
+    from bryta.datasets import load_demo_shares
+
+    return area_types(
+        load_demo_shares(),
+        unit="regso",
+        by="year",
+        shares=["born_abroad_pct", "rental_pct"],
+        population="population",
+    ).select("regso", pl.col("year").cast(pl.Int64), pl.col("area_type").alias("proxy_type"))
+
+
+# --- the registry -----------------------------------------------------------------------------
+
+
+def _records(
+    ctx: Context, kommuner: Sequence[str]
+) -> tuple[list[InterventionRecord], pl.DataFrame, pl.DataFrame]:
+    from bryta.app.registry import has_registry, interventions, registry_url
+
+    if not has_registry(ctx):
+        raise NotFound(
+            f"no registry at {registry_url(ctx)}: create one with `bryta registry init`, then "
+            "add the real programmes with `bryta registry add-programmes` (or import your own "
+            "with `bryta registry import`); or give --database"
+        )
+    if kommuner:
+        seen: dict[int | None, InterventionRecord] = {}
+        for kommun in kommuner:
+            for r in interventions(ctx, None, kommun=kommun, exclude_synthetic=True):
+                seen[r.id] = r
+        records = sorted(seen.values(), key=lambda r: r.id or 0)
+    else:
+        records = interventions(ctx, None, exclude_synthetic=True)
+    rows = [
+        {
+            "id": r.id,
+            "key": r.key,
+            "title": r.title,
+            "form": str(r.form),
+            "status": str(r.status),
+            "prevention_level": str(r.prevention_level) if r.prevention_level else None,
+            "outcome_domains": [str(d) for d in r.outcome_domains],
+            "planned_start": r.planned_start,
+            "planned_end": r.planned_end,
+            "actual_start": r.actual_start,
+            "actual_end": r.actual_end,
+            "organisation_ids": [
+                p.organisation_id for p in r.participations if p.organisation_id is not None
+            ],
+            "organisations": [p.organisation for p in r.participations if p.organisation],
+        }
+        for r in records
+    ]
+    frame = pl.DataFrame(rows, schema=INTERVENTION_SCHEMA)
+    links = pl.DataFrame(
+        [
+            {"id": r.id, "level": str(a.level), "area_code": a.area_code}
+            for r in records
+            for a in r.area_links
+        ],
+        schema=LINK_SCHEMA,
+    )
+    return records, frame, links
+
+
+# --- the panel --------------------------------------------------------------------------------
+
+
+def build_panel(
+    ctx: Context,
+    *,
+    outcome: str,
+    kommuner: Sequence[str] | None = None,
+    forms: Sequence[str] | None = None,
+    prevention_levels: Sequence[str] | None = None,
+    outcome_domains: Sequence[str] | None = None,
+    min_months: float | None = None,
+    organisations: Sequence[str] | None = None,
+    kommun_links: bool = False,
+    pool_types: Sequence[int] | None = None,
+    pool_kommuner: Sequence[str] | None = None,
+    type_source: Literal["official", "proxy"] = "official",
+    control: Literal["never", "notyet"] = "never",
+    drop_incomplete: bool = False,
+) -> Panel:
+    """The panel of ``outcome`` per RegSO × year with treatment from the registry (see the
+    module text).
+
+    Args:
+        ctx: the registry (``ctx.settings.registry_url``) and the warehouse.
+        outcome: an indicator id at RegSO level (bundled, e.g. ``born_abroad_pct``, or loaded).
+        kommuner: the kommuner of the panel (four-digit codes); None or empty: all of Sweden.
+        forms, prevention_levels, outcome_domains, min_months, organisations: the filters on
+            the interventions (organisations by name or id).
+        kommun_links: let a link to a whole kommun treat every RegSO of the kommun.
+        pool_types: keep only never-treated RegSO of these area types (1–5).
+        pool_kommuner: keep only never-treated RegSO of these kommuner.
+        type_source: ``official`` (2022) or ``proxy`` (the proxy type of the first year).
+        control: ``never`` or ``notyet``; decides what the pool must hold.
+        drop_incomplete: leave out RegSO lacking the outcome in some year instead of failing.
+
+    Raises:
+        NotFound: there is no registry.
+        InputError: the outcome is unknown or the panel cannot support the design: no
+            qualifying intervention, no treated RegSO, no year before any start, no never- or
+            not-yet-treated RegSO to compare with, or RegSO lacking the outcome in some year.
+    """
+    from bryta.datasets import official_area_types
+    from bryta.geography.areas import kommun_names, load_regso_key
+
+    scope = tuple(dict.fromkeys(kommuner or ()))
+    names = kommun_names()
+    for code in (*scope, *(pool_kommuner or ())):
+        if code not in names:
+            raise InputError(f"--kommun {code}: not a kommun code (four digits, e.g. 1280)")
+    from bryta.vocabulary import Form, OutcomeDomain, PreventionLevel
+
+    for option, given, allowed in (
+        ("--form", forms, Form),
+        ("--prevention", prevention_levels, PreventionLevel),
+        ("--domain", outcome_domains, OutcomeDomain),
+    ):
+        for value in given or ():
+            if value not in {str(v) for v in allowed}:
+                raise InputError(
+                    f"{option} {value}: not one of {', '.join(str(v) for v in allowed)}"
+                )
+    if type_source not in ("official", "proxy"):
+        raise InputError(f"--type-source takes official or proxy, not {type_source!r}")
+    for t in pool_types or ():
+        if t not in (1, 2, 3, 4, 5):
+            raise InputError(f"--pool-type takes area types 1–5, not {t}")
+
+    # the outcome per RegSO × year, within the scope
+    table = regso_outcomes(ctx)
+    values = table.filter(indicator=outcome)
+    if values.is_empty():
+        known = ", ".join(sorted(table.get_column("indicator").unique().to_list()))
+        raise InputError(
+            f"--outcome {outcome}: no indicator of that id at RegSO level; there are {known} "
+            "(load more with bryta indicators load ID --level regso)"
+        )
+    values = values.with_columns(pl.col("regso").str.slice(0, 4).alias("kommun"))
+    if scope:
+        values = values.filter(pl.col("kommun").is_in(list(scope)))
+        if values.is_empty():
+            raise InputError(f"--outcome {outcome}: no values in {_scope_text(scope)}")
+    years = sorted(values.get_column("year").unique().to_list())
+    first, last = years[0], years[-1]
+    units = values.select("regso", "kommun").unique().sort("regso")
+    suffix = _version_suffix(units.get_column("regso"))
+
+    # the interventions and the RegSO they treat
+    _, frame, links = _records(ctx, scope)
+    checked = qualify(
+        frame,
+        forms=forms,
+        prevention_levels=prevention_levels,
+        outcome_domains=outcome_domains,
+        min_months=min_months,
+        organisations=organisations,
+    )
+    qualifying = checked.filter(pl.col("reason").is_null())
+    key = load_regso_key().select("deso", "regso")
+    if suffix:  # the bundled key is DeSO 2018 → RegSO 2020
+        key = key.clear()
+    treated = link_regso(
+        links.join(qualifying.select("id"), on="id", how="semi"),
+        key,
+        units,
+        kommun_links=kommun_links,
+    )
+    checked = _why_unlinked(checked, treated, links, units, suffix)
+    n_regso = treated.group_by("id").agg(pl.col("regso").n_unique().alias("n_regso"))
+    report_rows = (
+        checked.join(n_regso, on="id", how="left")
+        .with_columns(pl.col("n_regso").fill_null(0))
+        .select("id", "key", "title", "start_year", "months", "reason", "n_regso")
+    )
+    filters = _filters_text(
+        forms, prevention_levels, outcome_domains, min_months, organisations, kommun_links
+    )
+    if frame.is_empty():
+        raise InputError(
+            f"the registry holds no published intervention in {_scope_text(scope)}: add the "
+            "real programmes with `bryta registry add-programmes` or import your own"
+        )
+    if qualifying.is_empty():
+        raise InputError(
+            f"no intervention qualifies{filters}: {frame.height} seen in "
+            f"{_scope_text(scope)}, left out for {_reasons_text(checked)}; loosen the filters"
+        )
+    if treated.is_empty():
+        hint = (
+            f"; {KOMMUN_LINKS_HINT}"
+            if report_rows.filter(reason=KOMMUN_LINKS_REASON).height
+            else ""
+        )
+        raise InputError(
+            f"no RegSO is treated: of the {qualifying.height} qualifying intervention(s)"
+            f"{filters} in {_scope_text(scope)}, {_reasons_text(checked, only_unlinked=True)}"
+            f"{hint}"
+        )
+    cohorts = assign_cohorts(qualifying, treated)
+
+    # the panel: units × years with their cohort and types
+    panel = units.join(cohorts.select("regso", "cohort"), on="regso", how="left").with_columns(
+        pl.col("cohort").fill_null(0)
+    )
+    before = panel.filter((pl.col("cohort") > 0) & (pl.col("cohort") <= first))
+    after = panel.filter(pl.col("cohort") > last)
+    if before.height and before.height == panel.filter(pl.col("cohort") > 0).height:
+        by_cohort = ", ".join(
+            f"{g}: {n}" for g, n in before.group_by("cohort").len().sort("cohort").rows()
+        )
+        raise InputError(
+            f"too few pre-periods: every treated RegSO starts in {first} (the first year of "
+            f"{outcome}) or earlier (cohorts {by_cohort}), so none has a year before its "
+            f"start; load a longer series (bryta indicators load) or filter to later "
+            f"interventions (--form, --min-months …)"
+        )
+    panel = panel.filter(~pl.col("regso").is_in(before.get_column("regso").implode()))
+    panel = panel.with_columns(
+        pl.when(pl.col("cohort") > last).then(0).otherwise(pl.col("cohort")).alias("cohort")
+    )
+    official = official_area_types().select(
+        "regso", pl.col("area_type").cast(pl.Int64).alias("official_type")
+    )
+    panel = panel.join(official, on="regso", how="left")
+
+    # the comparison pool
+    rule_parts = []
+    keep_never = pl.lit(True)
+    if pool_types:
+        if type_source == "official":
+            column = pl.col("official_type")
+        else:
+            base = _proxy_types().filter(pl.col("year") >= first).sort("year")
+            base = base.group_by("regso", maintain_order=True).agg(
+                pl.col("proxy_type").first().alias("_base_type")
+            )
+            panel = panel.join(base, on="regso", how="left")
+            column = pl.col("_base_type")
+        keep_never = keep_never & column.is_in(list(pool_types)).fill_null(False)
+        rule_parts.append(
+            f"area types {','.join(map(str, pool_types))} "
+            + ("(official 2022)" if type_source == "official" else f"(proxy, {first})")
+        )
+    if pool_kommuner:
+        keep_never = keep_never & pl.col("kommun").is_in(list(pool_kommuner))
+        rule_parts.append(f"kommun {', '.join(pool_kommuner)}")
+    never = pl.col("cohort") == 0
+    left_out_pool = panel.filter(never & ~keep_never).height
+    panel = panel.filter(~never | keep_never).drop("_base_type", strict=False)
+
+    # balanced: every RegSO has the outcome in every year
+    grid = panel.join(pl.DataFrame({"year": years}, schema={"year": pl.Int64}), how="cross")
+    grid = grid.join(values.select("regso", "year", "value"), on=["regso", "year"], how="left")
+    gaps = grid.filter(pl.col("value").is_null() | ~pl.col("value").is_finite().fill_null(False))
+    incomplete: tuple[str, ...] = ()
+    if gaps.height:
+        lacking = gaps.get_column("regso").unique().sort().to_list()
+        if not drop_incomplete:
+            raise InputError(
+                f"the panel is unbalanced: {len(lacking)} RegSO lack {outcome} in some of the "
+                f"years {first}–{last}: {_listed(lacking)}; --drop-incomplete leaves them "
+                "out, or choose another --outcome"
+            )
+        incomplete = tuple(lacking)
+        grid = grid.filter(~pl.col("regso").is_in(lacking))
+        panel = panel.filter(~pl.col("regso").is_in(lacking))
+
+    treated_units = panel.filter(pl.col("cohort") > 0)
+    n_never = panel.filter(pl.col("cohort") == 0).height
+    if treated_units.is_empty():
+        raise InputError(
+            f"no treated RegSO is left in the panel{filters} (they start before {first} "
+            "or lack the outcome)"
+        )
+    pool_text = f" ({'; '.join(rule_parts)})" if rule_parts else ""
+    if n_never == 0 and (control == "never" or treated_units["cohort"].n_unique() < 2):
+        fixes = []
+        if control == "never" and treated_units["cohort"].n_unique() > 1:
+            fixes.append("--control notyet compares with RegSO treated later")
+        fixes.append("widen the pool (--all, --pool-type, --pool-kommun)")
+        if kommun_links:
+            fixes.append("drop --kommun-links (it treats every RegSO of a linked kommun)")
+        raise InputError(
+            f"no never- or not-yet-treated RegSO to compare with: all {panel.height} RegSO "
+            f"of the panel{pool_text} are treated; {', or '.join(fixes)}"
+        )
+    proxy = _proxy_types()
+    out = (
+        grid.rename({"value": "outcome"})
+        .join(proxy, on=["regso", "year"], how="left")
+        .select(
+            "regso",
+            "kommun",
+            "year",
+            "outcome",
+            pl.col("cohort").cast(pl.Int64),
+            "official_type",
+            "proxy_type",
+        )
+        .sort("regso", "year")
+    )
+    in_panel = set(out.get_column("regso").unique().to_list())
+    counted = (
+        treated.filter(pl.col("regso").is_in(list(in_panel)))
+        .group_by("id")
+        .agg(pl.col("regso").n_unique().alias("n_regso"))
+    )
+    dropped_before = before.get_column("regso").implode()
+    why_not = (
+        treated.with_columns(pl.col("regso").is_in(dropped_before).alias("_before"))
+        .group_by("id")
+        .agg(pl.col("_before").any())
+    )
+    report_rows = (
+        report_rows.drop("n_regso")
+        .join(counted, on="id", how="left")
+        .join(why_not, on="id", how="left")
+        .with_columns(pl.col("n_regso").fill_null(0))
+        .with_columns(
+            pl.when(pl.col("reason").is_null() & (pl.col("n_regso") == 0))
+            .then(
+                pl.when(pl.col("_before").fill_null(False))
+                .then(pl.lit(BEFORE_DATA_REASON))
+                .otherwise(pl.lit(INCOMPLETE_REASON))
+            )
+            .otherwise(pl.col("reason"))
+            .alias("reason")
+        )
+        .drop("_before")
+    )
+    notes = []
+    if suffix:
+        notes.append(f"the outcome's codes are of the {suffix.lstrip('_')} division")
+    report = PanelReport(
+        outcome=outcome,
+        years=(first, last),
+        scope=scope,
+        n_units=len(in_panel),
+        interventions=report_rows,
+        treated=treated_units.group_by("cohort").len("n_units").sort("cohort"),
+        before_data=tuple(before.get_column("regso").to_list()),
+        after_data=tuple(after.get_column("regso").to_list()),
+        pool=n_never,
+        pool_left_out=left_out_pool,
+        pool_rule="; ".join(rule_parts),
+        incomplete=incomplete,
+        control=control,
+        notes=tuple(notes),
+    )
+    return Panel(out, report)
+
+
+def _why_unlinked(
+    checked: pl.DataFrame,
+    treated: pl.DataFrame,
+    links: pl.DataFrame,
+    units: pl.DataFrame,
+    suffix: str,
+) -> pl.DataFrame:
+    """The reason of qualifying interventions that treat no RegSO of the panel."""
+    linked = treated.get_column("id").unique().implode()
+    scope_kommuner = units.get_column("kommun").unique().implode()
+    kommun_only = (
+        links.filter((pl.col("level") == "kommun") & pl.col("area_code").is_in(scope_kommuner))
+        .get_column("id")
+        .unique()
+        .implode()
+    )
+    other_version = (
+        links.filter(
+            pl.col("level").is_in(["regso", "deso"])
+            & (pl.col("area_code").str.extract(r"(_[A-Za-z]+\d{4})$").fill_null("") != suffix)
+            & pl.col("area_code").str.slice(0, 4).is_in(scope_kommuner)
+        )
+        .get_column("id")
+        .unique()
+        .implode()
+    )
+    unlinked = pl.col("reason").is_null() & ~pl.col("id").is_in(linked)
+    return checked.with_columns(
+        pl.when(unlinked & pl.col("id").is_in(other_version))
+        .then(pl.lit(OTHER_VERSION_REASON))
+        .when(unlinked & pl.col("id").is_in(kommun_only))
+        .then(pl.lit(KOMMUN_LINKS_REASON))
+        .when(unlinked)
+        .then(pl.lit(NO_AREA_REASON))
+        .otherwise(pl.col("reason"))
+        .alias("reason")
+    )
+
+
+def _version_suffix(codes: pl.Series) -> str:
+    """``_RegSO2025`` when the outcome's codes are of the 2025 division, else ``""``."""
+    found = codes.str.extract(r"(_RegSO\d{4})$").drop_nulls().unique().to_list()
+    return found[0] if found else ""
+
+
+def _scope_text(scope: Sequence[str]) -> str:
+    if not scope:
+        return "all of Sweden"
+    from bryta.geography.areas import kommun_names
+
+    names = kommun_names()
+    return "kommun " + ", ".join(f"{c} ({names.get(c, '?')})" for c in scope)
+
+
+def _reasons_text(checked: pl.DataFrame, *, only_unlinked: bool = False) -> str:
+    linked_reasons = [KOMMUN_LINKS_REASON, NO_AREA_REASON, OTHER_VERSION_REASON]
+    rows = checked.filter(pl.col("reason").is_not_null())
+    if only_unlinked:
+        rows = rows.filter(pl.col("reason").is_in(linked_reasons))
+    counts = rows.group_by("reason").len().sort(["len", "reason"], descending=True)
+    return "; ".join(f"{reason}: {n}" for reason, n in counts.rows()) or "none"
+
+
+def _filters_text(
+    forms: Sequence[str] | None,
+    prevention_levels: Sequence[str] | None,
+    outcome_domains: Sequence[str] | None,
+    min_months: float | None,
+    organisations: Sequence[str] | None,
+    kommun_links: bool,
+) -> str:
+    parts = []
+    for option, value in (
+        ("--form", forms),
+        ("--prevention", prevention_levels),
+        ("--domain", outcome_domains),
+        ("--organisation", organisations),
+    ):
+        if value:
+            parts.append(f"{option} {','.join(value)}")
+    if min_months is not None:
+        parts.append(f"--min-months {min_months:g}")
+    if kommun_links:
+        parts.append("--kommun-links")
+    return f" ({' '.join(parts)})" if parts else ""
+
+
+def _listed(codes: Sequence[str]) -> str:
+    shown = ", ".join(codes[:_MAX_LISTED])
+    return shown + (f" and {len(codes) - _MAX_LISTED} more" if len(codes) > _MAX_LISTED else "")
+
+
+# --- running the design and writing the results ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegistryEvaluation:
+    """What :func:`evaluate_registry` did: the panel, the estimates and the files written."""
+
+    panel: Panel
+    result: DidResult
+    files: list[Path]
+
+
+def result_paths(output: Path) -> tuple[Path, Path, Path]:
+    """The table, and beside it the event study as ``.html`` and ``.svg``."""
+    output = Path(output)
+    return output, output.with_suffix(".html"), output.with_suffix(".svg")
+
+
+def check_outputs(output: Path) -> None:
+    """Fail before any work if the table or the plots beside it cannot be written."""
+    from bryta.app.tables import check_writable
+
+    table, html, svg = result_paths(output)
+    check_writable(table)
+    for path in (html, svg):
+        if path.is_dir():
+            raise InputError(f"{path}: is a folder; choose another -o")
+
+
+def evaluate_registry(
+    ctx: Context,
+    output: Path,
+    *,
+    method: Literal["reg", "ipw", "dr"] = "dr",
+    bootstrap: int = 0,
+    seed: int | None = None,
+    progress: Progress | None = None,
+    **panel_options: Any,
+) -> RegistryEvaluation:
+    """Build the panel (:func:`build_panel`, ``panel_options``), run
+    :func:`bryta.evaluate.did` on it and write the long table to ``output`` (``.csv``,
+    ``.xlsx``, ``.parquet`` or ``.json``, the columns of ``bryta evaluate did``) with the
+    event study beside it as ``.html`` (interactive, offline) and ``.svg``. Everything is
+    computed before anything is written; each file is written whole."""
+    from bryta.app.tables import _atomic, write_table
+    from bryta.evaluate import did
+
+    check_outputs(output)
+    panel = build_panel(ctx, **panel_options)
+    result = did(
+        panel.frame,
+        unit=panel.unit,
+        time=panel.time,
+        outcome=panel.outcome,
+        cohort=panel.cohort,
+        control=panel.report.control,
+        method=method,
+        bootstrap=bootstrap,
+        seed=seed,
+        progress=progress,
+    )
+    title = _plot_title(panel.report, result)
+    subtitle = _plot_subtitle(panel.report, result)
+    svg = event_study_svg(result, title, subtitle)
+    html = event_study_html(result, f"{title}<br><sub>{escape(subtitle)}</sub>")
+    table, html_path, svg_path = result_paths(output)
+    write_table(result.estimates, table)
+    for path, text in ((html_path, html), (svg_path, svg)):
+        _atomic(path, _text_writer(text))
+    return RegistryEvaluation(panel, result, [table, html_path, svg_path])
+
+
+def _text_writer(text: str) -> Callable[[Path], object]:
+    def write(tmp: Path) -> object:
+        return tmp.write_text(text, encoding="utf-8")
+
+    return write
+
+
+def _plot_title(report: PanelReport, result: DidResult) -> str:
+    return f"{report.outcome}, {_scope_text(report.scope)}: event study"
+
+
+def _plot_subtitle(report: PanelReport, result: DidResult) -> str:
+    cohorts = ", ".join(f"{g}: {n}" for g, n in report.treated.rows())
+    level = round(100 * (1 - result.alpha))
+    return (
+        f"treated RegSO by cohort {cohorts}; {report.pool} never treated; control "
+        f"{result.control}; {level} % {result.band} intervals"
+    )
+
+
+def _event_rows(result: DidResult) -> list[tuple[int, float, float | None, float | None]]:
+    rows = result.aggregate("dynamic").filter(pl.col("event_time").is_not_null())
+    return [
+        (int(e), float(est), lo, hi)
+        for e, est, lo, hi in rows.select("event_time", "estimate", "ci_low", "ci_high").rows()
+        if est is not None and math.isfinite(est)
+    ]
+
+
+_SVG_W, _SVG_H = 680, 380
+_SVG_LEFT, _SVG_RIGHT, _SVG_TOP, _SVG_BOTTOM = 70, 20, 50, 300
+_PRE, _POST = "#7f7f7f", "#00204d"  # before the start in grey, after in cividis' dark end
+
+
+def event_study_svg(result: DidResult, title: str = "", subtitle: str = "") -> str:
+    """A plain SVG of the event study: the estimate per year since the start (0 = the start
+    year) with its interval as a bar, grey before the start, dark from it."""
+    from bryta.app.evaluation_synth import _fmt, _ticks
+
+    rows = _event_rows(result)
+    level = round(100 * (1 - result.alpha))
+    band = "uniform" if result.band == "uniform" else "pointwise"
+    desc = (
+        f"Effect by years since the start, {level} % {band} intervals; before the start "
+        "(grey) it should be near 0."
+    )
+    parts: list[str] = []
+    if rows:
+        e0, e1 = min(r[0] for r in rows), max(r[0] for r in rows)
+        values = [0.0] + [v for r in rows for v in r[1:] if v is not None and math.isfinite(v)]
+        lo, hi = min(values), max(values)
+        pad = (hi - lo) * 0.05 or 1.0
+        lo, hi = lo - pad, hi + pad
+        width = _SVG_W - _SVG_LEFT - _SVG_RIGHT
+
+        def x(e: float) -> float:
+            return _SVG_LEFT + (e - e0 + 0.5) / (e1 - e0 + 1) * width
+
+        def y(v: float) -> float:
+            return _SVG_BOTTOM - (v - lo) / (hi - lo) * (_SVG_BOTTOM - _SVG_TOP)
+
+        parts.append(
+            f'<rect x="{_SVG_LEFT}" y="{_SVG_TOP}" width="{width}" '
+            f'height="{_SVG_BOTTOM - _SVG_TOP}" fill="none" stroke="#444"/>'
+        )
+        for tick in _ticks(lo, hi):
+            parts.append(
+                f'<line x1="{_SVG_LEFT}" x2="{_SVG_W - _SVG_RIGHT}" y1="{y(tick):.1f}" '
+                f'y2="{y(tick):.1f}" stroke="#e5e5e5"/><text x="{_SVG_LEFT - 6}" '
+                f'y="{y(tick) + 4:.1f}" text-anchor="end">{_fmt(tick)}</text>'
+            )
+        parts.append(
+            f'<line x1="{_SVG_LEFT}" x2="{_SVG_W - _SVG_RIGHT}" y1="{y(0):.1f}" '
+            f'y2="{y(0):.1f}" stroke="#444"/>'
+        )
+        start = x(-0.5)
+        parts.append(
+            f'<line x1="{start:.1f}" x2="{start:.1f}" y1="{_SVG_TOP}" y2="{_SVG_BOTTOM}" '
+            'stroke="#444" stroke-dasharray="4 3"/>'
+        )
+        for e, est, ci_lo, ci_hi in rows:
+            colour = _PRE if e < 0 else _POST
+            if ci_lo is not None and ci_hi is not None and math.isfinite(ci_lo + ci_hi):
+                parts.append(
+                    f'<line x1="{x(e):.1f}" x2="{x(e):.1f}" y1="{y(ci_lo):.1f}" '
+                    f'y2="{y(ci_hi):.1f}" stroke="{colour}" stroke-width="2"/>'
+                )
+            parts.append(
+                f'<circle cx="{x(e):.1f}" cy="{y(est):.1f}" r="4" fill="{colour}">'
+                f"<title>{e}: {est:.4g} [{_fmt(ci_lo) if ci_lo is not None else ''}, "
+                f"{_fmt(ci_hi) if ci_hi is not None else ''}]</title></circle>"
+                f'<text x="{x(e):.1f}" y="{_SVG_BOTTOM + 18}" text-anchor="middle">{e}</text>'
+            )
+        parts.append(
+            f'<text x="{_SVG_LEFT + width / 2:.1f}" y="{_SVG_BOTTOM + 38}" '
+            'text-anchor="middle">years since the start</text>'
+        )
+    else:
+        parts.append(f'<text x="{_SVG_LEFT}" y="{_SVG_TOP + 20}">no event-study estimates</text>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_SVG_W}" height="{_SVG_H}" '
+        f'viewBox="0 0 {_SVG_W} {_SVG_H}" font-family="sans-serif" font-size="12" role="img" '
+        f'aria-labelledby="title desc"><title id="title">{escape(title)}</title>'
+        f'<desc id="desc">{escape(desc)}</desc><rect width="100%" height="100%" fill="white"/>'
+        f'<text x="{_SVG_LEFT}" y="20" font-weight="bold">{escape(_short(title))}</text>'
+        f'<text x="{_SVG_LEFT}" y="38" fill="#444">{escape(_short(subtitle, 95))}</text>'
+        + "".join(parts)
+        + f'<text x="20" y="{_SVG_H - 8}" fill="#444">{escape(_short(desc, 120))}'
+        "</text></svg>\n"
+    )
+
+
+def _short(text: str, n: int = 90) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def event_study_html(result: DidResult, title: str = "") -> str:
+    """The event study as an interactive plotly page with plotly.js inside (opens offline)."""
+    import plotly.graph_objects as go
+
+    rows = _event_rows(result)
+    fig = go.Figure()
+    for name, colour, part in (
+        ("before the start", _PRE, [r for r in rows if r[0] < 0]),
+        ("from the start", _POST, [r for r in rows if r[0] >= 0]),
+    ):
+        if not part:
+            continue
+        est = [r[1] for r in part]
+        fig.add_trace(
+            go.Scatter(
+                x=[r[0] for r in part],
+                y=est,
+                mode="markers",
+                name=name,
+                marker={"color": colour, "size": 10},
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [(r[3] - r[1]) if r[3] is not None else 0 for r in part],
+                    "arrayminus": [(r[1] - r[2]) if r[2] is not None else 0 for r in part],
+                    "color": colour,
+                },
+            )
+        )
+    fig.add_hline(y=0, line_color="#444")
+    fig.add_vline(x=-0.5, line_dash="dot", line_color="#444")
+    level = round(100 * (1 - result.alpha))
+    fig.update_layout(
+        template="plotly_white",
+        title=title,
+        xaxis_title="years since the start",
+        yaxis_title=f"estimated effect ({level} % {result.band} interval)",
+    )
+    html: str = fig.to_html(include_plotlyjs=True, full_html=True)
+    return html

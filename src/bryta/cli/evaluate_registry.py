@@ -1,0 +1,182 @@
+"""``bryta evaluate registry``: the staggered design on a panel built from the registry and
+the data (:mod:`bryta.app.evaluation`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bryta.cli._common import err_console, make_context, say, split_list, user_errors
+from bryta.cli.options import Database, DataDir
+
+_CONTROLS = ("never", "notyet")
+_METHODS = ("reg", "ipw", "dr")
+_SOURCES = ("official", "proxy")
+
+
+def registry_command(
+    ctx: typer.Context,
+    outcome: Annotated[
+        str,
+        typer.Option(
+            help="Indicator per RegSO × year: born_abroad_pct, rental_pct, mean_wage_income, "
+            "population, or one loaded with bryta indicators load."
+        ),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "-o",
+            "--output",
+            help="The estimates (.csv, .xlsx, .parquet or .json); the event study is written "
+            "beside it as .html and .svg.",
+        ),
+    ],
+    kommun: Annotated[
+        str | None,
+        typer.Option(help="The panel's kommun (code, e.g. 1280; several comma-separated)."),
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="The panel: every RegSO of Sweden.")] = False,
+    form: Annotated[
+        str | None,
+        typer.Option(help="Only interventions of these forms (project, permanent_operation, …)."),
+    ] = None,
+    prevention: Annotated[
+        str | None,
+        typer.Option(help="Only these prevention levels (universal, selective, indicated, …)."),
+    ] = None,
+    domain: Annotated[
+        str | None,
+        typer.Option(help="Only interventions with one of these outcome domains (work, …)."),
+    ] = None,
+    min_months: Annotated[
+        float | None,
+        typer.Option(help="Only interventions planned for at least this many months."),
+    ] = None,
+    organisation: Annotated[
+        str | None,
+        typer.Option(help="Only interventions an organisation takes part in (names or ids)."),
+    ] = None,
+    kommun_links: Annotated[
+        bool,
+        typer.Option(
+            "--kommun-links", help="Let a link to a whole kommun treat every RegSO of it."
+        ),
+    ] = False,
+    pool_type: Annotated[
+        str | None,
+        typer.Option(help="Compare only with never-treated RegSO of these area types (1,2)."),
+    ] = None,
+    pool_kommun: Annotated[
+        str | None,
+        typer.Option(help="Compare only with never-treated RegSO of these kommuner."),
+    ] = None,
+    type_source: Annotated[
+        str,
+        typer.Option(help="Area types for --pool-type: official (2022) or proxy (first year)."),
+    ] = "official",
+    drop_incomplete: Annotated[
+        bool,
+        typer.Option("--drop-incomplete", help="Leave out RegSO lacking the outcome in some year."),
+    ] = False,
+    control: Annotated[
+        str,
+        typer.Option(
+            help="Comparison units: never (never treated) or notyet (also those treated later)."
+        ),
+    ] = "never",
+    method: Annotated[str, typer.Option(help="reg, ipw or dr (doubly robust).")] = "dr",
+    bootstrap: Annotated[
+        int,
+        typer.Option(help="Multiplier bootstrap replicates: uniform bands (0: analytic)."),
+    ] = 0,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of the bootstrap (same seed, same numbers).")
+    ] = None,
+    data_dir: DataDir = None,
+    database: Database = None,
+) -> None:
+    """Did the RegSO where the registry's interventions started develop differently? Builds
+    the panel from the registry (published interventions) and the data, and runs the
+    staggered difference-in-differences design (as bryta evaluate did).
+
+    A RegSO is treated from the start year of the first qualifying intervention linked to it
+    or to a DeSO in it; links to a whole kommun count only with --kommun-links. Prints what
+    went into the panel and what was left out, and the overall estimates; writes the
+    estimates to -o and the event study beside it (.html, offline; .svg). See
+    docs/evaluation.md, "From the registry".
+
+    Example: bryta evaluate registry --kommun 0180 --outcome born_abroad_pct
+    --form permanent_operation -o jarva.csv
+    """
+    from typing import Literal, cast
+
+    from bryta.app.evaluation import evaluate_registry
+    from bryta.cli._progress import delayed_progress
+    from bryta.cli.evaluate_did import summary_lines
+
+    if (kommun is None) == (not all_):
+        raise typer.BadParameter("give --kommun CODE or --all (one of them)")
+    if control not in _CONTROLS:
+        raise typer.BadParameter(f"--control takes never or notyet, not {control!r}")
+    if method not in _METHODS:
+        raise typer.BadParameter(f"--method takes reg, ipw or dr, not {method!r}")
+    if type_source not in _SOURCES:
+        raise typer.BadParameter(f"--type-source takes official or proxy, not {type_source!r}")
+    if bootstrap < 0:
+        raise typer.BadParameter(f"--bootstrap takes a number of replicates, not {bootstrap}")
+    if seed is not None and not bootstrap:
+        raise typer.BadParameter("--seed needs --bootstrap N")
+    types: list[int] | None = None
+    if pool_type is not None:
+        try:
+            types = [int(t) for t in split_list(pool_type)]
+        except ValueError:
+            raise typer.BadParameter(
+                f"--pool-type takes area types 1–5, not {pool_type!r}"
+            ) from None
+    context = make_context(ctx, data_dir=data_dir, database=database)
+    try:
+        with (
+            user_errors("evaluate registry"),
+            delayed_progress(max(bootstrap, 1), "bootstrap") as bar,
+        ):
+            run = evaluate_registry(
+                context,
+                output,
+                outcome=outcome,
+                kommuner=split_list(kommun) if kommun else None,
+                forms=split_list(form),
+                prevention_levels=split_list(prevention),
+                outcome_domains=split_list(domain),
+                min_months=min_months,
+                organisations=split_list(organisation),
+                kommun_links=kommun_links,
+                pool_types=types,
+                pool_kommuner=split_list(pool_kommun),
+                type_source=cast("Literal['official', 'proxy']", type_source),
+                control=cast("Literal['never', 'notyet']", control),
+                drop_incomplete=drop_incomplete,
+                method=cast("Literal['reg', 'ipw', 'dr']", method),
+                bootstrap=bootstrap,
+                seed=seed,
+                progress=bar.advance_by if bootstrap else None,
+            )
+    finally:
+        context.close()
+    say(run.panel.report.lines())
+    say(summary_lines(run.result))
+    table, html, svg = run.files
+    err_console.print(
+        f"wrote {run.result.estimates.height} estimates to {table}, the event study to "
+        f"{html} and {svg}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("registry")(registry_command)
