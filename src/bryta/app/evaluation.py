@@ -706,7 +706,7 @@ def evaluate_registry(
     ``.xlsx``, ``.parquet`` or ``.json``, the columns of ``bryta evaluate did``) with the
     event study beside it as ``.html`` (interactive, offline) and ``.svg``. Everything is
     computed before anything is written; each file is written whole."""
-    from bryta.app.tables import _atomic, write_table
+    from bryta.app.tables import write_atomic, write_table
     from bryta.evaluate import did
 
     check_outputs(output)
@@ -730,7 +730,7 @@ def evaluate_registry(
     table, html_path, svg_path = result_paths(output)
     write_table(result.estimates, table)
     for path, text in ((html_path, html), (svg_path, svg)):
-        _atomic(path, _text_writer(text))
+        write_atomic(path, _text_writer(text))
     return RegistryEvaluation(panel, result, [table, html_path, svg_path])
 
 
@@ -771,7 +771,7 @@ _PRE, _POST = "#7f7f7f", "#00204d"  # before the start in grey, after in cividis
 def event_study_svg(result: DidResult, title: str = "", subtitle: str = "") -> str:
     """A plain SVG of the event study: the estimate per year since the start (0 = the start
     year) with its interval as a bar, grey before the start, dark from it."""
-    from bryta.app.evaluation_synth import _fmt, _ticks
+    from bryta.app.svg import axis_ticks, tick_label
 
     rows = _event_rows(result)
     level = round(100 * (1 - result.alpha))
@@ -799,11 +799,11 @@ def event_study_svg(result: DidResult, title: str = "", subtitle: str = "") -> s
             f'<rect x="{_SVG_LEFT}" y="{_SVG_TOP}" width="{width}" '
             f'height="{_SVG_BOTTOM - _SVG_TOP}" fill="none" stroke="#444"/>'
         )
-        for tick in _ticks(lo, hi):
+        for tick in axis_ticks(lo, hi):
             parts.append(
                 f'<line x1="{_SVG_LEFT}" x2="{_SVG_W - _SVG_RIGHT}" y1="{y(tick):.1f}" '
                 f'y2="{y(tick):.1f}" stroke="#e5e5e5"/><text x="{_SVG_LEFT - 6}" '
-                f'y="{y(tick) + 4:.1f}" text-anchor="end">{_fmt(tick)}</text>'
+                f'y="{y(tick) + 4:.1f}" text-anchor="end">{tick_label(tick)}</text>'
             )
         parts.append(
             f'<line x1="{_SVG_LEFT}" x2="{_SVG_W - _SVG_RIGHT}" y1="{y(0):.1f}" '
@@ -823,8 +823,8 @@ def event_study_svg(result: DidResult, title: str = "", subtitle: str = "") -> s
                 )
             parts.append(
                 f'<circle cx="{x(e):.1f}" cy="{y(est):.1f}" r="4" fill="{colour}">'
-                f"<title>{e}: {est:.4g} [{_fmt(ci_lo) if ci_lo is not None else ''}, "
-                f"{_fmt(ci_hi) if ci_hi is not None else ''}]</title></circle>"
+                f"<title>{e}: {est:.4g} [{tick_label(ci_lo) if ci_lo is not None else ''}, "
+                f"{tick_label(ci_hi) if ci_hi is not None else ''}]</title></circle>"
                 f'<text x="{x(e):.1f}" y="{_SVG_BOTTOM + 18}" text-anchor="middle">{e}</text>'
             )
         parts.append(

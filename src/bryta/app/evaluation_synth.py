@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from bryta.app.tables import _atomic, read_table
+from bryta.app.svg import axis_ticks, tick_label
+from bryta.app.tables import read_table, write_atomic
 from bryta.errors import InputError
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ def run_synth(
     files = []
     for name, text in contents.items():
         path = out_dir / name
-        _atomic(path, _writer(text))
+        write_atomic(path, _writer(text))
         files.append(path)
     return SynthRun(result, files)
 
@@ -176,20 +177,6 @@ _PANELS = ((40, 270), (350, 580))  # top, bottom of each panel's plotting area
 _ACTUAL, _SYNTH, _GREY = "#00204d", "#c9a13f", "#b5b5b5"  # cividis ends: readable for all
 
 
-def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        return [lo] if math.isfinite(lo) else []
-    raw = (hi - lo) / n
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    first = math.ceil(lo / step) * step
-    return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.10g}" if abs(x) >= 1 or x == 0 else f"{x:.3g}"
-
-
 def path_svg(result: SynthResult) -> str:
     """A plain SVG of the path (top) and the gaps with the placebos' in grey (bottom)."""
     path = result.path
@@ -233,16 +220,16 @@ def path_svg(result: SynthResult) -> str:
             f'<rect x="{_LEFT}" y="{top}" width="{_W - _LEFT - _RIGHT}" '
             f'height="{bottom - top}" fill="none" stroke="#444"/>'
         )
-        for tick in _ticks(lo, hi):
+        for tick in axis_ticks(lo, hi):
             parts.append(
                 f'<line x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
                 f'stroke="#e5e5e5"/><text x="{_LEFT - 6}" y="{y(tick) + 4:.1f}" '
-                f'text-anchor="end">{_fmt(tick)}</text>'
+                f'text-anchor="end">{tick_label(tick)}</text>'
             )
-        for tick in _ticks(t0, t1, 8):
+        for tick in axis_ticks(t0, t1, 8):
             parts.append(
                 f'<text x="{x(tick):.1f}" y="{bottom + 18}" text-anchor="middle">'
-                f"{_fmt(tick)}</text>"
+                f"{tick_label(tick)}</text>"
             )
         start = x(result.start - 0.5)
         parts.append(

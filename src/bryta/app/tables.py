@@ -208,10 +208,10 @@ def write_table(frame: pl.DataFrame, path: Path, inputs: Iterable[Path] = ()) ->
         ".parquet": frame.write_parquet,
         ".xlsx": lambda tmp: _write_excel(frame, tmp),
     }
-    _atomic(path, writers.get(suffix, frame.write_json))
+    write_atomic(path, writers.get(suffix, frame.write_json))
 
 
-def _atomic(path: Path, write: Callable[[Path], object]) -> None:
+def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     """``write`` a temporary file beside ``path``, then rename it into place: a failed write
     leaves neither a partial file nor a changed one."""
     tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
@@ -242,7 +242,7 @@ def write_text(text: str, path: Path, inputs: Iterable[Path] = ()) -> None:
     if path.suffix.lower() not in (".json", ".geojson", ".html"):
         raise InputError(f"{path}: output must be .json")
     check_writable(path.with_suffix(".json"), inputs)
-    _atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 # ---- tables as bytes for downloads (the web app) ----------------------------------------------
