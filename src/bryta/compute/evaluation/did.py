@@ -78,6 +78,7 @@ import polars as pl
 
 from bryta.compute._coerce import ROW, rows_text, to_float, to_number
 from bryta.compute.progress import Progress
+from bryta.compute.segregation.counts import to_polars
 from bryta.errors import InputError
 
 __all__ = ["AGGREGATIONS", "COLUMNS", "DidResult", "did", "twfe"]
@@ -208,22 +209,6 @@ class _Panel:
     dropped_first: int
 
 
-def _to_frame(data: Any) -> pl.DataFrame:
-    if isinstance(data, pl.DataFrame):
-        return data
-    if isinstance(data, pl.LazyFrame):
-        return data.collect()
-    module = type(data).__module__.split(".")[0]
-    if module == "pandas":
-        return pl.from_pandas(data.reset_index(drop=True))
-    if module == "pyarrow":
-        frame = pl.from_arrow(data)
-        return frame if isinstance(frame, pl.DataFrame) else frame.to_frame()
-    raise InputError(
-        f"the panel must be a polars, pandas or Arrow table, not {type(data).__name__}"
-    )
-
-
 def _whole(frame: pl.DataFrame, column: str, show: Sequence[str], what: str) -> pl.Series:
     values = to_number(frame, column, show=show)
     if values.dtype.is_integer():
@@ -248,7 +233,7 @@ def _prepare(
     cohort: str,
     covariates: Sequence[str],
 ) -> _Panel:
-    frame = _to_frame(data)
+    frame = to_polars(data, "the panel")
     needed = [unit, time, outcome, cohort, *covariates]
     absent = [c for c in dict.fromkeys(needed) if c not in frame.columns]
     if absent:

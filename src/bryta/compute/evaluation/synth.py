@@ -210,7 +210,7 @@ def _panel(
 ) -> _Panel:
     from bryta.compute.segregation.counts import to_polars
 
-    frame = to_polars(data)
+    frame = to_polars(data, "the panel")
     for role, column in (("--unit", unit), ("--time", time), ("--outcome", outcome)):
         if column not in frame.columns:
             raise InputError(

@@ -78,8 +78,9 @@ def run_ids(frame: pl.DataFrame, columns: Sequence[str]) -> np.ndarray:
     return ids.to_numpy().astype(np.int64)
 
 
-def to_polars(data: Any) -> pl.DataFrame:
-    """Accept a polars (lazy) frame, a pandas frame or an Arrow table; return a polars frame."""
+def to_polars(data: Any, what: str = "counts") -> pl.DataFrame:
+    """Accept a polars (lazy) frame, a pandas frame or an Arrow table; return a polars frame.
+    ``what`` names the argument in the error for anything else."""
     if isinstance(data, pl.DataFrame):
         return data
     if isinstance(data, pl.LazyFrame):
@@ -90,7 +91,7 @@ def to_polars(data: Any) -> pl.DataFrame:
     if module == "pyarrow":
         frame = pl.from_arrow(data)
         return frame if isinstance(frame, pl.DataFrame) else frame.to_frame()
-    raise CountsError(f"counts must be a polars, pandas or Arrow table, not {type(data).__name__}")
+    raise CountsError(f"{what} must be a polars, pandas or Arrow table, not {type(data).__name__}")
 
 
 def _require_columns(frame: pl.DataFrame, names: Sequence[str], role: str) -> None:
