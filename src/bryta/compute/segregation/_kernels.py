@@ -140,9 +140,12 @@ def cell_alias(counts, seg_start, seg_end):
             cap += counts[c]
         n_small = n_large = 0
         for i in range(width):
-            mass = counts[a + i] * width if a + i < seg_end[s] else np.int64(0)
+            inside = a + i < seg_end[s]
+            mass = counts[a + i] * width if inside else np.int64(0)
             share[f0 + i] = mass
-            alias[f0 + i] = a + i
+            # a column past the segment's end gives all to its alias: never a cell outside the
+            # segment, even when the segment holds no one and no column is topped up
+            alias[f0 + i] = a + i if inside else a
             if mass < cap:
                 small[n_small] = i
                 n_small += 1
