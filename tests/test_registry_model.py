@@ -70,6 +70,7 @@ def test_init_creates_all_tables(registry_url):
         "successions",
         "users",
         "audit_entries",
+        "evaluations",
     }
 
 

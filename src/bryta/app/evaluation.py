@@ -56,11 +56,14 @@ __all__ = [
     "KOMMUN_LINKS_REASON",
     "Panel",
     "PanelReport",
+    "RecordedEvaluation",
     "RegistryEvaluation",
     "build_panel",
     "evaluate_registry",
+    "evaluations_of",
     "event_study_html",
     "event_study_svg",
+    "record_evaluations",
     "regso_outcomes",
 ]
 
@@ -732,6 +735,139 @@ def evaluate_registry(
     for path, text in ((html_path, html), (svg_path, svg)):
         write_atomic(path, _text_writer(text))
     return RegistryEvaluation(panel, result, [table, html_path, svg_path])
+
+
+# --- results back into the registry ------------------------------------------------------------
+
+#: Without a target in the registry, the smallest meaningful effect is this many standard
+#: deviations of the outcome across the panel's RegSO in its first year (Cohen's "small").
+MEANINGFUL_SD = 0.2
+
+
+@dataclass(frozen=True)
+class RecordedEvaluation:
+    """One evaluation record written by :func:`record_evaluations`."""
+
+    key: str
+    title: str
+    record: Any  # bryta.registry.evaluations.EvaluationRecord
+
+
+def _provenance(ctx: Context, outcome: str) -> dict[str, Any]:
+    """Where the outcome came from: the warehouse dataset (name, checksum, when stored) when
+    it was loaded with ``bryta indicators load``, else ``"bundled"``; and bryta's version."""
+    from bryta import __version__
+
+    name = f"indicator_{outcome}"
+    datasets: Any = "bundled"
+    with ctx.warehouse(read_only=True) as warehouse:
+        rows = [r for r in warehouse.catalogue() if r.get("name") == name]
+    if rows:
+        datasets = [{key: rows[0].get(key) for key in ("name", "sha256", "source", "stored_at")}]
+    return {"datasets": datasets, "bryta": __version__}
+
+
+def _intended(record: InterventionRecord, outcome: str) -> tuple[int | None, float | None]:
+    """(direction, meaningful effect) from the intervention's indicator link to ``outcome``:
+    the sign and size of target − baseline; (None, None) without both."""
+    for link in record.indicator_links:
+        if link.indicator_id == outcome and link.baseline is not None and link.target is not None:
+            change = link.target - link.baseline
+            if change != 0:
+                return (1 if change > 0 else -1), abs(change)
+    return None, None
+
+
+def record_evaluations(
+    ctx: Context, run: RegistryEvaluation, *, direction: int | None = None
+) -> list[RecordedEvaluation]:
+    """Write the overall ``simple`` estimate of ``run`` as an evaluation record of every
+    intervention that treats RegSO of the panel (as the system, audited), with the evidence
+    level of :func:`bryta.registry.evaluations.evidence_level`.
+
+    The MDE is the analytic one, 2.80 × the standard error (80 % power, 5 % two-sided; no
+    placebo p-value: ``bryta evaluate registry`` runs no placebos). The intended direction is
+    ``direction`` (+1 raise, −1 lower) when given, else the sign of target − baseline of the
+    intervention's indicator link to the outcome; the smallest meaningful effect is
+    |target − baseline| from that link, else :data:`MEANINGFUL_SD` standard deviations of the
+    outcome across the panel's RegSO in its first year.
+    """
+    from bryta.compute.evaluation.placebo import MDE_FACTOR
+    from bryta.registry import db
+    from bryta.registry.evaluations import Design, EvaluationRecord
+    from bryta.registry.service import SYSTEM, RegistryService
+
+    report = run.panel.report
+    simple = run.result.overall.filter(pl.col("aggregation") == "simple").row(0, named=True)
+    se = simple["se"]
+    mde = None if se is None or not math.isfinite(se) else MDE_FACTOR * se
+    first = run.panel.frame.filter(pl.col(run.panel.time) == report.years[0])
+    sd = first.get_column(run.panel.outcome).std()
+    fallback = MEANINGFUL_SD * float(sd) if isinstance(sd, float) and math.isfinite(sd) else None
+    provenance = _provenance(ctx, report.outcome)
+    provenance["panel"] = {
+        "scope": list(report.scope),
+        "control": report.control,
+        "method": run.result.method,
+        "n_units": run.result.n_units,
+    }
+    used = report.used.filter(pl.col("n_regso") > 0)
+    engine = ctx.registry_engine()
+    db.require_schema(engine)
+    out = []
+    with db.session(engine) as session:  # one transaction: every record, or none
+        service = RegistryService(engine, SYSTEM, session=session)
+        for id, key, title in used.select("id", "key", "title").rows():
+            intended, meaningful = _intended(service.get(int(id)), report.outcome)
+            record = EvaluationRecord(
+                design=Design.DID,
+                outcome=report.outcome,
+                aggregation="simple",
+                estimate=float(simple["estimate"]),
+                se=se,
+                ci_low=simple["ci_low"],
+                ci_high=simple["ci_high"],
+                mde=mde,
+                placebo_p=None,
+                pre_trend=None,
+                n_treated=int(report.treated.get_column("n_units").sum()),
+                n_control=report.pool,
+                first_year=report.years[0],
+                last_year=report.years[1],
+                direction=direction if direction is not None else intended,
+                meaningful=meaningful if meaningful is not None else fallback,
+                provenance={
+                    **provenance,
+                    "mde_basis": "analytic",
+                    "meaningful_basis": (
+                        "indicator link" if meaningful is not None else f"{MEANINGFUL_SD} SD"
+                    ),
+                },
+            )
+            out.append(RecordedEvaluation(key, title, service.add_evaluation(int(id), record)))
+    return out
+
+
+def evaluations_of(ctx: Context, key: str) -> list[dict[str, Any]]:
+    """The evaluation records of the published intervention ``key``, as the public sees them
+    (JSON-ready: enums as text, dates ISO); :class:`NotFound` for an unknown or unpublished
+    key, or when there is no registry."""
+    import dataclasses
+
+    from bryta.app.registry import has_registry
+
+    if not has_registry(ctx):
+        raise NotFound(f"no intervention with key {key!r}")
+    service = ctx.registry(None)
+    rows = []
+    for record in service.evaluations(service.id_of(key)):
+        row = dataclasses.asdict(record)
+        row["design"] = str(record.design)
+        row["evidence_level"] = str(record.evidence_level)
+        row["created_at"] = record.created_at.isoformat() if record.created_at else None
+        del row["intervention_id"]
+        rows.append(row)
+    return rows
 
 
 def _text_writer(text: str) -> Callable[[Path], object]:

@@ -14,6 +14,7 @@ from bryta.cli.options import Database, DataDir
 _CONTROLS = ("never", "notyet")
 _METHODS = ("reg", "ipw", "dr")
 _SOURCES = ("official", "proxy")
+_DIRECTIONS = {"increase": 1, "decrease": -1}
 
 
 def registry_command(
@@ -95,6 +96,21 @@ def registry_command(
     seed: Annotated[
         int | None, typer.Option(help="Seed of the bootstrap (same seed, same numbers).")
     ] = None,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record",
+            help="Store the overall estimate as an evaluation record of every intervention "
+            'used, with its evidence level (docs/evaluation.md, "Results in the registry").',
+        ),
+    ] = False,
+    intended: Annotated[
+        str | None,
+        typer.Option(
+            help="With --record: the direction the interventions mean to move the outcome, "
+            "increase or decrease (default: from each one's indicator target and baseline)."
+        ),
+    ] = None,
     data_dir: DataDir = None,
     database: Database = None,
 ) -> None:
@@ -108,12 +124,17 @@ def registry_command(
     estimates to -o and the event study beside it (.html, offline; .svg). See
     docs/evaluation.md, "From the registry".
 
+    With --record, the overall estimate is stored in the registry as an evaluation record of
+    every intervention used, with its evidence level (effective, promising,
+    no_detectable_effect, insufficient_evidence); the API serves them at
+    /api/v1/interventions/{key}/evaluations.
+
     Example: bryta evaluate registry --kommun 0180 --outcome born_abroad_pct
     --form permanent_operation -o jarva.csv
     """
     from typing import Literal, cast
 
-    from bryta.app.evaluation import evaluate_registry
+    from bryta.app.evaluation import evaluate_registry, record_evaluations
     from bryta.cli._progress import delayed_progress
     from bryta.cli.evaluate_did import summary_lines
 
@@ -125,6 +146,10 @@ def registry_command(
         raise typer.BadParameter(f"--method takes reg, ipw or dr, not {method!r}")
     if type_source not in _SOURCES:
         raise typer.BadParameter(f"--type-source takes official or proxy, not {type_source!r}")
+    if intended is not None and intended not in _DIRECTIONS:
+        raise typer.BadParameter(f"--intended takes increase or decrease, not {intended!r}")
+    if intended is not None and not record:
+        raise typer.BadParameter("--intended needs --record")
     if bootstrap < 0:
         raise typer.BadParameter(f"--bootstrap takes a number of replicates, not {bootstrap}")
     if seed is not None and not bootstrap:
@@ -164,6 +189,13 @@ def registry_command(
                 seed=seed,
                 progress=bar.advance_by if bootstrap else None,
             )
+            recorded = (
+                record_evaluations(
+                    context, run, direction=_DIRECTIONS[intended] if intended else None
+                )
+                if record
+                else []
+            )
     finally:
         context.close()
     say(run.panel.report.lines())
@@ -175,6 +207,12 @@ def registry_command(
         highlight=False,
         markup=False,
         soft_wrap=True,
+    )
+    say(
+        [
+            f"recorded evaluation {r.record.id} of {r.key or r.title}: {r.record.evidence_level}"
+            for r in recorded
+        ]
     )
 
 

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.mutable import MutableList
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from bryta.registry.evaluations import Design, EvidenceLevel
 from bryta.vocabulary import (
     AreaLevel,
     AuditAction,
@@ -158,6 +159,9 @@ class Intervention(Base):
     indicator_links: Mapped[list[IndicatorLink]] = relationship(
         back_populates="intervention", cascade="all, delete-orphan", passive_deletes=True
     )
+    evaluations: Mapped[list[Evaluation]] = relationship(
+        back_populates="intervention", cascade="all, delete-orphan", passive_deletes=True
+    )
     successors: Mapped[list[Succession]] = relationship(
         foreign_keys="Succession.from_id",
         back_populates="from_intervention",
@@ -286,6 +290,36 @@ class IndicatorLink(Base):
     actual: Mapped[float | None] = mapped_column(sa.Float)
 
     intervention: Mapped[Intervention] = relationship(back_populates="indicator_links")
+
+
+class Evaluation(Base):
+    """What one evaluation of the intervention found (:mod:`bryta.registry.evaluations`):
+    design, outcome, estimate, interval, MDE, sizes, years, provenance and evidence level."""
+
+    __tablename__ = "evaluations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intervention_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("interventions.id", ondelete="CASCADE"), index=True
+    )
+    design: Mapped[Design] = mapped_column(_enum(Design, "design"))
+    outcome: Mapped[str] = mapped_column(sa.String(100))
+    aggregation: Mapped[str] = mapped_column(sa.String(32))
+    estimate: Mapped[float] = mapped_column(sa.Float)
+    se: Mapped[float | None] = mapped_column(sa.Float)
+    ci_low: Mapped[float | None] = mapped_column(sa.Float)
+    ci_high: Mapped[float | None] = mapped_column(sa.Float)
+    mde: Mapped[float | None] = mapped_column(sa.Float)
+    placebo_p: Mapped[float | None] = mapped_column(sa.Float)
+    n_treated: Mapped[int]
+    n_control: Mapped[int]
+    first_year: Mapped[int]
+    last_year: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    provenance: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    evidence_level: Mapped[EvidenceLevel] = mapped_column(_enum(EvidenceLevel, "evidence_level"))
+
+    intervention: Mapped[Intervention] = relationship(back_populates="evaluations")
 
 
 class Succession(Base):

@@ -229,6 +229,45 @@ class Intervention(BaseModel):
     )
 
 
+class Evaluation(BaseModel):
+    """What one evaluation of an intervention found, with its evidence level."""
+
+    id: int
+    design: Literal["did", "synth", "twfe"] = Field(
+        description="did: staggered difference-in-differences (Callaway–Sant'Anna); synth: "
+        "synthetic control; twfe: two-way fixed effects."
+    )
+    outcome: str = Field(description="The indicator id.", examples=["born_abroad_pct"])
+    aggregation: str = Field(description="Which overall estimate.", examples=["simple"])
+    estimate: float = Field(description="The effect, in the units of the outcome.")
+    se: float | None = Field(description="Its standard error.")
+    ci_low: float | None = Field(description="Lower end of the 95 % interval.")
+    ci_high: float | None = Field(description="Upper end of the 95 % interval.")
+    mde: float | None = Field(
+        description="Minimum detectable effect (80 % power, 5 % two-sided level)."
+    )
+    placebo_p: float | None = Field(description="Placebo p-value; null if no placebos were run.")
+    n_treated: int = Field(description="Treated units (RegSO).")
+    n_control: int = Field(description="Comparison units (never-treated RegSO).")
+    first_year: int = Field(description="First year of data covered.")
+    last_year: int = Field(description="Last year of data covered.")
+    direction: Literal[1, -1] | None = Field(
+        description="The intended direction: 1 raise, -1 lower the outcome; null if not stated."
+    )
+    meaningful: float | None = Field(description="The smallest effect judged meaningful.")
+    pre_trend: bool | None = Field(
+        description="Whether the placebo in time flagged a pre-trend; null if not checked."
+    )
+    evidence_level: Literal[
+        "effective", "promising", "no_detectable_effect", "insufficient_evidence"
+    ] = Field(description="Derived by the rule in docs/evaluation.md, 'Results in the registry'.")
+    provenance: dict[str, Any] = Field(
+        description="The data (warehouse datasets with checksums, or 'bundled'), bryta's "
+        "version and the panel."
+    )
+    created_at: str = Field(description="When it was recorded (ISO, UTC).")
+
+
 class ProblemRoute(APIRoute):
     """A route whose request validation errors are 422 problem details naming each parameter
     and what it accepts (FastAPI answers ``{"detail": [...]}`` otherwise)."""
@@ -355,6 +394,22 @@ def interventions(
     from bryta.app.kommun import interventions_in
 
     return interventions_in(request.app.state.context, kommun) or []
+
+
+@v1.get(
+    "/interventions/{key}/evaluations",
+    response_model=list[Evaluation],
+    responses=_responses(404),
+    tags=["registry"],
+)
+def evaluations(request: Request, key: str) -> list[dict[str, Any]]:
+    """The evaluation records of a published intervention, oldest first: estimate, interval,
+    minimum detectable effect and evidence level. 404 for an unknown or unpublished key."""
+    from bryta.app.evaluation import evaluations_of
+
+    result = finite(evaluations_of(request.app.state.context, key))
+    assert isinstance(result, list)
+    return result
 
 
 router.include_router(v1)

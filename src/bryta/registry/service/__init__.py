@@ -24,6 +24,7 @@ trail), ``_service`` (interventions); each imports only those before it.
 """
 
 from bryta.errors import AccessDenied, NotFound, StaleVersion
+from bryta.registry.evaluations import EvaluationRecord, EvidenceLevel
 from bryta.registry.records import (
     AreaLinkRecord,
     FundingRecord,
@@ -52,6 +53,8 @@ __all__ = [
     "Actor",
     "AreaLinkRecord",
     "AuditRecord",
+    "EvaluationRecord",
+    "EvidenceLevel",
     "FundingRecord",
     "IndicatorLinkRecord",
     "InterventionRecord",

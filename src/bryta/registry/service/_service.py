@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from bryta.errors import Conflict, NotFound
-from bryta.registry.models import AreaLink, Intervention, new_key, utcnow
+from bryta.registry.evaluations import (
+    Design,
+    EvaluationRecord,
+    EvidenceLevel,
+    check_evaluation,
+)
+from bryta.registry.models import AreaLink, Evaluation, Intervention, new_key, utcnow
 from bryta.registry.records import (
     LISTS,
     NESTED,
@@ -20,7 +26,7 @@ from bryta.registry.records import (
     InterventionRecord,
 )
 from bryta.registry.service._base import LOAD_ALL
-from bryta.registry.service._data import _date, _enum
+from bryta.registry.service._data import _date, _enum, _utc
 from bryta.registry.service._more import PeopleAndLinks
 from bryta.registry.validation import RegistryError, check_changes, check_record
 from bryta.vocabulary import AuditAction, Form, Status
@@ -286,6 +292,63 @@ class RegistryService(PeopleAndLinks):
                 query = query.limit(limit)
             return [self._out(row) for row in session.scalars(query)]
 
+    # -- evaluations --
+
+    def add_evaluation(self, intervention_id: int, record: EvaluationRecord) -> EvaluationRecord:
+        """Store what an evaluation of the intervention found, with the evidence level
+        derived from it (:func:`~bryta.registry.evaluations.evidence_level`; a level given in
+        ``record`` is ignored). Admins, or editors whose organisation is accountable or
+        implementing in the intervention; audited. The intervention's version does not move:
+        an evaluation is about the intervention, not a change of it."""
+        operation = f"add an evaluation to intervention {intervention_id}"
+        self._require_writer(operation)
+        item = check_evaluation(record)
+        with self._write(operation) as session:
+            parent = self._load(session, intervention_id)
+            self._check_editor_scope(operation, parent.participations, None)
+            provenance = dict(item.provenance)
+            provenance["rule"] = {
+                "direction": item.direction,
+                "meaningful": item.meaningful,
+                "pre_trend": item.pre_trend,
+            }
+            row = Evaluation(
+                intervention_id=intervention_id,
+                design=Design(item.design),
+                outcome=item.outcome,
+                aggregation=item.aggregation,
+                estimate=item.estimate,
+                se=item.se,
+                ci_low=item.ci_low,
+                ci_high=item.ci_high,
+                mde=item.mde,
+                placebo_p=item.placebo_p,
+                n_treated=item.n_treated,
+                n_control=item.n_control,
+                first_year=item.first_year,
+                last_year=item.last_year,
+                created_at=utcnow(),
+                provenance=provenance,
+                evidence_level=item.derived_level(),
+            )
+            session.add(row)
+            session.flush()
+            out = _evaluation_out(row)
+            self._audit(session, "evaluations", row.id, AuditAction.CREATE, None, out)
+        return out
+
+    def evaluations(self, intervention_id: int) -> list[EvaluationRecord]:
+        """The intervention's evaluations, oldest first (the public: of published
+        interventions only; others are not found)."""
+        with self._read() as session:
+            self._load(session, intervention_id)
+            rows = session.scalars(
+                sa.select(Evaluation)
+                .where(Evaluation.intervention_id == intervention_id)
+                .order_by(Evaluation.id)
+            )
+            return [_evaluation_out(row) for row in rows]
+
     @staticmethod
     def _lower(session: Session) -> Any:
         """SQL lower-casing that folds non-ASCII letters too (SQLite's lower() folds ASCII only)."""
@@ -296,3 +359,31 @@ class RegistryService(PeopleAndLinks):
             "bryta_lower", 1, lambda s: None if s is None else s.lower(), deterministic=True
         )
         return sa.func.bryta_lower
+
+
+def _evaluation_out(row: Evaluation) -> EvaluationRecord:
+    provenance = dict(row.provenance or {})
+    rule = provenance.pop("rule", None) or {}
+    return EvaluationRecord(
+        id=row.id,
+        intervention_id=row.intervention_id,
+        design=Design(row.design),
+        outcome=row.outcome,
+        aggregation=row.aggregation,
+        estimate=row.estimate,
+        se=row.se,
+        ci_low=row.ci_low,
+        ci_high=row.ci_high,
+        mde=row.mde,
+        placebo_p=row.placebo_p,
+        n_treated=row.n_treated,
+        n_control=row.n_control,
+        first_year=row.first_year,
+        last_year=row.last_year,
+        created_at=_utc(row.created_at),
+        provenance=provenance,
+        direction=rule.get("direction"),
+        meaningful=rule.get("meaningful"),
+        pre_trend=rule.get("pre_trend"),
+        evidence_level=EvidenceLevel(row.evidence_level),
+    )
