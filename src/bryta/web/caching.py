@@ -68,7 +68,12 @@ RULES = (
         True,
     ),
     # the published interventions: public, but they change with the registry
-    Rule(re.compile(r"/api/v1/interventions"), "public, no-cache", False, by_registry=True),
+    Rule(
+        re.compile(r"/api/v1/interventions(/[^/]+/evaluations)?"),
+        "public, no-cache",
+        False,
+        by_registry=True,
+    ),
     Rule(
         re.compile(r"/kommun/\d{4}(\.json|/data\.xlsx|/[a-z_]+\.csv)?"),
         "private, no-cache",
