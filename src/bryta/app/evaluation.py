@@ -907,7 +907,7 @@ _PRE, _POST = "#7f7f7f", "#00204d"  # before the start in grey, after in cividis
 def event_study_svg(result: DidResult, title: str = "", subtitle: str = "") -> str:
     """A plain SVG of the event study: the estimate per year since the start (0 = the start
     year) with its interval as a bar, grey before the start, dark from it."""
-    from bryta.app.svg import axis_ticks, tick_label
+    from bryta.app.svg import tick_label, value_axis
 
     rows = _event_rows(result)
     level = round(100 * (1 - result.alpha))
@@ -920,27 +920,15 @@ def event_study_svg(result: DidResult, title: str = "", subtitle: str = "") -> s
     if rows:
         e0, e1 = min(r[0] for r in rows), max(r[0] for r in rows)
         values = [0.0] + [v for r in rows for v in r[1:] if v is not None and math.isfinite(v)]
-        lo, hi = min(values), max(values)
-        pad = (hi - lo) * 0.05 or 1.0
-        lo, hi = lo - pad, hi + pad
         width = _SVG_W - _SVG_LEFT - _SVG_RIGHT
 
         def x(e: float) -> float:
             return _SVG_LEFT + (e - e0 + 0.5) / (e1 - e0 + 1) * width
 
-        def y(v: float) -> float:
-            return _SVG_BOTTOM - (v - lo) / (hi - lo) * (_SVG_BOTTOM - _SVG_TOP)
-
-        parts.append(
-            f'<rect x="{_SVG_LEFT}" y="{_SVG_TOP}" width="{width}" '
-            f'height="{_SVG_BOTTOM - _SVG_TOP}" fill="none" stroke="#444"/>'
+        axis, y = value_axis(
+            _SVG_LEFT, _SVG_W - _SVG_RIGHT, _SVG_TOP, _SVG_BOTTOM, min(values), max(values)
         )
-        for tick in axis_ticks(lo, hi):
-            parts.append(
-                f'<line x1="{_SVG_LEFT}" x2="{_SVG_W - _SVG_RIGHT}" y1="{y(tick):.1f}" '
-                f'y2="{y(tick):.1f}" stroke="#e5e5e5"/><text x="{_SVG_LEFT - 6}" '
-                f'y="{y(tick) + 4:.1f}" text-anchor="end">{tick_label(tick)}</text>'
-            )
+        parts += axis
         parts.append(
             f'<line x1="{_SVG_LEFT}" x2="{_SVG_W - _SVG_RIGHT}" y1="{y(0):.1f}" '
             f'y2="{y(0):.1f}" stroke="#444"/>'

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from bryta.app.svg import axis_ticks, tick_label
+from bryta.app.svg import axis_ticks, tick_label, value_axis
 from bryta.app.tables import read_table, write_atomic
 from bryta.errors import InputError
 
@@ -210,22 +210,8 @@ def path_svg(result: SynthResult) -> str:
             )
 
     def panel(top: int, bottom: int, lo: float, hi: float, label: str) -> Callable[[float], float]:
-        pad = (hi - lo) * 0.05 or 1.0
-        lo, hi = lo - pad, hi + pad
-
-        def y(v: float) -> float:
-            return bottom - (v - lo) / (hi - lo) * (bottom - top)
-
-        parts.append(
-            f'<rect x="{_LEFT}" y="{top}" width="{_W - _LEFT - _RIGHT}" '
-            f'height="{bottom - top}" fill="none" stroke="#444"/>'
-        )
-        for tick in axis_ticks(lo, hi):
-            parts.append(
-                f'<line x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
-                f'stroke="#e5e5e5"/><text x="{_LEFT - 6}" y="{y(tick) + 4:.1f}" '
-                f'text-anchor="end">{tick_label(tick)}</text>'
-            )
+        axis, y = value_axis(_LEFT, _W - _RIGHT, top, bottom, lo, hi)
+        parts.extend(axis)
         for tick in axis_ticks(t0, t1, 8):
             parts.append(
                 f'<text x="{x(tick):.1f}" y="{bottom + 18}" text-anchor="middle">'

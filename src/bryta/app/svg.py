@@ -4,6 +4,7 @@ tables (for reports: no JavaScript, no dependency)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 
 def axis_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
@@ -21,3 +22,28 @@ def axis_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 def tick_label(x: float) -> str:
     """A tick value as written on an axis: no trailing noise, three digits below one."""
     return f"{x:.10g}" if abs(x) >= 1 or x == 0 else f"{x:.3g}"
+
+
+def value_axis(
+    left: float, right: float, top: float, bottom: float, lo: float, hi: float
+) -> tuple[list[str], Callable[[float], float]]:
+    """A plot frame from ``left`` to ``right`` and ``top`` to ``bottom`` whose y axis spans
+    ``lo``–``hi`` padded by 5 % (1 when they are equal), with grey grid lines and labels at
+    round ticks. Returns the SVG elements and the map from a value to its y coordinate."""
+    pad = (hi - lo) * 0.05 or 1.0
+    lo, hi = lo - pad, hi + pad
+
+    def y(v: float) -> float:
+        return bottom - (v - lo) / (hi - lo) * (bottom - top)
+
+    parts = [
+        f'<rect x="{left}" y="{top}" width="{right - left}" '
+        f'height="{bottom - top}" fill="none" stroke="#444"/>'
+    ]
+    for tick in axis_ticks(lo, hi):
+        parts.append(
+            f'<line x1="{left}" x2="{right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
+            f'stroke="#e5e5e5"/><text x="{left - 6}" y="{y(tick) + 4:.1f}" '
+            f'text-anchor="end">{tick_label(tick)}</text>'
+        )
+    return parts, y
