@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -33,7 +32,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from bryta.app.svg import axis_ticks, tick_label, value_axis
-from bryta.app.tables import read_table, write_atomic
+from bryta.app.tables import check_can_create, read_table, write_atomic
 from bryta.errors import InputError
 
 if TYPE_CHECKING:
@@ -70,13 +69,7 @@ def check_out_dir(out_dir: Path, inputs: Sequence[Path] = ()) -> None:
             raise InputError(
                 f"{out_dir}: would overwrite the input {source}; choose another folder"
             )
-    parent = out_dir
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise InputError(f"{out_dir}: cannot write there ({parent} is a file, not a folder)")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"{out_dir}: cannot write there (no permission to write in {parent})")
+    check_can_create(out_dir, folder=True)
 
 
 def count_donors(frame: pl.DataFrame, unit: str) -> int:

@@ -175,15 +175,22 @@ def check_writable(path: Path, inputs: Iterable[Path] = ()) -> None:
     for source in inputs:
         if _same_file(path, Path(source)):
             raise InputError(f"{path}: -o names the input file; write the result to another file")
-    parent = path.parent
+    check_can_create(path)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise InputError(f"{path}: cannot write there (the file is read-only)")
+
+
+def check_can_create(path: Path, *, folder: bool = False) -> None:
+    """Fail unless files can be written at ``path`` (a file, or with ``folder`` a folder to
+    write files into; neither need exist yet): the nearest existing folder on the way must be
+    one we may write in."""
+    parent = path if folder else path.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():
         raise InputError(f"{path}: cannot write there ({parent} is a file, not a folder)")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise InputError(f"{path}: cannot write there (no permission to write in {parent})")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise InputError(f"{path}: cannot write there (the file is read-only)")
 
 
 def _same_file(a: Path, b: Path) -> bool:

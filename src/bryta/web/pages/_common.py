@@ -118,14 +118,15 @@ def switch_url(request: Request, language: str) -> str:
     return f"{request.url.path}?{urlencode(params)}"
 
 
-def year_param(request: Request) -> int | None:
-    given = request.query_params.get("year")
+def year_param(request: Request, name: str = "year") -> int | None:
+    """The year in the query parameter ``name`` (None when absent or empty)."""
+    given = request.query_params.get(name)
     if given is None or given == "":
         return None
     try:
         return int(given)
     except ValueError:
-        raise InputError(f"year must be a whole number such as 2023, not {given!r}") from None
+        raise InputError(f"{name} must be a whole number such as 2023, not {given!r}") from None
 
 
 def common(request: Request, language: str) -> dict[str, str]:

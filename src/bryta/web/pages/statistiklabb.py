@@ -47,6 +47,7 @@ from bryta.web.pages._common import (
     language_of,
     plotly_graph_objects,
     script_json,
+    year_param,
 )
 from bryta.web.pages.geo import map_view, regso_bounds, regso_geojson_bytes
 
@@ -160,16 +161,6 @@ class Choice:
         return urlencode(params)
 
 
-def _year(request: Request, name: str) -> int | None:
-    given = request.query_params.get(name)
-    if given is None or given == "":
-        return None
-    try:
-        return int(given)
-    except ValueError:
-        raise InputError(f"{name} must be a year such as 2020, not {given!r}") from None
-
-
 def read_choice(request: Request) -> Choice:
     """The state in the query string; a malformed year or ``ref`` is an InputError."""
     params = request.query_params
@@ -192,7 +183,7 @@ def read_choice(request: Request) -> Choice:
     choice.all_areas = "all" in given
     if choice.all_areas:
         choice.given_areas = []
-    choice.first, choice.last = _year(request, "from"), _year(request, "to")
+    choice.first, choice.last = year_param(request, "from"), year_param(request, "to")
     if choice.level == "regso" and choice.kommun is None and not given:
         choice.kommun = DEFAULT_KOMMUN
     if choice.all_areas:
