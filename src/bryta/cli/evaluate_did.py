@@ -4,7 +4,7 @@ panel file, with two-way fixed effects beside it for comparison."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import typer
 
@@ -121,16 +121,20 @@ def did_command(
         for path in extra:
             check_output(path, [input])
         frame = read_table(input)
+        # the design, the same for the estimates and their placebos
+        design: dict[str, Any] = {
+            "unit": unit,
+            "time": time,
+            "outcome": outcome,
+            "cohort": cohort,
+            "control": cast("Literal['never', 'notyet']", control),
+            "method": cast("Literal['reg', 'ipw', 'dr']", method),
+            "covariates": split_list(covariates),
+        }
         with delayed_progress(max(bootstrap, 1), "bootstrap") as bar:
             result = did(
                 frame,
-                unit=unit,
-                time=time,
-                outcome=outcome,
-                cohort=cohort,
-                control=cast("Literal['never', 'notyet']", control),
-                method=cast("Literal['reg', 'ipw', 'dr']", method),
-                covariates=split_list(covariates),
+                **design,
                 bootstrap=bootstrap,
                 seed=seed,
                 progress=bar.advance_by if bootstrap else None,
@@ -140,13 +144,7 @@ def did_command(
             with delayed_progress(placebos, "placebos") as bar:
                 checks = placebo(
                     frame,
-                    unit=unit,
-                    time=time,
-                    outcome=outcome,
-                    cohort=cohort,
-                    control=cast("Literal['never', 'notyet']", control),
-                    method=cast("Literal['reg', 'ipw', 'dr']", method),
-                    covariates=split_list(covariates),
+                    **design,
                     draws=placebos,
                     seed=seed,
                     shift=placebo_shift,
