@@ -323,7 +323,13 @@ def _figures(
     chart = go.Figure(lines)
     chart.update_layout(
         xaxis={"title": {"text": _("Year")}, "dtick": 1, "tickformat": "d"},
-        yaxis={"title": {"text": label}, "tickformat": UNIT_TICKS[unit], "rangemode": "tozero"},
+        # the unit, as on the map's colour bar: the measure is the chart's heading, and the
+        # whole label ran off the chart's left edge
+        yaxis={
+            "title": {"text": _(UNIT_TITLES[unit])},
+            "tickformat": UNIT_TICKS[unit],
+            "rangemode": "tozero",
+        },
         margin={"l": 70, "r": 20, "t": 10, "b": 50},
         height=460,
         separators=separators,
