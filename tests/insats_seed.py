@@ -6,8 +6,11 @@ unpublished one with an evaluation."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from bryta.registry.evaluations import Design, EvaluationRecord
@@ -159,3 +162,18 @@ def seed(engine: Any) -> Seeded:
     system.add_evaluation(main.id, synth_record())
     system.add_evaluation(hidden.id, did_record(estimate=-5.0, ci_low=-6.0, ci_high=-4.0))
     return Seeded(ids={KEY: main.id, WITHOUT: without.id, HIDDEN: hidden.id})
+
+
+@contextlib.contextmanager
+def served(data_dir: Path, name: str = "uvicorn-insats") -> Iterator[str]:
+    """The app as ``bryta serve`` builds it (registry created and seeded with the real
+    programmes) plus :func:`seed`, on 127.0.0.1 (for the browser tests)."""
+    from bryta.app.context import Settings
+    from bryta.web.app import create_app
+    from tests.browser import require_chromium, serve_app
+
+    require_chromium()
+    app = create_app(Settings(data_dir=data_dir), seed=True)
+    seed(app.state.context.registry_engine())
+    with serve_app(app, name) as url:
+        yield url

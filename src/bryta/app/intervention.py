@@ -355,7 +355,7 @@ class ForestRow:
     note: str = ""
 
 
-_W, _ROW, _TOP, _LEFT, _RIGHT = 680, 34, 30, 230, 170
+_W, _ROW, _TOP, _LEFT, _RIGHT = 800, 44, 16, 200, 160
 
 
 def forest_svg(
@@ -380,7 +380,7 @@ def forest_svg(
     lo, hi = lo - pad, hi + pad
     right = _W - _RIGHT
     bottom = _TOP + _ROW * max(len(rows), 1)
-    height = bottom + 52
+    height = bottom + 56
 
     def x(v: float) -> float:
         return _LEFT + (v - lo) / (hi - lo) * (right - _LEFT)
@@ -392,7 +392,7 @@ def forest_svg(
     for tick in axis_ticks(lo, hi):
         parts.append(
             f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{_TOP}" y2="{bottom}" '
-            f'stroke="#e5e5e5"/><text x="{x(tick):.1f}" y="{bottom + 16}" '
+            f'stroke="#e5e5e5"/><text x="{x(tick):.1f}" y="{bottom + 18}" '
             f'text-anchor="middle">{escape(fmt(tick))}</text>'
         )
     parts.append(
@@ -424,12 +424,12 @@ def forest_svg(
                 f'<text x="{right + 10}" y="{y + 4:.1f}">{escape(_short(r.note, 26))}</text>'
             )
     parts.append(
-        f'<text x="{(_LEFT + right) / 2:.1f}" y="{bottom + 36}" text-anchor="middle">'
+        f'<text x="{(_LEFT + right) / 2:.1f}" y="{bottom + 40}" text-anchor="middle">'
         f"{escape(axis_label)}</text>"
     )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{height}" '
-        f'viewBox="0 0 {_W} {height}" font-family="sans-serif" font-size="13" role="img" '
+        f'viewBox="0 0 {_W} {height}" font-family="sans-serif" font-size="14" role="img" '
         f'aria-labelledby="{ident}-title {ident}-desc">'
         f'<title id="{ident}-title">{escape(title)}</title>'
         f'<desc id="{ident}-desc">{escape(desc)}</desc>'
