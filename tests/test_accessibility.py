@@ -132,3 +132,40 @@ def test_the_sverige_page_by_keyboard(page, server):
     shown = page.input_value("#year")
     assert shown in page.inner_text("#sverige-status")
     assert _focused(page) == "#map-heading"
+
+
+# ---- the intervention page (/insats/{key}) ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def insats_server(tmp_path_factory: pytest.TempPathFactory):
+    """The app with the real programmes and tests/insats_seed.py's evaluated intervention."""
+    from tests.insats_seed import served
+
+    with served(tmp_path_factory.mktemp("insats-axe"), "uvicorn-insats-axe") as url:
+        yield url
+
+
+INSATS_PAGES = {
+    "insats-evaluated": "/insats/TEST-MALMO-LAXHJALP",
+    "insats-evaluated-en": "/insats/TEST-MALMO-LAXHJALP?lang=en",
+    "insats-without-evaluations": "/insats/TEST-MALMO-UTAN",
+    "insats-not-found": "/insats/TEST-HIDDEN-UPPFOLJNING",
+}
+
+
+@pytest.mark.parametrize("path", INSATS_PAGES.values(), ids=INSATS_PAGES.keys())
+def test_the_intervention_page_has_no_serious_or_critical_violation(browser, insats_server, path):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE")
+    page = context.new_page()
+    try:
+        page.goto(insats_server + path)
+        page.wait_for_load_state("networkidle")
+        violations = _axe(page)
+        blocking = [v for v in violations if v["impact"] in BLOCKING]
+        others = [v for v in violations if v["impact"] not in BLOCKING]
+        if others:
+            print(_readable(others))
+        assert not blocking, _readable(blocking)
+    finally:
+        context.close()

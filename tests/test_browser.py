@@ -7,6 +7,10 @@ The fixtures ``server``, ``browser`` and ``page`` are in ``tests/conftest.py``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+
 from tests.browser import SCREENSHOTS, assert_only_local, wait_for_map
 
 # The Sverige page's map, its form (in place with htmx, and without JavaScript) and its
@@ -70,3 +74,50 @@ def test_kommun_page_from_the_sverige_table(page, server):
     page.wait_for_selector("#indices.js-plotly-plot .main-svg", state="attached")
     assert page.locator("#no-regso-map").count() == 1
     assert page.locator("#regso_map").count() == 0
+
+
+# ---- the intervention page (/insats/{key}) ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def insats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app with the real programmes and tests/insats_seed.py's evaluated intervention."""
+    from tests.insats_seed import served
+
+    with served(tmp_path_factory.mktemp("insats")) as url:
+        yield url
+
+
+def test_intervention_page_from_the_kommun_page(browser, insats_server):
+    from tests.insats_seed import KEY, TITLE
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE")
+    page = context.new_page()
+    page.requested = []
+    page.on("request", lambda request: page.requested.append(request.url))
+    try:
+        page.goto(insats_server + "/kommun/1280")
+        with page.expect_navigation():
+            page.click(f"#interventions-table a[href='/insats/{KEY}']")
+        assert page.url.endswith(f"/insats/{KEY}")
+        assert page.get_attribute("html", "lang") == "sv"
+        assert page.inner_text("h1") == TITLE
+        # the badges: words and a shape, never colour alone
+        badges = page.locator("article.evaluation .badge")
+        assert badges.count() == 2
+        assert badges.nth(0).inner_text() == "ingen påvisbar effekt"
+        assert badges.nth(1).inner_text() == "effektiv"
+        assert badges.nth(1).locator("svg").count() == 1
+        # the forest charts are drawn without JavaScript, one per outcome, beside the table
+        assert page.locator("figure.forest svg").count() == 2
+        box = page.locator("#forest-1 svg").bounding_box()
+        assert box is not None and box["width"] > 400 and box["height"] > 80
+        assert page.locator("#evaluations-table tbody tr").count() == 2
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "insats.png"), full_page=True)
+        with page.expect_navigation():
+            page.click("a[hreflang=en]")
+        assert page.locator("article.evaluation .badge").nth(1).inner_text() == "effective"
+        assert_only_local(page, insats_server)
+    finally:
+        context.close()

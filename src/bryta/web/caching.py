@@ -14,7 +14,8 @@ accept gzip, so repeated requests cost neither the route nor the compression.
 
 Only the paths in :data:`RULES` are cached: an answer that depends on anything else (a
 signed-in actor, say) must not be listed there. The kommun pages show the registry's public
-interventions as well: their rule says so, and their ETag includes the registry's version
+interventions as well, and the intervention pages (``/insats/{key}``) show one of them with
+its evaluations: their rules say so, and their ETag includes the registry's version
 (:func:`bryta.app.registry.registry_version`), so an edit shows on the next request.
 """
 
@@ -80,6 +81,8 @@ RULES = (
         True,
         by_registry=True,
     ),
+    # the page of one published intervention and its evaluations, and its JSON twin
+    Rule(re.compile(r"/insats/[^/]+"), "private, no-cache", True, by_registry=True),
 )
 #: Answers smaller than this are sent as they are (gzip saves nothing worth the time).
 GZIP_MIN_SIZE = 1000
