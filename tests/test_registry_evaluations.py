@@ -399,6 +399,8 @@ def test_cli_records_an_evaluation_per_intervention_used(registry_url, tmp_path)
         str(tmp_path / "data"),
         "-o",
         str(out),
+        "--placebos",  # the analytic MDE; the placebo one: tests/test_evaluate_registry_power.py
+        "0",
     ]
     result = CliRunner().invoke(cli, [*args, "--record"])
     assert result.exit_code == 0, result.output
@@ -420,6 +422,7 @@ def test_cli_records_an_evaluation_per_intervention_used(registry_url, tmp_path)
         mde_factor = NormalDist().inv_cdf(0.975) + NormalDist().inv_cdf(0.8)
         assert a.mde == pytest.approx(mde_factor * simple["se"])
         assert a.placebo_p is None and a.pre_trend is None
+        assert a.provenance["mde_basis"] == "analytic"
         assert (a.n_treated, a.first_year, a.last_year) == (4, 2020, 2023)  # R1–R4
         assert a.direction == -1 and a.meaningful == 10.0
         assert found["B"].direction is None

@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import polars as pl
 
@@ -49,6 +49,7 @@ from bryta.errors import InputError, NotFound
 if TYPE_CHECKING:
     from bryta.app.context import Context
     from bryta.compute.evaluation.did import DidResult
+    from bryta.compute.evaluation.placebo import PlaceboResult
     from bryta.compute.progress import Progress
     from bryta.registry.records import InterventionRecord
 
@@ -670,28 +671,90 @@ def _listed(codes: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class RegistryEvaluation:
-    """What :func:`evaluate_registry` did: the panel, the estimates and the files written."""
+    """What :func:`evaluate_registry` did: the panel, the estimates, the placebo checks (None
+    with ``placebos=0``), the pre-trend flag, the summary written beside the table and the
+    files written; ``notes``: what the caller should know (a figure not written)."""
 
     panel: Panel
     result: DidResult
     files: list[Path]
+    placebo: PlaceboResult | None = None
+    pre_trend: bool | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def mde(self) -> tuple[float | None, str]:
+        """The minimum detectable effect of the ``simple`` estimate at 80 % power and its
+        basis: from the placebo distribution (``"placebo"``) or, without placebos, 2.80 × the
+        analytic standard error (``"analytic"``)."""
+        if self.placebo is not None:
+            mde = self.placebo.mde
+            return (mde if math.isfinite(mde) else None), "placebo"
+        from bryta.compute.evaluation.placebo import MDE_FACTOR
+
+        se = _simple(self.result)["se"]
+        return (None if se is None or not math.isfinite(se) else MDE_FACTOR * se), "analytic"
 
 
-def result_paths(output: Path) -> tuple[Path, Path, Path]:
-    """The table, and beside it the event study as ``.html`` and ``.svg``."""
+class ResultPaths(NamedTuple):
+    """Where :func:`evaluate_registry` writes: the table ``OUT`` and beside it the event
+    study (``.html``, ``.svg``, ``.png``) and the summary (``.summary.json``)."""
+
+    table: Path
+    html: Path
+    svg: Path
+    png: Path
+    summary: Path
+
+
+def result_paths(output: Path) -> ResultPaths:
+    """The table, and beside it the event study as ``.html``, ``.svg`` and ``.png`` and the
+    placebo and power summary as ``.summary.json`` (``did.csv``: ``did.html``, ``did.svg``,
+    ``did.png``, ``did.summary.json``)."""
     output = Path(output)
-    return output, output.with_suffix(".html"), output.with_suffix(".svg")
+    return ResultPaths(
+        output,
+        output.with_suffix(".html"),
+        output.with_suffix(".svg"),
+        output.with_suffix(".png"),
+        output.with_suffix(".summary.json"),
+    )
 
 
 def check_outputs(output: Path) -> None:
-    """Fail before any work if the table or the plots beside it cannot be written."""
+    """Fail before any work if the table or the files beside it cannot be written."""
     from bryta.app.tables import check_writable
 
-    table, html, svg = result_paths(output)
-    check_writable(table)
-    for path in (html, svg):
+    paths = result_paths(output)
+    check_writable(paths.table)
+    for path in paths[1:]:
         if path.is_dir():
             raise InputError(f"{path}: is a folder; choose another -o")
+
+
+#: The rule for the pre-trend flag, in words (the summary file and docs/evaluation.md).
+PRE_TREND_RULE = (
+    "the placebo in time's simple estimate (each cohort's start pretended earlier, periods "
+    "before the real start only) has a 95 % interval that excludes 0"
+)
+#: The placebo p-value, in words.
+PLACEBO_P_RULE = (
+    "(1 + number of placebo simple estimates at least as far from 0 as the real one) / "
+    "(number of placebo draws + 1)"
+)
+
+
+def pre_trend_of(checks: PlaceboResult) -> bool | None:
+    """Whether the placebo in time flags a pre-trend (:data:`PRE_TREND_RULE`); None when no
+    cohort had enough periods before its start for it, or its interval is not defined."""
+    overall = checks.in_time.filter(pl.col("aggregation") == "simple")
+    if overall.is_empty():
+        return None
+    low, high = overall.select("ci_low", "ci_high").row(0)
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return None
+    return bool(low > 0 or high < 0)
 
 
 def evaluate_registry(
@@ -700,41 +763,164 @@ def evaluate_registry(
     *,
     method: Literal["reg", "ipw", "dr"] = "dr",
     bootstrap: int = 0,
+    placebos: int = 200,
+    placebo_shift: int = 1,
     seed: int | None = None,
     progress: Progress | None = None,
+    placebo_progress: Progress | None = None,
     **panel_options: Any,
 ) -> RegistryEvaluation:
     """Build the panel (:func:`build_panel`, ``panel_options``), run
-    :func:`bryta.evaluate.did` on it and write the long table to ``output`` (``.csv``,
-    ``.xlsx``, ``.parquet`` or ``.json``, the columns of ``bryta evaluate did``) with the
-    event study beside it as ``.html`` (interactive, offline) and ``.svg``. Everything is
-    computed before anything is written; each file is written whole."""
-    from bryta.app.tables import write_atomic, write_table
-    from bryta.evaluate import did
+    :func:`bryta.evaluate.did` on it and, with ``placebos`` > 0, :func:`bryta.evaluate.placebo`
+    (``placebos`` draws; placebo in time ``placebo_shift`` periods early; the same control and
+    method), and write the long table to ``output`` (``.csv``, ``.xlsx``, ``.parquet`` or
+    ``.json``, the columns of ``bryta evaluate did``) with, beside it (:func:`result_paths`),
+    the event study as ``.html`` (interactive, offline), ``.svg`` and ``.png`` (rendered from
+    that SVG; left out with a note when the renderer is missing) and the summary of the
+    placebo checks and the power as ``.summary.json``.
 
+    ``seed`` seeds the bootstrap and the placebo draws; when it is None and there is random
+    work to do, a seed is drawn and reported (the summary's ``seed``), so that any run can be
+    repeated. ``progress`` is called per bootstrap block, ``placebo_progress`` per block of
+    placebo draws (total ``placebos``). Everything is computed before anything is written;
+    each file is written whole.
+
+    Raises:
+        InputError: what :func:`build_panel` and :func:`bryta.evaluate.did` refuse, and a
+            panel the placebos cannot be drawn in (too few never-treated RegSO:
+            ``placebos=0`` runs without them).
+    """
+    import dataclasses
+    import json
+
+    from bryta.app.svg import png_or_note
+    from bryta.app.tables import write_atomic, write_table
+    from bryta.evaluate import did, placebo
+
+    if placebos < 0:
+        raise InputError(f"--placebos takes a number of draws (0: none), not {placebos}")
+    if placebo_shift < 1:
+        raise InputError(f"--placebo-shift takes 1 period or more, not {placebo_shift}")
     check_outputs(output)
     panel = build_panel(ctx, **panel_options)
-    result = did(
-        panel.frame,
-        unit=panel.unit,
-        time=panel.time,
-        outcome=panel.outcome,
-        cohort=panel.cohort,
-        control=panel.report.control,
-        method=method,
-        bootstrap=bootstrap,
-        seed=seed,
-        progress=progress,
-    )
+    if seed is None and (bootstrap or placebos):
+        import secrets
+
+        seed = secrets.randbelow(2**31)
+    design: dict[str, Any] = {
+        "unit": panel.unit,
+        "time": panel.time,
+        "outcome": panel.outcome,
+        "cohort": panel.cohort,
+        "control": panel.report.control,
+        "method": method,
+    }
+    result = did(panel.frame, **design, bootstrap=bootstrap, seed=seed, progress=progress)
+    checks = None
+    if placebos:
+        # the indicator's id in place of the panel's column name, for the sentence
+        outcome = panel.report.outcome
+        if outcome in panel.frame.columns:
+            outcome = panel.outcome
+        try:
+            checks = placebo(
+                panel.frame.rename({panel.outcome: outcome}),
+                **{**design, "outcome": outcome},
+                draws=placebos,
+                seed=seed,
+                shift=placebo_shift,
+                progress=placebo_progress,
+            )
+        except InputError as exc:
+            text = str(exc).replace("run without --placebos", "--placebos 0 runs without them")
+            raise InputError(f"placebos: {text}") from None
+    pre_trend = pre_trend_of(checks) if checks is not None else None
+    paths = result_paths(output)
     title = _plot_title(panel.report, result)
     subtitle = _plot_subtitle(panel.report, result)
     svg = event_study_svg(result, title, subtitle)
     html = event_study_html(result, f"{title}<br><sub>{escape(subtitle)}</sub>")
-    table, html_path, svg_path = result_paths(output)
-    write_table(result.estimates, table)
-    for path, text in ((html_path, html), (svg_path, svg)):
+    png, png_note = png_or_note(svg, paths.png)
+    run = RegistryEvaluation(
+        panel, result, [], checks, pre_trend, notes=(png_note,) if png_note else ()
+    )
+    summary = _run_summary(run, seed=seed)
+    summary_text = json.dumps(_json_ready(summary), ensure_ascii=False, indent=2) + "\n"
+    texts = [(paths.html, html), (paths.svg, svg), (paths.summary, summary_text)]
+    write_table(result.estimates, paths.table)
+    for path, text in texts:
         write_atomic(path, _text_writer(text))
-    return RegistryEvaluation(panel, result, [table, html_path, svg_path])
+    files = [paths.table, *(p for p, _ in texts)]
+    if png is not None:
+        write_atomic(paths.png, lambda tmp: tmp.write_bytes(png))
+        files.insert(3, paths.png)
+    return dataclasses.replace(run, files=files, summary=summary)
+
+
+def _simple(result: DidResult) -> dict[str, Any]:
+    """The overall ``simple`` row of ``result``."""
+    row: dict[str, Any] = result.overall.filter(pl.col("aggregation") == "simple").row(
+        0, named=True
+    )
+    return row
+
+
+def _run_summary(run: RegistryEvaluation, *, seed: int | None) -> dict[str, Any]:
+    """What the ``.summary.json`` file holds (docs/evaluation.md, "From the registry")."""
+    report, result, checks = run.panel.report, run.result, run.placebo
+    simple = _simple(result)
+    mde, basis = run.mde
+    in_time = None
+    if checks is not None:
+        rows = checks.in_time.filter(pl.col("aggregation") == "simple")
+        if rows.height:
+            in_time = {
+                key: rows.row(0, named=True)[key] for key in ("estimate", "se", "ci_low", "ci_high")
+            }
+    from bryta.compute.evaluation.placebo import MDE_FACTOR
+
+    se = simple["se"]
+    return {
+        "outcome": report.outcome,
+        "scope": list(report.scope),
+        "years": list(report.years),
+        "n_units": result.n_units,
+        "treated_by_cohort": {str(g): n for g, n in report.treated.rows()},
+        "n_treated": int(report.treated.get_column("n_units").sum()),
+        "n_never_treated": report.pool,
+        "control": result.control,
+        "method": result.method,
+        "seed": seed,
+        "simple": {key: simple[key] for key in ("estimate", "se", "ci_low", "ci_high")},
+        "placebos": checks.n_draws if checks is not None else 0,
+        "placebo_p": checks.p_value if checks is not None else None,
+        "placebo_p_rule": PLACEBO_P_RULE,
+        "mde": mde,
+        "mde_basis": basis,
+        "mde_version": checks.mde_basis if checks is not None else None,
+        "mde_analytic": MDE_FACTOR * se if se is not None and math.isfinite(se) else None,
+        "placebo_shift": checks.shift if checks is not None else None,
+        "placebo_in_time": in_time,
+        "pre_trend": run.pre_trend,
+        "pre_trend_rule": PRE_TREND_RULE,
+        "sentence": checks.sentence if checks is not None else None,
+        "in_space": checks.in_space.to_dicts() if checks is not None else [],
+        "placebo_treated": (
+            {str(g): n for g, n in checks.placebo_treated.items()} if checks is not None else {}
+        ),
+        "notes": [*result.warnings, *(checks.warnings if checks is not None else ()), *run.notes],
+    }
+
+
+def _json_ready(value: Any) -> Any:
+    """JSON has no NaN or infinity: they become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    return value
 
 
 # --- results back into the registry ------------------------------------------------------------
@@ -782,25 +968,34 @@ def record_evaluations(
     ctx: Context, run: RegistryEvaluation, *, direction: int | None = None
 ) -> list[RecordedEvaluation]:
     """Write the overall ``simple`` estimate of ``run`` as an evaluation record of every
-    intervention that treats RegSO of the panel (as the system, audited), with the evidence
-    level of :func:`bryta.registry.evaluations.evidence_level`.
+    intervention that treats RegSO of the panel (as the system, audited, in one transaction:
+    every record or none), with the evidence level of
+    :func:`bryta.registry.evaluations.evidence_level`.
 
-    The MDE is the analytic one, 2.80 × the standard error (80 % power, 5 % two-sided; no
-    placebo p-value: ``bryta evaluate registry`` runs no placebos). The intended direction is
-    ``direction`` (+1 raise, −1 lower) when given, else the sign of target − baseline of the
-    intervention's indicator link to the outcome; the smallest meaningful effect is
-    |target − baseline| from that link, else :data:`MEANINGFUL_SD` standard deviations of the
-    outcome across the panel's RegSO in its first year.
+    With the placebo checks (``run.placebo``, the default of :func:`evaluate_registry`) the
+    record holds the placebo p-value of the ``simple`` estimate, the pre-trend flag of the
+    placebo in time (:func:`pre_trend_of`) and the MDE from the placebo distribution
+    (provenance ``mde_basis: "placebo"``), so it can reach ``effective``. Without them
+    (``placebos=0``) the placebo p-value and the pre-trend flag are empty and the MDE is the
+    analytic one, 2.80 × the standard error (``mde_basis: "analytic"``): such a record is
+    ``promising`` at best. The intended direction is ``direction`` (+1 raise, −1 lower) when
+    given, else the sign of target − baseline of the intervention's indicator link to the
+    outcome; the smallest meaningful effect is |target − baseline| from that link, else
+    :data:`MEANINGFUL_SD` standard deviations of the outcome across the panel's RegSO in its
+    first year.
     """
-    from bryta.compute.evaluation.placebo import MDE_FACTOR
     from bryta.registry import db
     from bryta.registry.evaluations import Design, EvaluationRecord
     from bryta.registry.service import SYSTEM, RegistryService
 
     report = run.panel.report
-    simple = run.result.overall.filter(pl.col("aggregation") == "simple").row(0, named=True)
+    simple = _simple(run.result)
     se = simple["se"]
-    mde = None if se is None or not math.isfinite(se) else MDE_FACTOR * se
+    mde, mde_basis = run.mde
+    checks = run.placebo
+    placebo_p = checks.p_value if checks is not None else None
+    if placebo_p is not None and not math.isfinite(placebo_p):
+        placebo_p = None
     first = run.panel.frame.filter(pl.col(run.panel.time) == report.years[0])
     sd = first.get_column(run.panel.outcome).std()
     fallback = MEANINGFUL_SD * float(sd) if isinstance(sd, float) and math.isfinite(sd) else None
@@ -811,6 +1006,15 @@ def record_evaluations(
         "method": run.result.method,
         "n_units": run.result.n_units,
     }
+    provenance["mde_basis"] = mde_basis
+    if checks is not None:
+        provenance["placebo"] = {
+            "draws": checks.n_draws,
+            "seed": checks.seed,
+            "shift": checks.shift,
+            "mde_version": checks.mde_basis,
+            "pre_trend_rule": PRE_TREND_RULE,
+        }
     used = report.used.filter(pl.col("n_regso") > 0)
     engine = ctx.registry_engine()
     db.require_schema(engine)
@@ -828,8 +1032,8 @@ def record_evaluations(
                 ci_low=simple["ci_low"],
                 ci_high=simple["ci_high"],
                 mde=mde,
-                placebo_p=None,
-                pre_trend=None,
+                placebo_p=placebo_p,
+                pre_trend=run.pre_trend,
                 n_treated=int(report.treated.get_column("n_units").sum()),
                 n_control=report.pool,
                 first_year=report.years[0],
@@ -838,7 +1042,6 @@ def record_evaluations(
                 meaningful=meaningful if meaningful is not None else fallback,
                 provenance={
                     **provenance,
-                    "mde_basis": "analytic",
                     "meaningful_basis": (
                         "indicator link" if meaningful is not None else f"{MEANINGFUL_SD} SD"
                     ),

@@ -13,6 +13,8 @@ writes into a folder:
   positive weights and the predictor ``balance``;
 * ``path.svg``: the treated unit against its synthetic control, and the gaps with the
   placebos' in grey (for reports);
+* ``path.png``: the same figure as PNG, rendered from that SVG (:func:`bryta.app.svg.svg_to_png`;
+  left out, with a note, when the renderer is not installed);
 * ``path.html``: the same as an interactive page that opens offline (plotly.js inside).
 
 Everything is computed before anything is written, and each file is written to a temporary
@@ -31,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from bryta.app.svg import axis_ticks, tick_label, value_axis
+from bryta.app.svg import axis_ticks, png_or_note, tick_label, value_axis
 from bryta.app.tables import check_can_create, read_table, write_atomic
 from bryta.errors import InputError
 
@@ -47,16 +49,19 @@ FILES = (
     "leave_one_out.csv",
     "summary.json",
     "path.svg",
+    "path.png",
     "path.html",
 )
 
 
 @dataclass(frozen=True)
 class SynthRun:
-    """What :func:`run_synth` did: the result and the files written."""
+    """What :func:`run_synth` did: the result, the files written and what the caller should
+    know (a figure not written)."""
 
     result: SynthResult
     files: list[Path]
+    notes: tuple[str, ...] = ()
 
 
 def check_out_dir(out_dir: Path, inputs: Sequence[Path] = ()) -> None:
@@ -114,19 +119,26 @@ def run_synth(
         )
     except InputError as exc:
         raise InputError(f"{input}: {exc}") from None
-    contents = _contents(result, input)
     out_dir = Path(out_dir)
+    texts = _contents(result, input)
+    png, note = png_or_note(texts["path.svg"], out_dir / "path.png")
+    contents: dict[str, str | bytes] = dict(texts)
+    if png is not None:
+        contents["path.png"] = png
+    contents = {name: contents[name] for name in FILES if name in contents}
     files = []
-    for name, text in contents.items():
+    for name, data in contents.items():
         path = out_dir / name
-        write_atomic(path, _writer(text))
+        write_atomic(path, _writer(data))
         files.append(path)
-    return SynthRun(result, files)
+    return SynthRun(result, files, (note,) if note else ())
 
 
-def _writer(text: str) -> Callable[[Path], object]:
+def _writer(data: str | bytes) -> Callable[[Path], object]:
     def write(tmp: Path) -> object:
-        return tmp.write_text(text, encoding="utf-8")
+        if isinstance(data, bytes):
+            return tmp.write_bytes(data)
+        return tmp.write_text(data, encoding="utf-8")
 
     return write
 

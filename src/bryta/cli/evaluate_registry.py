@@ -32,7 +32,8 @@ def registry_command(
             "-o",
             "--output",
             help="The estimates (.csv, .xlsx, .parquet or .json); the event study is written "
-            "beside it as .html and .svg.",
+            "beside it as .html, .svg and .png, the placebo and power summary as "
+            ".summary.json.",
         ),
     ],
     kommun: Annotated[
@@ -93,8 +94,28 @@ def registry_command(
         int,
         typer.Option(help="Multiplier bootstrap replicates: uniform bands (0: analytic)."),
     ] = 0,
+    placebos: Annotated[
+        int,
+        typer.Option(
+            help="Placebo draws among the never-treated RegSO: the placebo p-value, a pre-trend "
+            "check (placebo in time) and the minimum detectable effect from the placebo "
+            "distribution. 0: none; then there is no placebo p-value and no pre-trend check, "
+            "the MDE is the analytic one (unreliable with few treated RegSO) and --record "
+            "reaches promising at most."
+        ),
+    ] = 200,
+    placebo_shift: Annotated[
+        int,
+        typer.Option(
+            help="The placebo in time pretends each cohort started this many years early."
+        ),
+    ] = 1,
     seed: Annotated[
-        int | None, typer.Option(help="Seed of the bootstrap (same seed, same numbers).")
+        int | None,
+        typer.Option(
+            help="Seed of the bootstrap and the placebos (same seed, same numbers; without "
+            "it one is drawn and printed)."
+        ),
     ] = None,
     record: Annotated[
         bool,
@@ -120,14 +141,16 @@ def registry_command(
 
     A RegSO is treated from the start year of the first qualifying intervention linked to it
     or to a DeSO in it; links to a whole kommun count only with --kommun-links. Prints what
-    went into the panel and what was left out, and the overall estimates; writes the
-    estimates to -o and the event study beside it (.html, offline; .svg). See
-    docs/evaluation.md, "From the registry".
+    went into the panel and what was left out, the overall estimates and the placebo checks:
+    the placebo p-value of the simple estimate, the placebo in time (a pre-trend check) and
+    the smallest effect the design could detect with 80 % power. Writes the estimates to -o
+    and beside it the event study (.html, offline; .svg; .png) and the summary of the
+    placebo checks (.summary.json). See docs/evaluation.md, "From the registry".
 
     With --record, the overall estimate is stored in the registry as an evaluation record of
-    every intervention used, with its evidence level (effective, promising,
-    no_detectable_effect, insufficient_evidence); the API serves them at
-    /api/v1/interventions/{key}/evaluations.
+    every intervention used, with the placebo p-value, the pre-trend flag, the minimum
+    detectable effect and its evidence level (effective, promising, no_detectable_effect,
+    insufficient_evidence); the API serves them at /api/v1/interventions/{key}/evaluations.
 
     Example: bryta evaluate registry --kommun 0180 --outcome born_abroad_pct
     --form permanent_operation -o jarva.csv
@@ -136,7 +159,7 @@ def registry_command(
 
     from bryta.app.evaluation import evaluate_registry, record_evaluations
     from bryta.cli._progress import delayed_progress
-    from bryta.cli.evaluate_did import summary_lines
+    from bryta.cli.evaluate_did import placebo_lines, summary_lines
 
     if (kommun is None) == (not all_):
         raise typer.BadParameter("give --kommun CODE or --all (one of them)")
@@ -152,8 +175,12 @@ def registry_command(
         raise typer.BadParameter("--intended needs --record")
     if bootstrap < 0:
         raise typer.BadParameter(f"--bootstrap takes a number of replicates, not {bootstrap}")
-    if seed is not None and not bootstrap:
-        raise typer.BadParameter("--seed needs --bootstrap N")
+    if placebos < 0:
+        raise typer.BadParameter(f"--placebos takes a number of draws (0: none), not {placebos}")
+    if placebo_shift < 1:
+        raise typer.BadParameter(f"--placebo-shift takes 1 year or more, not {placebo_shift}")
+    if seed is not None and not bootstrap and not placebos:
+        raise typer.BadParameter("--seed needs --bootstrap N or --placebos N")
     types: list[int] | None = None
     if pool_type is not None:
         try:
@@ -166,7 +193,7 @@ def registry_command(
     try:
         with (
             user_errors("evaluate registry"),
-            delayed_progress(max(bootstrap, 1), "bootstrap") as bar,
+            delayed_progress(max(bootstrap + placebos, 1), _work(bootstrap, placebos)) as bar,
         ):
             run = evaluate_registry(
                 context,
@@ -186,8 +213,11 @@ def registry_command(
                 drop_incomplete=drop_incomplete,
                 method=cast("Literal['reg', 'ipw', 'dr']", method),
                 bootstrap=bootstrap,
+                placebos=placebos,
+                placebo_shift=placebo_shift,
                 seed=seed,
-                progress=bar.advance_by if bootstrap else None,
+                progress=(lambda n: bar.advance_by(n, "bootstrap")) if bootstrap else None,
+                placebo_progress=lambda n: bar.advance_by(n, "placebos"),
             )
             recorded = (
                 record_evaluations(
@@ -199,11 +229,24 @@ def registry_command(
     finally:
         context.close()
     say(run.panel.report.lines())
-    say(summary_lines(run.result))
-    table, html, svg = run.files
+    lines = summary_lines(run.result)
+    if run.placebo is not None:
+        lines = [line for line in lines if not line.startswith("note: ")]
+        checks = placebo_lines(run.placebo, run.result)
+        # the pre-trend verdict right after the placebo in time, before the MDE sentence
+        checks.insert(checks.index(run.placebo.sentence), _pre_trend_line(run.pre_trend))
+        lines += checks
+    else:
+        lines.append(
+            "no placebos (--placebos 0): no placebo p-value, no pre-trend check, MDE "
+            "analytic; --record reaches promising at most"
+        )
+    say(lines)
+    say([f"note: {note}" for note in run.notes])
+    table, *beside = run.files
     err_console.print(
-        f"wrote {run.result.estimates.height} estimates to {table}, the event study to "
-        f"{html} and {svg}",
+        f"wrote {run.result.estimates.height} estimates to {table}; beside it "
+        + ", ".join(str(path) for path in beside),
         highlight=False,
         markup=False,
         soft_wrap=True,
@@ -214,6 +257,25 @@ def registry_command(
             for r in recorded
         ]
     )
+
+
+def _work(bootstrap: int, placebos: int) -> str:
+    return (
+        " and ".join(name for name, n in (("bootstrap", bootstrap), ("placebos", placebos)) if n)
+        or "estimates"
+    )
+
+
+def _pre_trend_line(flag: bool | None) -> str:
+    if flag is None:
+        return "pre-trend: not checked (no cohort has enough years before its start)"
+    if flag:
+        return (
+            "pre-trend: yes, the placebo in time's interval excludes 0: the treated RegSO "
+            "were already drifting before the start; do not trust the estimates "
+            "(--record stores them as insufficient_evidence)"
+        )
+    return "pre-trend: none found (the placebo in time's interval covers 0)"
 
 
 def register(app: typer.Typer) -> None:

@@ -40,7 +40,8 @@ def synth_command(
 
     Writes to --out-dir: weights.csv (unit, weight), path.csv (time, treated, synthetic, gap),
     placebos.csv, leave_one_out.csv, summary.json (rmspe_pre, rmspe_post, ratio, p_value,
-    average_gap, the predictor balance), path.svg and an offline path.html.
+    average_gap, the predictor balance), path.svg with the same figure as path.png for
+    reports, and an offline path.html.
 
     Example: bryta evaluate synth smoking.csv --unit state --time year --outcome cigsale
     --treated California --start 1989 --predictor retprice:1980-1988
@@ -85,6 +86,8 @@ def synth_command(
         f"the smallest possible is 1/{n} = {1 / n:.3f})",
         highlight=False,
     )
+    for note in run.notes:
+        say(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
     say(f"wrote {len(run.files)} files to {out_dir}", highlight=False, markup=False)
 
 
