@@ -38,7 +38,15 @@ from bryta.errors import InputError
 if TYPE_CHECKING:
     from bryta.compute.evaluation.synth import SynthResult
 
-__all__ = ["SynthRun", "check_out_dir", "count_donors", "path_svg", "run_synth"]
+__all__ = [
+    "SynthRun",
+    "check_out_dir",
+    "count_donors",
+    "path_svg",
+    "result_contents",
+    "run_synth",
+    "write_results",
+]
 
 FILES = (
     "weights.csv",
@@ -114,14 +122,18 @@ def run_synth(
         )
     except InputError as exc:
         raise InputError(f"{input}: {exc}") from None
-    contents = _contents(result, input)
+    return SynthRun(result, write_results(out_dir, result_contents(result, input)))
+
+
+def write_results(out_dir: Path, contents: dict[str, str]) -> list[Path]:
+    """Write each of ``contents`` (file name → text) whole into ``out_dir``."""
     out_dir = Path(out_dir)
     files = []
     for name, text in contents.items():
         path = out_dir / name
         write_atomic(path, _writer(text))
         files.append(path)
-    return SynthRun(result, files)
+    return files
 
 
 def _writer(text: str) -> Callable[[Path], object]:
@@ -131,18 +143,28 @@ def _writer(text: str) -> Callable[[Path], object]:
     return write
 
 
-def _contents(result: SynthResult, input: Path) -> dict[str, str]:
+def result_contents(
+    result: SynthResult,
+    input: Path | str,
+    *,
+    weights: pl.DataFrame | None = None,
+    summary: dict[str, object] | None = None,
+) -> dict[str, str]:
+    """The files of the results folder (see the module text), file name → text.
+    ``weights``: the table for ``weights.csv`` instead of ``result.weights`` (e.g. with
+    names); ``summary``: more entries for ``summary.json``."""
     placebos = result.placebos.join(
         result.placebo_ratios.drop("treated"), on="unit", how="left"
     ).sort(["unit", "time"])
-    summary = result.summary()
-    summary["input"] = str(input)
+    numbers = result.summary()
+    numbers["input"] = str(input)
+    numbers.update(summary or {})
     return {
-        "weights.csv": result.weights.write_csv(),
+        "weights.csv": (result.weights if weights is None else weights).write_csv(),
         "path.csv": result.path.write_csv(),
         "placebos.csv": placebos.write_csv(),
         "leave_one_out.csv": result.leave_one_out.write_csv(),
-        "summary.json": json.dumps(_finite(summary), ensure_ascii=False, indent=2) + "\n",
+        "summary.json": json.dumps(_finite(numbers), ensure_ascii=False, indent=2) + "\n",
         "path.svg": path_svg(result),
         "path.html": _path_html(result),
     }
