@@ -300,12 +300,12 @@ def _fit_synth(
     options: dict[str, Any],
 ) -> RegistrySynth:
     """The synthetic control of ``bryta evaluate registry --synth``, computed, not written."""
+    from bryta.app.evaluation import check_outputs
     from bryta.app.evaluation_registry_synth import (
         fit_registry_synth,
         registry_synth_input,
         synth_dir,
     )
-    from bryta.app.evaluation import check_outputs
     from bryta.app.evaluation_synth import check_out_dir
     from bryta.cli._progress import delayed_progress
 
