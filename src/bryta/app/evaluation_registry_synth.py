@@ -268,7 +268,7 @@ def mde(placebo_gaps: Sequence[float] | np.ndarray) -> tuple[float, float, float
     ``mde`` the larger of the two. NaN with fewer than 2 finite gaps.
 
     >>> [round(x, 3) for x in mde([-1.0, 1.0])]
-    [3.96, 3.96, 2.6]
+    [3.962, 3.962, 1.6]
     """
     from bryta.compute.evaluation.placebo import LEVEL, MDE_FACTOR, POWER
 
