@@ -59,11 +59,13 @@ __all__ = [
     "PanelReport",
     "RecordedEvaluation",
     "RegistryEvaluation",
+    "VersionKey",
     "build_panel",
     "evaluate_registry",
     "evaluations_of",
     "event_study_html",
     "event_study_svg",
+    "read_crosswalk",
     "record_evaluations",
     "regso_outcomes",
 ]
@@ -74,6 +76,10 @@ BEFORE_DATA_REASON = "its RegSO are treated from the first year of data or earli
 INCOMPLETE_REASON = "its RegSO lack the outcome in some year"
 NO_AREA_REASON = "no linked RegSO or DeSO in the panel"
 OTHER_VERSION_REASON = "linked to area codes of another version than the outcome's"
+OTHER_VERSION_HINT = "--crosswalk FILE maps them to the outcome's codes"
+NOT_SELECTED_REASON = "not among --intervention"
+#: Crosswalk weights of one source code must sum to 1 within this.
+WEIGHT_TOLERANCE = 1e-3
 _MAX_LISTED = 10
 
 
@@ -96,6 +102,10 @@ class PanelReport:
             left out by the pool restriction; pool_rule: that restriction in words.
         incomplete: RegSO left out for missing outcome values (``drop_incomplete``).
         control: ``never`` or ``notyet``.
+        crosswalk: the crosswalk key (file name), empty without one; crosswalked: area links
+            of another code version mapped through it; crosswalk_below: target areas of those
+            links left out for a weight under ``crosswalk_min_weight``; crosswalk_rule: the
+            minimum in words.
     """
 
     outcome: str
@@ -112,6 +122,10 @@ class PanelReport:
     incomplete: tuple[str, ...]
     control: str
     notes: tuple[str, ...] = field(default=())
+    crosswalk: str = ""
+    crosswalked: int = 0
+    crosswalk_below: int = 0
+    crosswalk_rule: str = ""
 
     @property
     def used(self) -> pl.DataFrame:
@@ -141,8 +155,18 @@ class PanelReport:
             f"{left.height} left out"
         )
         for reason, n in self.reasons().items():
-            hint = f" ({KOMMUN_LINKS_HINT})" if reason == KOMMUN_LINKS_REASON else ""
+            hint = {KOMMUN_LINKS_REASON: f" ({KOMMUN_LINKS_HINT})"}.get(reason, "")
+            if reason == OTHER_VERSION_REASON and not self.crosswalk:
+                hint = f" ({OTHER_VERSION_HINT})"
             out.append(f"  left out, {reason}: {n}{hint}")
+        if self.crosswalk:
+            line = (
+                f"crosswalk {self.crosswalk}: {self.crosswalked} area link(s) of another code "
+                f"version mapped to the outcome's codes ({self.crosswalk_rule})"
+            )
+            if self.crosswalk_below:
+                line += f"; {self.crosswalk_below} target area(s) under the minimum left out"
+            out.append(line)
         for key, title, year, n in used.select("key", "title", "start_year", "n_regso").rows():
             out.append(f"  used: {key or title} (from {year}, {n} RegSO)")
         cohorts = ", ".join(f"{g}: {n}" for g, n in self.treated.rows())
@@ -282,6 +306,257 @@ def _records(
     return records, frame, links
 
 
+# --- the crosswalk between code versions ----------------------------------------------------
+
+_VERSION = r"(_[A-Za-z]+\d{4})$"
+_AREA_PATTERNS = {
+    "regso": r"^\d{4}R\d{3}(_RegSO\d{4})?$",
+    "deso": r"^\d{4}[ABC]\d{4}(_DeSO\d{4})?$",
+}
+
+
+@dataclass(frozen=True)
+class VersionKey:
+    """A crosswalk key between code versions, read and checked by :func:`read_crosswalk`:
+    ``frame`` has ``source``, ``target``, ``level`` (of the target: ``regso`` or ``deso``),
+    ``weight`` (1.0 without a weight column) and ``row`` (the data row, from 1)."""
+
+    name: str
+    frame: pl.DataFrame
+    source: str
+    target: str
+    weight: str | None
+    min_weight: float | None
+
+    @property
+    def rule(self) -> str:
+        """Which target areas count as treated, in words."""
+        if self.weight is None:
+            return "no weights: every target area of a linked code"
+        if self.min_weight is None:
+            return f"target areas of weight {self.weight!r} above 0"
+        return f"target areas of weight {self.weight!r} at least {self.min_weight:g}"
+
+    def map_links(
+        self,
+        links: pl.DataFrame,
+        checked: pl.DataFrame,
+        suffix: str,
+        kommuner: Sequence[str],
+    ) -> tuple[pl.DataFrame, int, int]:
+        """``links`` with every RegSO or DeSO link of another version than the outcome's
+        (``suffix``) replaced by the target codes the key maps it to (those of weight at
+        least the minimum); the number of links mapped; the number of target areas left out
+        for a weight under the minimum.
+
+        A link of a qualifying intervention (``checked``: reason null) in ``kommuner`` whose
+        code is not in the key is an error naming the intervention and the code. When the
+        key's source (or target) column holds no version suffix at all, its codes are
+        compared without one (the source column is taken to be the links' version, the
+        target column the outcome's)."""
+        version = pl.col("area_code").str.extract(_VERSION).fill_null("")
+        other = pl.col("level").is_in(["regso", "deso"]) & (version != suffix)
+        kept = links.filter(~other)
+        foreign = links.filter(other).with_row_index("_link")
+        plain_source = not self.frame.get_column("source").str.contains(_VERSION).any()
+        match = pl.col("area_code")
+        if plain_source:
+            match = match.str.replace(_VERSION, "")
+        foreign = foreign.with_columns(match.alias("_match"))
+        joined = foreign.join(
+            self.frame, left_on="_match", right_on="source", how="inner"
+        ).with_columns(self._target(suffix).alias("target"))
+        self._check_missing(foreign, joined, checked, kommuner)
+        self._check_targets(joined, suffix)
+        floor = self.min_weight
+        enough = pl.col("weight") >= floor if floor is not None else pl.col("weight") > 0
+        used = joined.filter(enough)
+        mapped = used.select(
+            "id", pl.col("level_right").alias("level"), pl.col("target").alias("area_code")
+        )
+        out = pl.concat([kept.select(mapped.columns), mapped]).unique(maintain_order=True)
+        below = joined.height - used.height
+        return out, joined.get_column("_link").n_unique(), below
+
+    def _target(self, suffix: str) -> pl.Expr:
+        """The target code, given the outcome's suffix when the target column has none."""
+        plain = not self.frame.get_column("target").str.contains(_VERSION).any()
+        if plain and suffix:
+            return (
+                pl.when(pl.col("level_right") == "regso")
+                .then(pl.col("target") + suffix)
+                .otherwise(pl.col("target"))
+            )
+        return pl.col("target")
+
+    def _check_missing(
+        self,
+        foreign: pl.DataFrame,
+        joined: pl.DataFrame,
+        checked: pl.DataFrame,
+        kommuner: Sequence[str],
+    ) -> None:
+        qualifying = checked.filter(pl.col("reason").is_null()).select("id", "key", "title")
+        missing = (
+            foreign.join(joined.select("_link"), on="_link", how="anti")
+            .filter(pl.col("area_code").str.slice(0, 4).is_in(list(kommuner)))
+            .join(qualifying, on="id")
+            .sort("_link")
+        )
+        if missing.is_empty():
+            return
+        first = missing.row(0, named=True)
+        who = first["key"] or first["title"]
+        code = first["area_code"]
+        in_target = (
+            self.frame.filter(
+                (pl.col("target") == code) | (pl.col("target") == first["_match"])
+            ).height
+            > 0
+        )
+        fix = (
+            f"it is in column {self.target!r}: swap --crosswalk-from and --crosswalk-to"
+            if in_target
+            else f"add it to the key, or name the key's column of these codes with "
+            f"--crosswalk-from (now {self.source!r})"
+        )
+        more = (
+            f" ({missing.height} links of qualifying interventions missing in all)"
+            if missing.height > 1
+            else ""
+        )
+        raise InputError(
+            f"{self.name}: intervention {who} links to {first['level']} {code}, which is not "
+            f"in column {self.source!r} of the crosswalk key; {fix}{more}"
+        )
+
+    def _check_targets(self, joined: pl.DataFrame, suffix: str) -> None:
+        version = pl.col("target").str.extract(_VERSION).fill_null("")
+        wrong = joined.filter(
+            pl.when(pl.col("level_right") == "regso")
+            .then(version != suffix)
+            .otherwise((version != "") | (pl.lit(suffix) != ""))
+        )
+        if wrong.is_empty():
+            return
+        first = wrong.sort("row").row(0, named=True)
+        expected = f"RegSO {suffix[-4:]}" if suffix else "RegSO 2020 or DeSO 2018"
+        raise InputError(
+            f"{self.name}: row {first['row']}, column {self.target!r}: {first['target']} is "
+            f"not a code of the outcome's version ({expected}); the targets must be the "
+            "outcome's codes (are --crosswalk-from and --crosswalk-to the right way round?)"
+        )
+
+
+def read_crosswalk(
+    crosswalk: pl.DataFrame | str | Path,
+    *,
+    source: str = "from",
+    target: str = "to",
+    weight: str | None = None,
+    min_weight: float | None = None,
+) -> VersionKey:
+    """Read and check a crosswalk key between code versions: a frame, or a CSV (``,`` or
+    ``;``, UTF-8 or Windows-1252), Excel or Parquet file (:func:`bryta.app.tables.read_table`).
+
+    ``source`` and ``target`` name the columns of the codes (RegSO or DeSO, with or without
+    SCB's version suffix); ``weight`` the column of the share of each source area in each
+    target area (decimal commas accepted), which must sum to 1 (within
+    :data:`WEIGHT_TOLERANCE`) per source code. Errors name the file, the row and the column.
+    """
+    from bryta.app.tables import read_table
+    from bryta.compute._coerce import to_float
+
+    if isinstance(crosswalk, pl.DataFrame):
+        frame, name = crosswalk, "the crosswalk key"
+    else:
+        frame, name = read_table(Path(crosswalk)), str(crosswalk)
+    if min_weight is not None:
+        if weight is None:
+            raise InputError(
+                "--crosswalk-min-weight needs --crosswalk-weight (the key's column of weights)"
+            )
+        if not (0 < min_weight <= 1):
+            raise InputError(
+                f"--crosswalk-min-weight takes a weight above 0 and at most 1, not {min_weight:g}"
+            )
+    roles = (
+        ("--crosswalk-from", source, "the codes of the links' version"),
+        ("--crosswalk-to", target, "the outcome's codes"),
+        ("--crosswalk-weight", weight, "the weights"),
+    )
+    for option, column, what in roles:
+        if column is not None and column not in frame.columns:
+            raise InputError(
+                f"{name}: no column {column!r} ({what}; name it with {option}); the columns "
+                "are " + ", ".join(map(repr, frame.columns))
+            )
+    if source == target:
+        raise InputError(f"--crosswalk-from and --crosswalk-to name the same column {source!r}")
+    rows = frame.with_row_index("row", offset=1)
+    codes = rows.select(
+        "row",
+        pl.col(source).cast(pl.String).str.strip_chars().alias("source"),
+        pl.col(target).cast(pl.String).str.strip_chars().alias("target"),
+    )
+    for role, column in (("source", source), ("target", target)):
+        values = pl.col(role)
+        regso = values.str.contains(_AREA_PATTERNS["regso"])
+        deso = values.str.contains(_AREA_PATTERNS["deso"])
+        bad = codes.filter(values.is_null() | (values == "") | ~(regso | deso).fill_null(False))
+        if bad.height:
+            first = bad.row(0, named=True)
+            what = "is empty" if not first[role] else f"{first[role]!r} is not a RegSO or DeSO code"
+            more = f" ({bad.height} rows in all)" if bad.height > 1 else ""
+            raise InputError(f"{name}: row {first['row']}, column {column!r}: {what}{more}")
+    codes = codes.with_columns(
+        pl.when(pl.col("target").str.contains(_AREA_PATTERNS["regso"]))
+        .then(pl.lit("regso"))
+        .otherwise(pl.lit("deso"))
+        .alias("level")
+    )
+    if weight is None:
+        codes = codes.with_columns(pl.lit(1.0).alias("weight"))
+    else:
+        try:
+            weights = to_float(frame, weight, show=[source, target], label="crosswalk column")
+        except InputError as exc:
+            raise InputError(f"{name}: {exc}") from None
+        codes = codes.with_columns(weights.alias("weight"))
+        bad = codes.filter(
+            pl.col("weight").is_null() | ~pl.col("weight").is_finite() | (pl.col("weight") < 0)
+        )
+        if bad.height:
+            first = bad.row(0, named=True)
+            raise InputError(
+                f"{name}: row {first['row']}, column {weight!r}: the weight "
+                + ("is empty" if first["weight"] is None else f"{first['weight']:g} is negative")
+                + " (weights are shares from 0 to 1)"
+            )
+        sums = (
+            codes.group_by("source", maintain_order=True)
+            .agg(pl.col("weight").sum().alias("sum"), pl.col("row"))
+            .filter((pl.col("sum") - 1).abs() > WEIGHT_TOLERANCE)
+        )
+        if sums.height:
+            code, total, where = sums.row(0)
+            more = f" ({sums.height} source codes in all)" if sums.height > 1 else ""
+            raise InputError(
+                f"{name}: column {weight!r}: the weights of {code} (rows "
+                f"{', '.join(map(str, where[:10]))}) sum to {total:g}, not 1{more}; a weight is "
+                f"the share of the {source!r} area in the {target!r} area, and the shares of "
+                "one area sum to 1"
+            )
+    return VersionKey(
+        name=name,
+        frame=codes.select("source", "target", "level", "weight", "row"),
+        source=source,
+        target=target,
+        weight=weight,
+        min_weight=min_weight,
+    )
+
+
 # --- the panel --------------------------------------------------------------------------------
 
 
@@ -301,6 +576,12 @@ def build_panel(
     type_source: Literal["official", "proxy"] = "official",
     control: Literal["never", "notyet"] = "never",
     drop_incomplete: bool = False,
+    intervention_keys: Sequence[str] | None = None,
+    crosswalk: pl.DataFrame | str | Path | None = None,
+    crosswalk_from: str = "from",
+    crosswalk_to: str = "to",
+    crosswalk_weight: str | None = None,
+    crosswalk_min_weight: float | None = None,
 ) -> Panel:
     """The panel of ``outcome`` per RegSO × year with treatment from the registry (see the
     module text).
@@ -317,12 +598,25 @@ def build_panel(
         type_source: ``official`` (2022) or ``proxy`` (the proxy type of the first year).
         control: ``never`` or ``notyet``; decides what the pool must hold.
         drop_incomplete: leave out RegSO lacking the outcome in some year instead of failing.
+        intervention_keys: only these interventions (registry keys) qualify.
+        crosswalk: a key between code versions (a frame, or a CSV, Excel or Parquet file):
+            area links whose codes are of another version than the outcome's (e.g. RegSO or
+            DeSO 2025 when the outcome is RegSO 2020) are mapped from its ``crosswalk_from``
+            column to the codes in its ``crosswalk_to`` column (RegSO of the outcome's
+            version, or DeSO 2018 that the DeSO → RegSO key then maps); see
+            :func:`read_crosswalk`.
+        crosswalk_weight: the key's column of weights: the share of each source area in
+            each target area (summing to 1 per source code); crosswalk_min_weight: a target
+            area counts as treated when its weight is at least this (default: any positive
+            weight).
 
     Raises:
         NotFound: there is no registry.
         InputError: the outcome is unknown or the panel cannot support the design: no
             qualifying intervention, no treated RegSO, no year before any start, no never- or
-            not-yet-treated RegSO to compare with, or RegSO lacking the outcome in some year.
+            not-yet-treated RegSO to compare with, or RegSO lacking the outcome in some year;
+            the crosswalk key lacks a column, has weights that do not sum to 1, or lacks the
+            code of a qualifying intervention's link.
     """
     from bryta.datasets import official_area_types
     from bryta.geography.areas import kommun_names, load_regso_key
@@ -349,6 +643,17 @@ def build_panel(
     for t in pool_types or ():
         if t not in (1, 2, 3, 4, 5):
             raise InputError(f"--pool-type takes area types 1–5, not {t}")
+    key_of_versions = None
+    if crosswalk is not None:
+        key_of_versions = read_crosswalk(
+            crosswalk,
+            source=crosswalk_from,
+            target=crosswalk_to,
+            weight=crosswalk_weight,
+            min_weight=crosswalk_min_weight,
+        )
+    elif crosswalk_weight is not None or crosswalk_min_weight is not None:
+        raise InputError("--crosswalk-weight and --crosswalk-min-weight need --crosswalk FILE")
 
     # the outcome per RegSO × year, within the scope
     table = regso_outcomes(ctx)
@@ -379,10 +684,29 @@ def build_panel(
         min_months=min_months,
         organisations=organisations,
     )
+    if intervention_keys:
+        selected = list(dict.fromkeys(intervention_keys))
+        unknown = [k for k in selected if k not in set(frame.get_column("key").to_list())]
+        if unknown:
+            raise InputError(
+                f"--intervention {unknown[0]}: no published intervention with that key in "
+                f"{_scope_text(scope)} (bryta registry list shows the keys)"
+            )
+        checked = checked.with_columns(
+            pl.when(~pl.col("key").is_in(selected))
+            .then(pl.lit(f"{NOT_SELECTED_REASON} {','.join(selected)}"))
+            .otherwise(pl.col("reason"))
+            .alias("reason")
+        )
     qualifying = checked.filter(pl.col("reason").is_null())
     key = load_regso_key().select("deso", "regso")
     if suffix:  # the bundled key is DeSO 2018 → RegSO 2020
         key = key.clear()
+    mapped = below = 0
+    if key_of_versions is not None:
+        links, mapped, below = key_of_versions.map_links(
+            links, checked, suffix, units.get_column("kommun").unique().to_list()
+        )
     treated = link_regso(
         links.join(qualifying.select("id"), on="id", how="semi"),
         key,
@@ -397,7 +721,13 @@ def build_panel(
         .select("id", "key", "title", "start_year", "months", "reason", "n_regso")
     )
     filters = _filters_text(
-        forms, prevention_levels, outcome_domains, min_months, organisations, kommun_links
+        forms,
+        prevention_levels,
+        outcome_domains,
+        min_months,
+        organisations,
+        kommun_links,
+        intervention_keys,
     )
     if frame.is_empty():
         raise InputError(
@@ -415,6 +745,8 @@ def build_panel(
             if report_rows.filter(reason=KOMMUN_LINKS_REASON).height
             else ""
         )
+        if report_rows.filter(reason=OTHER_VERSION_REASON).height:
+            hint += f"; {OTHER_VERSION_HINT}"
         raise InputError(
             f"no RegSO is treated: of the {qualifying.height} qualifying intervention(s)"
             f"{filters} in {_scope_text(scope)}, {_reasons_text(checked, only_unlinked=True)}"
@@ -570,6 +902,10 @@ def build_panel(
         incomplete=incomplete,
         control=control,
         notes=tuple(notes),
+        crosswalk=key_of_versions.name if key_of_versions is not None else "",
+        crosswalked=mapped,
+        crosswalk_below=below,
+        crosswalk_rule=key_of_versions.rule if key_of_versions is not None else "",
     )
     return Panel(out, report)
 
@@ -644,9 +980,11 @@ def _filters_text(
     min_months: float | None,
     organisations: Sequence[str] | None,
     kommun_links: bool,
+    intervention_keys: Sequence[str] | None = None,
 ) -> str:
     parts = []
     for option, value in (
+        ("--intervention", intervention_keys),
         ("--form", forms),
         ("--prevention", prevention_levels),
         ("--domain", outcome_domains),

@@ -40,7 +40,15 @@ from bryta.errors import InputError
 if TYPE_CHECKING:
     from bryta.compute.evaluation.synth import SynthResult
 
-__all__ = ["SynthRun", "check_out_dir", "count_donors", "path_svg", "run_synth"]
+__all__ = [
+    "SynthRun",
+    "check_out_dir",
+    "count_donors",
+    "path_svg",
+    "result_contents",
+    "run_synth",
+    "write_results",
+]
 
 FILES = (
     "weights.csv",
@@ -119,19 +127,29 @@ def run_synth(
         )
     except InputError as exc:
         raise InputError(f"{input}: {exc}") from None
+    files, notes = write_results(out_dir, result_contents(result, input))
+    return SynthRun(result, files, notes)
+
+
+def write_results(out_dir: Path, contents: dict[str, str]) -> tuple[list[Path], tuple[str, ...]]:
+    """Write each of ``contents`` (file name → text) whole into ``out_dir``, with
+    ``path.png`` rendered from ``path.svg``; the files written, and a note when the PNG could
+    not be rendered."""
     out_dir = Path(out_dir)
-    texts = _contents(result, input)
-    png, note = png_or_note(texts["path.svg"], out_dir / "path.png")
-    contents: dict[str, str | bytes] = dict(texts)
+    png, note = (
+        png_or_note(contents["path.svg"], out_dir / "path.png")
+        if "path.svg" in contents
+        else (None, "")
+    )
+    data: dict[str, str | bytes] = dict(contents)
     if png is not None:
-        contents["path.png"] = png
-    contents = {name: contents[name] for name in FILES if name in contents}
+        data["path.png"] = png
     files = []
-    for name, data in contents.items():
+    for name in [n for n in FILES if n in data] + [n for n in data if n not in FILES]:
         path = out_dir / name
-        write_atomic(path, _writer(data))
+        write_atomic(path, _writer(data[name]))
         files.append(path)
-    return SynthRun(result, files, (note,) if note else ())
+    return files, ((note,) if note else ())
 
 
 def _writer(data: str | bytes) -> Callable[[Path], object]:
@@ -143,18 +161,28 @@ def _writer(data: str | bytes) -> Callable[[Path], object]:
     return write
 
 
-def _contents(result: SynthResult, input: Path) -> dict[str, str]:
+def result_contents(
+    result: SynthResult,
+    input: Path | str,
+    *,
+    weights: pl.DataFrame | None = None,
+    summary: dict[str, object] | None = None,
+) -> dict[str, str]:
+    """The files of the results folder (see the module text), file name → text.
+    ``weights``: the table for ``weights.csv`` instead of ``result.weights`` (e.g. with
+    names); ``summary``: more entries for ``summary.json``."""
     placebos = result.placebos.join(
         result.placebo_ratios.drop("treated"), on="unit", how="left"
     ).sort(["unit", "time"])
-    summary = result.summary()
-    summary["input"] = str(input)
+    numbers = result.summary()
+    numbers["input"] = str(input)
+    numbers.update(summary or {})
     return {
-        "weights.csv": result.weights.write_csv(),
+        "weights.csv": (result.weights if weights is None else weights).write_csv(),
         "path.csv": result.path.write_csv(),
         "placebos.csv": placebos.write_csv(),
         "leave_one_out.csv": result.leave_one_out.write_csv(),
-        "summary.json": json.dumps(_finite(summary), ensure_ascii=False, indent=2) + "\n",
+        "summary.json": json.dumps(_finite(numbers), ensure_ascii=False, indent=2) + "\n",
         "path.svg": path_svg(result),
         "path.html": _path_html(result),
     }

@@ -4,12 +4,16 @@ the data (:mod:`bryta.app.evaluation`)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from bryta.cli._common import err_console, make_context, say, split_list, user_errors
 from bryta.cli.options import Database, DataDir
+
+if TYPE_CHECKING:
+    from bryta.app.context import Context
+    from bryta.app.evaluation_registry_synth import RegistrySynth
 
 _CONTROLS = ("never", "notyet")
 _METHODS = ("reg", "ipw", "dr")
@@ -132,6 +136,47 @@ def registry_command(
             "increase or decrease (default: from each one's indicator target and baseline)."
         ),
     ] = None,
+    # --- one intervention, code versions, synthetic control ---
+    intervention: Annotated[
+        str | None,
+        typer.Option(help="Only these interventions (registry keys, comma-separated)."),
+    ] = None,
+    crosswalk: Annotated[
+        Path | None,
+        typer.Option(
+            help="Key between code versions (.csv, .xlsx, .parquet): maps area links of "
+            "another version (e.g. RegSO 2025) to the outcome's codes."
+        ),
+    ] = None,
+    crosswalk_from: Annotated[
+        str, typer.Option(help="The key's column of the links' codes.")
+    ] = "from",
+    crosswalk_to: Annotated[
+        str, typer.Option(help="The key's column of the outcome's codes.")
+    ] = "to",
+    crosswalk_weight: Annotated[
+        str | None,
+        typer.Option(help="The key's column of weights (share of the from area in the to area)."),
+    ] = None,
+    crosswalk_min_weight: Annotated[
+        float | None,
+        typer.Option(help="A to area is treated from this weight on (default: any above 0)."),
+    ] = None,
+    synth: Annotated[
+        bool,
+        typer.Option(
+            "--synth",
+            help="Also fit a synthetic control of the treated RegSO (one start year) against "
+            "the never-treated ones; results in the folder OUT-stem_synth beside -o.",
+        ),
+    ] = False,
+    predictor: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="With --synth: NAME:FROM-TO or NAME:YEAR (NAME: outcome or an indicator id); "
+            "default: the outcome in each year before the start.",
+        ),
+    ] = None,
     data_dir: DataDir = None,
     database: Database = None,
 ) -> None:
@@ -151,6 +196,12 @@ def registry_command(
     every intervention used, with the placebo p-value, the pre-trend flag, the minimum
     detectable effect and its evidence level (effective, promising, no_detectable_effect,
     insufficient_evidence); the API serves them at /api/v1/interventions/{key}/evaluations.
+
+    With --crosswalk, links to area codes of another version than the outcome's (RegSO or
+    DeSO 2025 when the outcome is RegSO 2020, say) are mapped through the key. With --synth,
+    a synthetic control of the treated RegSO (their unweighted mean when several) is fitted
+    as well and written to the folder OUT-stem_synth beside -o (the files of bryta evaluate
+    synth); --record then stores it (design synth) instead of the staggered estimate.
 
     Example: bryta evaluate registry --kommun 0180 --outcome born_abroad_pct
     --form permanent_operation -o jarva.csv
@@ -179,8 +230,10 @@ def registry_command(
         raise typer.BadParameter(f"--placebos takes a number of draws (0: none), not {placebos}")
     if placebo_shift < 1:
         raise typer.BadParameter(f"--placebo-shift takes 1 year or more, not {placebo_shift}")
-    if seed is not None and not bootstrap and not placebos:
-        raise typer.BadParameter("--seed needs --bootstrap N or --placebos N")
+    if seed is not None and not bootstrap and not placebos and not synth:
+        raise typer.BadParameter("--seed needs --bootstrap N, --placebos N or --synth")
+    if predictor and not synth:
+        raise typer.BadParameter("--predictor needs --synth")
     types: list[int] | None = None
     if pool_type is not None:
         try:
@@ -190,42 +243,57 @@ def registry_command(
                 f"--pool-type takes area types 1–5, not {pool_type!r}"
             ) from None
     context = make_context(ctx, data_dir=data_dir, database=database)
+    panel_options: dict[str, Any] = {
+        "outcome": outcome,
+        "kommuner": split_list(kommun) if kommun else None,
+        "forms": split_list(form),
+        "prevention_levels": split_list(prevention),
+        "outcome_domains": split_list(domain),
+        "min_months": min_months,
+        "organisations": split_list(organisation),
+        "kommun_links": kommun_links,
+        "pool_types": types,
+        "pool_kommuner": split_list(pool_kommun),
+        "type_source": cast("Literal['official', 'proxy']", type_source),
+        "control": cast("Literal['never', 'notyet']", control),
+        "drop_incomplete": drop_incomplete,
+        "intervention_keys": split_list(intervention),
+        "crosswalk": crosswalk,
+        "crosswalk_from": crosswalk_from,
+        "crosswalk_to": crosswalk_to,
+        "crosswalk_weight": crosswalk_weight,
+        "crosswalk_min_weight": crosswalk_min_weight,
+    }
+    fitted: RegistrySynth | None = None
     try:
-        with (
-            user_errors("evaluate registry"),
-            delayed_progress(max(bootstrap + placebos, 1), _work(bootstrap, placebos)) as bar,
-        ):
-            run = evaluate_registry(
-                context,
-                output,
-                outcome=outcome,
-                kommuner=split_list(kommun) if kommun else None,
-                forms=split_list(form),
-                prevention_levels=split_list(prevention),
-                outcome_domains=split_list(domain),
-                min_months=min_months,
-                organisations=split_list(organisation),
-                kommun_links=kommun_links,
-                pool_types=types,
-                pool_kommuner=split_list(pool_kommun),
-                type_source=cast("Literal['official', 'proxy']", type_source),
-                control=cast("Literal['never', 'notyet']", control),
-                drop_incomplete=drop_incomplete,
-                method=cast("Literal['reg', 'ipw', 'dr']", method),
-                bootstrap=bootstrap,
-                placebos=placebos,
-                placebo_shift=placebo_shift,
-                seed=seed,
-                progress=(lambda n: bar.advance_by(n, "bootstrap")) if bootstrap else None,
-                placebo_progress=lambda n: bar.advance_by(n, "placebos"),
-            )
-            recorded = (
-                record_evaluations(
-                    context, run, direction=_DIRECTIONS[intended] if intended else None
+        with user_errors("evaluate registry"):
+            if synth:  # fitted first: a synthetic control that cannot be fitted writes nothing
+                fitted = _fit_synth(context, output, predictor, seed or 0, panel_options)
+            with delayed_progress(max(bootstrap + placebos, 1), _work(bootstrap, placebos)) as bar:
+                run = evaluate_registry(
+                    context,
+                    output,
+                    **panel_options,
+                    method=cast("Literal['reg', 'ipw', 'dr']", method),
+                    bootstrap=bootstrap,
+                    placebos=placebos,
+                    placebo_shift=placebo_shift,
+                    seed=seed,
+                    progress=(lambda n: bar.advance_by(n, "bootstrap")) if bootstrap else None,
+                    placebo_progress=lambda n: bar.advance_by(n, "placebos"),
                 )
-                if record
-                else []
-            )
+            direction = _DIRECTIONS[intended] if intended else None
+            if fitted is not None:
+                from bryta.app.evaluation_registry_synth import (
+                    record_synth,
+                    synth_dir,
+                    write_registry_synth,
+                )
+
+                fitted = write_registry_synth(fitted, synth_dir(output))
+                recorded = record_synth(context, fitted, direction=direction) if record else []
+            else:
+                recorded = record_evaluations(context, run, direction=direction) if record else []
     finally:
         context.close()
     say(run.panel.report.lines())
@@ -251,6 +319,15 @@ def registry_command(
         markup=False,
         soft_wrap=True,
     )
+    if fitted is not None:
+        say(fitted.lines())
+        say([f"note: {note}" for note in fitted.notes])
+        err_console.print(
+            f"wrote {len(fitted.files)} files to {synth_dir(output)}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
     say(
         [
             f"recorded evaluation {r.record.id} of {r.key or r.title}: {r.record.evidence_level}"
@@ -276,6 +353,30 @@ def _pre_trend_line(flag: bool | None) -> str:
             "(--record stores them as insufficient_evidence)"
         )
     return "pre-trend: none found (the placebo in time's interval covers 0)"
+
+
+def _fit_synth(
+    context: Context,
+    output: Path,
+    predictors: list[str] | None,
+    seed: int,
+    options: dict[str, Any],
+) -> RegistrySynth:
+    """The synthetic control of ``bryta evaluate registry --synth``, computed, not written."""
+    from bryta.app.evaluation import check_outputs
+    from bryta.app.evaluation_registry_synth import (
+        fit_registry_synth,
+        registry_synth_input,
+        synth_dir,
+    )
+    from bryta.app.evaluation_synth import check_out_dir
+    from bryta.cli._progress import delayed_progress
+
+    check_outputs(output)
+    check_out_dir(synth_dir(output))
+    data = registry_synth_input(context, predictors=predictors, **options)
+    with delayed_progress(len(data.donors), "placebos") as bar:
+        return fit_registry_synth(data, seed=seed, progress=bar.advance_by)
 
 
 def register(app: typer.Typer) -> None:

@@ -548,7 +548,9 @@ def synthetic_control(
     p_value = math.nan
     if placebos:
         all_ratios = np.array([r[3] for r in ratios])
-        p_value = float(np.mean(all_ratios >= ratio - 1e-12 * abs(ratio)))
+        # a perfect pre-period fit gives an infinite ratio: it ranks with the other infinite ones
+        threshold = ratio - 1e-12 * abs(ratio) if math.isfinite(ratio) else ratio
+        p_value = float(np.mean(all_ratios >= threshold))
 
     loo_rows: list[pl.DataFrame] = []
     if leave_one_out:

@@ -1,0 +1,470 @@
+"""The synthetic control on the panel built from the registry (``bryta evaluate registry
+--synth``).
+
+The panel comes from :func:`bryta.app.evaluation.build_panel` (the same filters, pool
+restrictions and crosswalk). Then:
+
+* **The treated unit** is the treated RegSO of the panel taken together: with one RegSO, that
+  RegSO; with several, the **unweighted mean** of their values in each year (every RegSO
+  counts the same, whatever its size: the outcomes have different denominators — people,
+  dwellings, earners — that bryta does not hold per RegSO for every indicator, so no
+  population weighting is attempted). They must all start in the same year (one intervention:
+  ``--intervention KEY``).
+* **The donors** are the never-treated RegSO of the comparison pool (with the pool's
+  restrictions by area type and kommun).
+* **The predictors** are by default the outcome in each year before the start; specs
+  ``NAME:FROM-TO`` or ``NAME:YEAR`` as in ``bryta evaluate synth`` can name the outcome
+  (``outcome`` or its indicator id) or any other indicator at RegSO level.
+* At least 2 years before the start and 2 donors are needed.
+
+The results folder holds the files of ``bryta evaluate synth``
+(:func:`bryta.app.evaluation_synth.result_contents`), with the RegSO names beside the codes
+in ``weights.csv``. With ``record`` the mean post-period gap is stored as an evaluation
+record (design ``synth``): p-value from the in-space placebos (rank of the post/pre RMSPE
+ratio), minimum detectable effect from the placebos' mean post-period gaps (:func:`mde`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from bryta.errors import InputError
+
+if TYPE_CHECKING:
+    from bryta.app.context import Context
+    from bryta.app.evaluation import Panel
+    from bryta.compute.evaluation.synth import SynthResult
+
+__all__ = [
+    "RegistrySynth",
+    "SynthInput",
+    "fit_registry_synth",
+    "mde",
+    "record_synth",
+    "registry_synth_input",
+    "synth_dir",
+    "synth_registry",
+    "write_registry_synth",
+]
+
+#: How the outcome of several treated RegSO is combined, in words (output and docs).
+TREATED_MEAN = "unweighted mean"
+
+
+def synth_dir(output: Path) -> Path:
+    """The results folder beside the table ``output``: its stem + ``_synth``."""
+    output = Path(output)
+    return output.with_name(f"{output.stem}_synth")
+
+
+@dataclass(frozen=True)
+class SynthInput:
+    """The synthetic control's panel: ``frame`` has ``unit``, ``year``, the outcome (named by
+    its indicator id) and the other predictor columns; the treated unit is ``treated``."""
+
+    panel: Panel
+    frame: pl.DataFrame
+    treated: str
+    treated_regso: tuple[str, ...]
+    donors: tuple[str, ...]
+    start: int
+    predictors: tuple[str, ...]
+    interventions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RegistrySynth:
+    """A fitted synthetic control from the registry, ready to write: ``contents`` are the
+    files of the results folder (name → text)."""
+
+    input: SynthInput
+    result: SynthResult
+    mde: float
+    mde_normal: float
+    mde_empirical: float
+    contents: dict[str, str]
+    files: list[Path] = field(default_factory=list)
+    notes: tuple[str, ...] = ()  # what the caller should know (a figure not written)
+
+    def lines(self) -> list[str]:
+        """What was fitted and found, for a terminal."""
+        data, result = self.input, self.result
+        n = len(data.treated_regso)
+        how = (
+            f"the {TREATED_MEAN} of {n} RegSO ({', '.join(data.treated_regso[:10])}"
+            + (" …" if n > 10 else "")
+            + ")"
+            if n > 1
+            else f"RegSO {data.treated_regso[0]}"
+        )
+        out = [
+            f"synthetic control: treated unit {how}, from {data.start}; "
+            f"{len(data.donors)} never-treated RegSO as donors; predictors "
+            + ", ".join(data.predictors)
+        ]
+        names = _regso_names()
+        top = result.weights.filter(pl.col("weight") >= 0.005).head(8)
+        out.append("donor weights:")
+        out.extend(
+            f"  {unit} {names.get(unit, '')[:28]:<28} {weight:6.3f}" for unit, weight in top.rows()
+        )
+        out.append(
+            f"RMSPE before {result.rmspe_pre:.4g}, after {result.rmspe_post:.4g} (ratio "
+            f"{result.ratio:.3g}); mean gap from {data.start}: {result.average_gap:+.4g}"
+        )
+        total = result.placebo_ratios.height
+        out.append(
+            f"placebo p-value {result.p_value:.3f} (rank of the ratio among {total} units; the "
+            f"smallest possible is 1/{total} = {1 / total:.3f}); MDE {self.mde:.4g} (80 % "
+            f"power, from the {total - 1} placebos' mean gaps from {data.start})"
+        )
+        if data.start - self.panel_first_year < 5:
+            out.append(
+                f"note: {data.start - self.panel_first_year} years before the start: the fit "
+                "before the start says little (docs/evaluation.md, synthetic control)"
+            )
+        return out
+
+    @property
+    def panel_first_year(self) -> int:
+        return self.input.panel.report.years[0]
+
+
+@functools.cache
+def _regso_names() -> dict[str, str]:
+    from bryta.geography.areas import areas
+
+    return dict(areas("regso").select("code", "name").rows())
+
+
+def _name(code: str) -> str:
+    """The RegSO's name from the bundled list (RegSO 2020); empty for other codes (a 2025
+    code may reuse a 2020 code for another area)."""
+    return _regso_names().get(code, "")
+
+
+# --- the panel ---------------------------------------------------------------------------------
+
+
+def registry_synth_input(
+    ctx: Context, *, predictors: Sequence[str] | None = None, **panel_options: Any
+) -> SynthInput:
+    """Build the panel (:func:`bryta.app.evaluation.build_panel`) and the synthetic
+    control's input from it (see the module text).
+
+    Raises:
+        InputError: what :func:`build_panel` raises; the treated RegSO start in different
+            years; fewer than 2 years before the start or fewer than 2 donors; a predictor
+            that does not parse or names an unknown indicator.
+    """
+    from bryta.app.evaluation import build_panel, regso_outcomes
+    from bryta.compute.evaluation.synth import parse_predictor
+
+    panel = build_panel(ctx, **panel_options)
+    report, frame = panel.report, panel.frame
+    outcome = report.outcome
+    treated = frame.filter(pl.col("cohort") > 0)
+    cohorts = treated.get_column("cohort").unique().sort().to_list()
+    if len(cohorts) > 1:
+        per = ", ".join(f"{g}: {n}" for g, n in report.treated.rows())
+        raise InputError(
+            f"the synthetic control needs one start year, and the treated RegSO start in "
+            f"{len(cohorts)} ({per}); choose one intervention with --intervention KEY (or "
+            "filter with --form, --min-months …)"
+        )
+    start = int(cohorts[0])
+    years = sorted(frame.get_column("year").unique().to_list())
+    pre = [y for y in years if y < start]
+    donors = tuple(frame.filter(pl.col("cohort") == 0).get_column("regso").unique().sort())
+    missing = []
+    if len(pre) < 2:
+        missing.append(
+            f"2 years of {outcome} before the start {start} (there "
+            + (f"is 1: {pre[0]}" if pre else "are none")
+            + "; load a longer series with bryta indicators load, or choose a later "
+            "intervention)"
+        )
+    if len(donors) < 2:
+        missing.append(
+            f"2 never-treated RegSO as donors (there {'is' if len(donors) == 1 else 'are'} "
+            f"{len(donors)}; widen the pool: --all, --pool-type, --pool-kommun)"
+        )
+    if missing:
+        raise InputError("too little for a synthetic control: it needs " + ", and ".join(missing))
+    treated_regso = tuple(treated.get_column("regso").unique().sort())
+    used = report.used.filter(pl.col("n_regso") > 0)
+    keys = tuple(k or t for k, t in used.select("key", "title").rows())
+    if len(treated_regso) == 1:
+        label = treated_regso[0]
+    else:
+        who = keys[0] if len(keys) == 1 else "treated"
+        label = f"{who} ({TREATED_MEAN} of {len(treated_regso)} RegSO)"
+
+    specs = [parse_predictor(s) for s in predictors] if predictors else []
+    if not specs:
+        specs = [parse_predictor(f"{outcome}:{y}") for y in pre]
+    renamed = []
+    for spec in specs:
+        column = outcome if spec.column in ("outcome", outcome) else spec.column
+        renamed.append(type(spec)(column, spec.first, spec.last))
+    wide = frame.select("regso", "year", pl.col("outcome").alias(outcome))
+    extra = sorted({s.column for s in renamed} - {outcome})
+    if extra:
+        table = regso_outcomes(ctx)
+        known = set(table.get_column("indicator").unique().to_list())
+        for name in extra:
+            if name not in known:
+                raise InputError(
+                    f"--predictor {name}: no indicator of that id at RegSO level (use "
+                    f"outcome or {outcome} for the outcome; there are "
+                    + ", ".join(sorted(known))
+                    + ")"
+                )
+        values = table.filter(pl.col("indicator").is_in(extra)).pivot(
+            "indicator", index=["regso", "year"], values="value"
+        )
+        wide = wide.join(values, on=["regso", "year"], how="left")
+    columns = [c for c in wide.columns if c not in ("regso", "year")]
+    treated_rows = (
+        wide.filter(pl.col("regso").is_in(list(treated_regso)))
+        .group_by("year")
+        .agg(pl.col(c).mean() for c in columns)
+        .with_columns(pl.lit(label).alias("regso"))
+    )
+    donor_rows = wide.filter(pl.col("regso").is_in(list(donors)))
+    synth_frame = (
+        pl.concat([treated_rows.select(wide.columns), donor_rows])
+        .rename({"regso": "unit"})
+        .sort("unit", "year")
+    )
+    return SynthInput(
+        panel=panel,
+        frame=synth_frame,
+        treated=label,
+        treated_regso=treated_regso,
+        donors=donors,
+        start=start,
+        predictors=tuple(s.label for s in renamed),
+        interventions=keys,
+    )
+
+
+# --- the fit -----------------------------------------------------------------------------------
+
+
+def mde(placebo_gaps: Sequence[float] | np.ndarray) -> tuple[float, float, float]:
+    """The minimum detectable effect from the placebos' mean post-period gaps, as for the
+    staggered design's placebos (docs/evaluation.md): (``mde``, ``normal``, ``empirical``).
+
+    ``normal`` = 2.80 × their standard deviation (1.96 + 0.84: 5 % two-sided, 80 % power);
+    ``empirical`` = the shift that puts 80 % of them beyond the 95 % quantile of their size;
+    ``mde`` the larger of the two. NaN with fewer than 2 finite gaps.
+
+    >>> [round(x, 3) for x in mde([-1.0, 1.0])]
+    [3.962, 3.962, 1.6]
+    """
+    from bryta.compute.evaluation.placebo import LEVEL, MDE_FACTOR, POWER
+
+    gaps = np.asarray(placebo_gaps, dtype=float)
+    gaps = gaps[np.isfinite(gaps)]
+    if gaps.size < 2:
+        return math.nan, math.nan, math.nan
+    normal = MDE_FACTOR * float(np.std(gaps, ddof=1))
+    c = float(np.quantile(np.abs(gaps), 1 - LEVEL))
+    low, high = np.quantile(gaps, [1 - POWER, POWER])
+    empirical = max(c - float(low), c + float(high))
+    return max(normal, empirical), normal, empirical
+
+
+def _placebo_mean_gaps(result: SynthResult) -> pl.DataFrame:
+    return (
+        result.placebos.filter(pl.col("time") >= result.start)
+        .group_by("unit")
+        .agg(pl.col("gap").mean().alias("mean_gap"))
+        .sort("unit")
+    )
+
+
+def fit_registry_synth(
+    data: SynthInput,
+    *,
+    seed: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> RegistrySynth:
+    """Fit the synthetic control on ``data`` and prepare the folder's files (nothing is
+    written). ``progress`` is called once per placebo fit (one per donor)."""
+    from bryta.app.evaluation_synth import result_contents
+    from bryta.evaluate import synthetic_control
+
+    report = data.panel.report
+    result = synthetic_control(
+        data.frame,
+        unit="unit",
+        time="year",
+        outcome=report.outcome,
+        treated=data.treated,
+        start=data.start,
+        predictors=list(data.predictors),
+        donors=list(data.donors),
+        seed=seed,
+        progress=progress,
+    )
+    gaps = _placebo_mean_gaps(result).get_column("mean_gap").to_numpy()
+    m, normal, empirical = mde(gaps)
+    finite = gaps[np.isfinite(gaps)]
+    p_gap = (
+        float((1 + np.sum(np.abs(finite) >= abs(result.average_gap) - 1e-12)) / (finite.size + 1))
+        if finite.size and math.isfinite(result.average_gap)
+        else math.nan
+    )
+    weights = result.weights.with_columns(
+        pl.col("unit").map_elements(_name, return_dtype=pl.String).alias("name")
+    ).select("unit", "name", "weight")
+    first, last = report.years
+    summary: dict[str, object] = {
+        "estimate": result.average_gap,
+        "estimate_basis": f"mean gap (actual − synthetic) over {data.start}–{last}",
+        "mde": m,
+        "mde_normal": normal,
+        "mde_empirical": empirical,
+        "mde_basis": "the placebos' mean gaps from the start, 80 % power, 5 % two-sided",
+        "p_value_gap": p_gap,
+        "treated_unit": {
+            "regso": list(data.treated_regso),
+            "names": [_name(r) for r in data.treated_regso],
+            "combined": TREATED_MEAN if len(data.treated_regso) > 1 else "one RegSO",
+        },
+        "interventions": list(data.interventions),
+        "panel": {
+            "outcome": report.outcome,
+            "years": [first, last],
+            "scope": list(report.scope),
+            "pool": report.pool,
+            "pool_rule": report.pool_rule,
+            "crosswalk": report.crosswalk or None,
+        },
+    }
+    source = f"registry: {report.outcome} per RegSO × year {first}–{last}"
+    contents = result_contents(result, source, weights=weights, summary=summary)
+    return RegistrySynth(data, result, m, normal, empirical, contents)
+
+
+def write_registry_synth(fit: RegistrySynth, out_dir: Path) -> RegistrySynth:
+    """Write the folder of results (each file whole); ``fit`` with the files written."""
+    from bryta.app.evaluation_synth import write_results
+
+    files, notes = write_results(out_dir, fit.contents)
+    return RegistrySynth(
+        fit.input,
+        fit.result,
+        fit.mde,
+        fit.mde_normal,
+        fit.mde_empirical,
+        fit.contents,
+        files,
+        notes,
+    )
+
+
+def synth_registry(
+    ctx: Context,
+    out_dir: Path,
+    *,
+    predictors: Sequence[str] | None = None,
+    seed: int = 0,
+    progress: Callable[[int], None] | None = None,
+    **panel_options: Any,
+) -> RegistrySynth:
+    """Build the panel from the registry (``panel_options``: those of
+    :func:`bryta.app.evaluation.build_panel`), fit the synthetic control of its treated
+    RegSO against its never-treated RegSO and write the results into ``out_dir`` (the files
+    of ``bryta evaluate synth``). Everything is computed before anything is written."""
+    from bryta.app.evaluation_synth import check_out_dir
+
+    check_out_dir(out_dir)
+    data = registry_synth_input(ctx, predictors=predictors, **panel_options)
+    return write_registry_synth(fit_registry_synth(data, seed=seed, progress=progress), out_dir)
+
+
+# --- results back into the registry ------------------------------------------------------------
+
+
+def record_synth(ctx: Context, fit: RegistrySynth, *, direction: int | None = None) -> list[Any]:
+    """Store the synthetic control as an evaluation record (design ``synth``) of every
+    intervention that treats RegSO of the panel, in one transaction, as the system: estimate
+    = the mean post-period gap, placebo p-value = the rank of the post/pre RMSPE ratio, MDE
+    from the placebos (:func:`mde`), one treated unit, the donors as the comparison; no
+    standard error or interval. The intended direction and the smallest meaningful effect
+    are found as for ``bryta evaluate registry --record``.
+
+    Returns :class:`bryta.app.evaluation.RecordedEvaluation` items."""
+    from bryta.app.evaluation import (
+        MEANINGFUL_SD,
+        RecordedEvaluation,
+        _intended,
+        _provenance,
+    )
+    from bryta.registry import db
+    from bryta.registry.evaluations import Design, EvaluationRecord
+    from bryta.registry.service import SYSTEM, RegistryService
+
+    data, result = fit.input, fit.result
+    report = data.panel.report
+    frame = data.panel.frame
+    first = frame.filter(pl.col("year") == report.years[0])
+    sd = first.get_column("outcome").std()
+    fallback = MEANINGFUL_SD * float(sd) if isinstance(sd, float) and math.isfinite(sd) else None
+    provenance = _provenance(ctx, report.outcome)
+    provenance["panel"] = {
+        "scope": list(report.scope),
+        "treated_regso": list(data.treated_regso),
+        "treated_combined": TREATED_MEAN if len(data.treated_regso) > 1 else "one RegSO",
+        "donors": len(data.donors),
+        "predictors": list(data.predictors),
+        "start": data.start,
+    }
+    p_value = result.p_value if math.isfinite(result.p_value) else None
+    m = fit.mde if math.isfinite(fit.mde) else None
+    used = report.used.filter(pl.col("n_regso") > 0)
+    engine = ctx.registry_engine()
+    db.require_schema(engine)
+    out = []
+    with db.session(engine) as session:  # one transaction: every record, or none
+        service = RegistryService(engine, SYSTEM, session=session)
+        for id, key, title in used.select("id", "key", "title").rows():
+            intended, meaningful = _intended(service.get(int(id)), report.outcome)
+            record = EvaluationRecord(
+                design=Design.SYNTH,
+                outcome=report.outcome,
+                aggregation="mean_post_gap",
+                estimate=float(result.average_gap),
+                se=None,
+                ci_low=None,
+                ci_high=None,
+                mde=m,
+                placebo_p=p_value,
+                pre_trend=None,
+                n_treated=1,
+                n_control=len(data.donors),
+                first_year=report.years[0],
+                last_year=report.years[1],
+                direction=direction if direction is not None else intended,
+                meaningful=meaningful if meaningful is not None else fallback,
+                provenance={
+                    **provenance,
+                    "mde_basis": "placebo",
+                    "meaningful_basis": (
+                        "indicator link" if meaningful is not None else f"{MEANINGFUL_SD} SD"
+                    ),
+                },
+            )
+            out.append(RecordedEvaluation(key, title, service.add_evaluation(int(id), record)))
+    return out
