@@ -399,3 +399,52 @@ def test_unbalanced_by_hand_on_a_tiny_panel() -> None:
         expected = (mean(treated, t) - mean(treated, 1)) - (mean(comp, t) - mean(comp, 1))
         got = result.att_gt.filter(pl.col("time") == t)["estimate"][0]
         assert got == pytest.approx(expected, abs=1e-12)
+
+
+# --- the command line ----------------------------------------------------------------------
+
+
+def _cli(*args):
+    from typer.testing import CliRunner
+
+    from bryta.cli import app
+
+    return CliRunner().invoke(app, ["evaluate", "did", *map(str, args)])
+
+
+FLAGS = ("--unit", "countyreal", "--time", "year", "--outcome", "lemp", "--cohort", "first.treat")
+
+
+def test_the_command_passes_the_options_on(tmp_path, unbalanced) -> None:
+    panel = tmp_path / "panel.csv"
+    unbalanced.write_csv(panel)
+    out = tmp_path / "did.csv"
+    res = _cli(panel, *FLAGS, "-o", out)
+    assert res.exit_code == 2
+    assert "--allow-unbalanced" in res.output
+    assert not out.exists()
+    options = ("--allow-unbalanced", "--weights", "w", "--anticipation", "1")
+    res = _cli(panel, *FLAGS, *options, "--base-period", "universal", "-o", out)
+    assert res.exit_code == 0, res.output
+    expected = did(
+        unbalanced,
+        **KEYS,
+        allow_unbalanced=True,
+        weights="w",
+        anticipation=1,
+        base_period="universal",
+    )
+    written = pl.read_csv(out)
+    assert written.columns == expected.estimates.columns
+    np.testing.assert_allclose(
+        written["estimate"].to_numpy(), expected.estimates["estimate"].to_numpy(), atol=1e-12
+    )
+    assert "anticipation 1, universal base period, weights w, unbalanced" in res.output
+
+
+def test_placebos_with_the_new_options_are_refused(tmp_path, weighted) -> None:
+    panel = tmp_path / "panel.csv"
+    weighted.write_csv(panel)
+    res = _cli(panel, *FLAGS, "--weights", "w", "--placebos", "5", "-o", tmp_path / "o.csv")
+    assert res.exit_code == 2
+    assert "not supported with --weights" in res.output
