@@ -201,3 +201,19 @@ def test_the_command_writes_the_twfe_event_study(tmp_path, mpdta, suffix) -> Non
     np.testing.assert_allclose(
         written["estimate"].to_numpy(), expected["estimate"].to_numpy(), atol=1e-12
     )
+
+
+def test_the_plots_draw_it_beside_the_estimates_only_when_given(mpdta) -> None:
+    from bryta.app.evaluation import event_study_html, event_study_svg
+
+    result = did(mpdta, **KEYS)
+    plain = event_study_svg(result, "t", "s")
+    both = event_study_svg(result, "t", "s", twfe=result.twfe_event_study)
+    assert "TWFE" not in plain and "TWFE" not in event_study_html(result, "t")
+    assert "shown for comparison: biased under staggered adoption" in both
+    # one open square per TWFE event time (the reference −1 included), circles unchanged
+    assert both.count("<title>TWFE ") == result.twfe_event_study.estimates.height
+    assert both.count("<circle") == plain.count("<circle")
+    assert "biased under staggered adoption" in event_study_html(
+        result, "t", twfe=result.twfe_event_study
+    )
