@@ -220,10 +220,7 @@ def did_command(
                     progress=bar.advance_by,
                 )
         if twfe_out is not None and result.twfe_event_study is None:
-            raise InputError(
-                "--twfe-out: "
-                + next((w for w in result.warnings if w.startswith("no TWFE")), "no TWFE")
-            )
+            raise InputError(f"--twfe-out: {result.twfe_event_study_problem}")
         emit(result.estimates, output, [input], what="estimates")
         if twfe_out is not None and result.twfe_event_study is not None:
             emit(

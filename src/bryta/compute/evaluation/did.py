@@ -131,9 +131,7 @@ class DidResult:
         anticipation, base_period, weights: as given.
         unbalanced: whether the repeated cross-section estimator was used (an unbalanced
             panel with ``allow_unbalanced``).
-        twfe_event_study: the two-way fixed effects event study
-            (:class:`.twfe.TwfeEventStudy`, reference e = −1), for comparison only; None
-            when it is not identified (a warning says why).
+        panel: the prepared panel the estimates use (for :attr:`twfe_event_study`).
     """
 
     estimates: pl.DataFrame
@@ -157,7 +155,29 @@ class DidResult:
     base_period: str = "varying"
     weights: str | None = None
     unbalanced: bool = False
-    twfe_event_study: TwfeEventStudy | None = field(default=None, repr=False)
+    panel: _Panel | None = field(default=None, repr=False, compare=False)
+    _lazy: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def twfe_event_study(self) -> TwfeEventStudy | None:
+        """The two-way fixed effects event study (:class:`.twfe.TwfeEventStudy`, reference
+        e = −1) of the same panel, for comparison only; computed on first use. None when it
+        is not identified (:attr:`twfe_event_study_problem` says why)."""
+        if "es" not in self._lazy:
+            es: TwfeEventStudy | None = None
+            if self.panel is not None:
+                try:
+                    es = panel_event_study(self.panel, alpha=self.alpha)
+                except InputError as exc:
+                    self._lazy["problem"] = str(exc)
+            self._lazy["es"] = es
+        return self._lazy["es"]
+
+    @property
+    def twfe_event_study_problem(self) -> str:
+        """Why there is no TWFE event study (empty when there is one)."""
+        self.twfe_event_study  # noqa: B018 (computes it)
+        return str(self._lazy.get("problem", ""))
 
     @property
     def att_gt(self) -> pl.DataFrame:
@@ -1285,11 +1305,7 @@ def did(
             "n_obs": [n_obs],
         }
     )
-    try:
-        event_study: TwfeEventStudy | None = panel_event_study(data, alpha=alpha)
-    except InputError as exc:
-        event_study = None
-        warnings.append(f"no TWFE event study: {exc}")
+
     n_cohorts = np.unique(g_unit[np.isfinite(g_unit)]).size
     cohort_frame = (
         pl.DataFrame({"group": np.where(np.isfinite(g_unit), g_unit, np.nan)})
@@ -1321,5 +1337,5 @@ def did(
         base_period=base_period,
         weights=weights,
         unbalanced=data.observed is not None,
-        twfe_event_study=event_study,
+        panel=data,
     )

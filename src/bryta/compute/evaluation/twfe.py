@@ -185,19 +185,30 @@ def fe_ols(
         / np.where(wsum > 0, wsum, 1)[:, None]
     )
     zt = z - means[u_idx]
-    design, yt = zt[:, :-1], zt[:, -1]
-    sw = np.sqrt(w)
-    if np.linalg.matrix_rank(design * sw[:, None]) < design.shape[1]:
+    design, yt = np.ascontiguousarray(zt[:, :-1]), zt[:, -1]
+    wd = design * w[:, None]
+    gram = wd.T @ design
+    # the normal equations (k × k, k = coefficients + T − 1): collinearity shows as a
+    # (scaled) gram matrix of deficient rank
+    scale = np.sqrt(np.where(np.diag(gram) > 0, np.diag(gram), 1.0))
+    scaled = gram / np.outer(scale, scale)
+    if (np.diag(gram) <= 1e-12).any() or np.linalg.matrix_rank(scaled, tol=1e-10) < len(gram):
         raise InputError(
             "the fixed-effects regression is not identified (the regressors are collinear "
             "with the unit and period effects, e.g. relative-time dummies without "
             "never-treated units): bin the endpoints (bin_min, bin_max)"
         )
-    coef, *_ = np.linalg.lstsq(design * sw[:, None], yt * sw, rcond=None)
+    bread = np.linalg.inv(gram)
+    coef = bread @ (wd.T @ yt)
     resid = yt - design @ coef
-    bread = np.linalg.inv((design * w[:, None]).T @ design)
-    scores = np.zeros((n_units, design.shape[1]))
-    np.add.at(scores, u_idx, design * (w * resid)[:, None])
+    wr = w * resid
+    scores = np.stack(
+        [
+            np.bincount(u_idx, weights=design[:, j] * wr, minlength=n_units)
+            for j in range(len(gram))
+        ],
+        axis=1,
+    )
     k = m + (n_t - 1)
     factor = n_units / (n_units - 1) * (n_obs - 1) / (n_obs - k)
     vcov = factor * bread @ (scores.T @ scores) @ bread
