@@ -1,6 +1,8 @@
 """Did areas with an intervention develop differently from comparable areas?
 
 ``bryta.evaluate.did(…)`` runs the staggered difference-in-differences design,
+``bryta.evaluate.twfe_event_study(…)`` the two-way fixed effects event study shown beside it
+for comparison,
 ``bryta.evaluate.placebo(…)`` its placebo checks (in space and in time) and the minimum
 detectable effect, and ``bryta.evaluate.synthetic_control(…)`` the synthetic control method;
 all return result objects holding polars frames. The designs, what they assume and how to read them:
@@ -16,6 +18,8 @@ from typing import Any
 _EXPORTS = {
     "did": "bryta.compute.evaluation.did",
     "DidResult": "bryta.compute.evaluation.did",
+    "twfe_event_study": "bryta.compute.evaluation.twfe",
+    "TwfeEventStudy": "bryta.compute.evaluation.twfe",
     "placebo": "bryta.compute.evaluation.placebo",
     "PlaceboResult": "bryta.compute.evaluation.placebo",
     "synthetic_control": "bryta.compute.evaluation.synth",

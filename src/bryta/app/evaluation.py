@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from bryta.app.context import Context
     from bryta.compute.evaluation.did import DidResult
     from bryta.compute.evaluation.placebo import PlaceboResult
+    from bryta.compute.evaluation.twfe import TwfeEventStudy
     from bryta.compute.progress import Progress
     from bryta.registry.records import InterventionRecord
 
@@ -1176,8 +1177,9 @@ def evaluate_registry(
     paths = result_paths(output)
     title = _plot_title(panel.report, result)
     subtitle = _plot_subtitle(panel.report, result)
-    svg = event_study_svg(result, title, subtitle)
-    html = event_study_html(result, f"{title}<br><sub>{escape(subtitle)}</sub>")
+    twfe = result.twfe_event_study  # drawn in grey beside the estimates, for comparison
+    svg = event_study_svg(result, title, subtitle, twfe=twfe)
+    html = event_study_html(result, f"{title}<br><sub>{escape(subtitle)}</sub>", twfe=twfe)
     png, png_note = png_or_note(svg, paths.png)
     run = RegistryEvaluation(
         panel, result, [], checks, pre_trend, notes=(png_note,) if png_note else ()
@@ -1443,14 +1445,40 @@ def _event_rows(result: DidResult) -> list[tuple[int, float, float | None, float
 _SVG_W, _SVG_H = 680, 380
 _SVG_LEFT, _SVG_RIGHT, _SVG_TOP, _SVG_BOTTOM = 70, 20, 50, 300
 _PRE, _POST = "#7f7f7f", "#00204d"  # before the start in grey, after in cividis' dark end
+_TWFE = "#a6a6a6"  # the TWFE event study beside them: light grey, open squares
+_TWFE_LEGEND = (
+    "TWFE event study, shown for comparison: biased under staggered adoption when effects differ"
+)
 
 
-def event_study_svg(result: DidResult, title: str = "", subtitle: str = "") -> str:
+def _twfe_rows(twfe: TwfeEventStudy | None) -> list[tuple[int, float, float | None, float | None]]:
+    if twfe is None:
+        return []
+    return [
+        (int(e), float(est), lo, hi)
+        for e, est, lo, hi in twfe.estimates.select(
+            "event_time", "estimate", "ci_low", "ci_high"
+        ).rows()
+        if est is not None and math.isfinite(est)
+    ]
+
+
+def event_study_svg(
+    result: DidResult,
+    title: str = "",
+    subtitle: str = "",
+    twfe: TwfeEventStudy | None = None,
+) -> str:
     """A plain SVG of the event study: the estimate per year since the start (0 = the start
-    year) with its interval as a bar, grey before the start, dark from it."""
+    year) with its interval as a bar, grey before the start, dark from it. With ``twfe``
+    (:attr:`DidResult.twfe_event_study`) the two-way fixed effects event study is drawn
+    beside each estimate in light grey (open squares), with a legend line saying it is
+    there for comparison only."""
     from bryta.app.svg import tick_label, value_axis
 
     rows = _event_rows(result)
+    extra = _twfe_rows(twfe)
+    shift = 7.0 if extra else 0.0  # side by side when both are drawn
     level = round(100 * (1 - result.alpha))
     band = "uniform" if result.band == "uniform" else "pointwise"
     desc = (
@@ -1459,8 +1487,11 @@ def event_study_svg(result: DidResult, title: str = "", subtitle: str = "") -> s
     )
     parts: list[str] = []
     if rows:
-        e0, e1 = min(r[0] for r in rows), max(r[0] for r in rows)
-        values = [0.0] + [v for r in rows for v in r[1:] if v is not None and math.isfinite(v)]
+        events = [r[0] for r in rows + extra]
+        e0, e1 = min(events), max(events)
+        values = [0.0] + [
+            v for r in rows + extra for v in r[1:] if v is not None and math.isfinite(v)
+        ]
         width = _SVG_W - _SVG_LEFT - _SVG_RIGHT
 
         def x(e: float) -> float:
@@ -1479,18 +1510,44 @@ def event_study_svg(result: DidResult, title: str = "", subtitle: str = "") -> s
             f'<line x1="{start:.1f}" x2="{start:.1f}" y1="{_SVG_TOP}" y2="{_SVG_BOTTOM}" '
             'stroke="#444" stroke-dasharray="4 3"/>'
         )
-        for e, est, ci_lo, ci_hi in rows:
-            colour = _PRE if e < 0 else _POST
+        for e, est, ci_lo, ci_hi in extra:
+            xe = x(e) + shift
             if ci_lo is not None and ci_hi is not None and math.isfinite(ci_lo + ci_hi):
                 parts.append(
-                    f'<line x1="{x(e):.1f}" x2="{x(e):.1f}" y1="{y(ci_lo):.1f}" '
+                    f'<line x1="{xe:.1f}" x2="{xe:.1f}" y1="{y(ci_lo):.1f}" '
+                    f'y2="{y(ci_hi):.1f}" stroke="{_TWFE}" stroke-width="2"/>'
+                )
+            parts.append(
+                f'<rect x="{xe - 3.5:.1f}" y="{y(est) - 3.5:.1f}" width="7" height="7" '
+                f'fill="white" stroke="{_TWFE}" stroke-width="1.5">'
+                f"<title>TWFE {e}: {est:.4g}</title></rect>"
+            )
+        labelled = set()
+        for e, est, ci_lo, ci_hi in rows:
+            colour = _PRE if e < 0 else _POST
+            xe = x(e) - shift
+            if ci_lo is not None and ci_hi is not None and math.isfinite(ci_lo + ci_hi):
+                parts.append(
+                    f'<line x1="{xe:.1f}" x2="{xe:.1f}" y1="{y(ci_lo):.1f}" '
                     f'y2="{y(ci_hi):.1f}" stroke="{colour}" stroke-width="2"/>'
                 )
             parts.append(
-                f'<circle cx="{x(e):.1f}" cy="{y(est):.1f}" r="4" fill="{colour}">'
+                f'<circle cx="{xe:.1f}" cy="{y(est):.1f}" r="4" fill="{colour}">'
                 f"<title>{e}: {est:.4g} [{tick_label(ci_lo) if ci_lo is not None else ''}, "
                 f"{tick_label(ci_hi) if ci_hi is not None else ''}]</title></circle>"
                 f'<text x="{x(e):.1f}" y="{_SVG_BOTTOM + 18}" text-anchor="middle">{e}</text>'
+            )
+            labelled.add(e)
+        for e in sorted({r[0] for r in extra} - labelled):
+            parts.append(
+                f'<text x="{x(e):.1f}" y="{_SVG_BOTTOM + 18}" text-anchor="middle">{e}</text>'
+            )
+        if extra:
+            parts.append(
+                f'<rect x="{_SVG_LEFT:.1f}" y="{_SVG_BOTTOM + 47:.1f}" width="7" height="7" '
+                f'fill="white" stroke="{_TWFE}" stroke-width="1.5"/>'
+                f'<text x="{_SVG_LEFT + 12}" y="{_SVG_BOTTOM + 54}" fill="#444">'
+                f"{escape(_TWFE_LEGEND)}</text>"
             )
         parts.append(
             f'<text x="{_SVG_LEFT + width / 2:.1f}" y="{_SVG_BOTTOM + 38}" '
@@ -1515,11 +1572,14 @@ def _short(text: str, n: int = 90) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def event_study_html(result: DidResult, title: str = "") -> str:
-    """The event study as an interactive plotly page with plotly.js inside (opens offline)."""
+def event_study_html(result: DidResult, title: str = "", twfe: TwfeEventStudy | None = None) -> str:
+    """The event study as an interactive plotly page with plotly.js inside (opens offline);
+    with ``twfe`` the two-way fixed effects event study beside it in light grey, for
+    comparison."""
     import plotly.graph_objects as go
 
     rows = _event_rows(result)
+    extra = _twfe_rows(twfe)
     fig = go.Figure()
     for name, colour, part in (
         ("before the start", _PRE, [r for r in rows if r[0] < 0]),
@@ -1544,6 +1604,24 @@ def event_study_html(result: DidResult, title: str = "") -> str:
                 },
             )
         )
+    if extra:
+        fig.add_trace(
+            go.Scatter(
+                x=[r[0] + 0.15 for r in extra],
+                y=[r[1] for r in extra],
+                mode="markers",
+                name=_TWFE_LEGEND,
+                marker={"color": _TWFE, "size": 9, "symbol": "square-open"},
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [(r[3] - r[1]) if r[3] is not None else 0 for r in extra],
+                    "arrayminus": [(r[1] - r[2]) if r[2] is not None else 0 for r in extra],
+                    "color": _TWFE,
+                },
+            )
+        )
+        fig.update_layout(legend={"orientation": "h", "y": -0.2})
     fig.add_hline(y=0, line_color="#444")
     fig.add_vline(x=-0.5, line_dash="dot", line_color="#444")
     level = round(100 * (1 - result.alpha))

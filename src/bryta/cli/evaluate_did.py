@@ -17,13 +17,15 @@ if TYPE_CHECKING:
 
 _CONTROLS = ("never", "notyet")
 _METHODS = ("reg", "ipw", "dr")
+_BASE_PERIODS = ("varying", "universal")
 
 
 def did_command(
     input: Annotated[
         Path,
         typer.Argument(
-            help="Panel, one row per unit and period (.csv, .xlsx or .parquet); balanced."
+            help="Panel, one row per unit and period (.csv, .xlsx or .parquet); balanced "
+            "unless --allow-unbalanced."
         ),
     ],
     unit: Annotated[str, typer.Option(help="Column naming the unit (area).")],
@@ -75,6 +77,44 @@ def did_command(
         int | None,
         typer.Option(help="Seed of the bootstrap and the placebos (same seed, same numbers)."),
     ] = None,
+    anticipation: Annotated[
+        int,
+        typer.Option(
+            help="Periods before its start in which a cohort may already react (announcement "
+            "effects): the comparison is made with the period before that window."
+        ),
+    ] = 0,
+    base_period: Annotated[
+        str,
+        typer.Option(
+            help="varying (pre-start estimates compare each period with the one before) or "
+            "universal (every estimate compares with the period before the start, reported "
+            "as 0)."
+        ),
+    ] = "varying",
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            help="Column of sampling weights, the same in every row of a unit (e.g. the "
+            "population)."
+        ),
+    ] = None,
+    allow_unbalanced: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unbalanced",
+            help="Accept units lacking some periods (repeated cross-section estimator, "
+            "standard errors still clustered by unit).",
+        ),
+    ] = False,
+    twfe_out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the two-way fixed effects event study (event_time, estimate, se, "
+            "ci_low, ci_high; reference −1) to this file (.csv, .parquet or .json), for "
+            "comparison only: biased when adoption is staggered and effects differ."
+        ),
+    ] = None,
     output: Result = None,
 ) -> None:
     """Did units develop differently after their intervention started? Group-time effects
@@ -96,11 +136,16 @@ def did_command(
     mde_analytic, draws) and OUT_placebo_draws.csv (draw, aggregation, estimate); the same
     suffix as OUT.
 
+    --anticipation, --base-period, --weights and --allow-unbalanced are R did's
+    anticipation, base_period, weightsname and allow_unbalanced_panel. --twfe-out FILE writes
+    the two-way fixed effects event study (reference period −1) for comparison.
+
     Example: bryta evaluate did panel.csv --unit regso --time year --outcome employment
     --cohort start_year --control notyet --bootstrap 999 --placebos 200 --seed 1 -o did.csv
     """
     from bryta.app.tables import read_table
     from bryta.cli._progress import delayed_progress
+    from bryta.errors import InputError
     from bryta.evaluate import did, placebo
 
     if control not in _CONTROLS:
@@ -115,10 +160,30 @@ def did_command(
         raise typer.BadParameter(f"--placebo-shift takes 1 period or more, not {placebo_shift}")
     if seed is not None and not bootstrap and not placebos:
         raise typer.BadParameter("--seed needs --bootstrap N or --placebos N")
+    if anticipation < 0:
+        raise typer.BadParameter(f"--anticipation takes 0 periods or more, not {anticipation}")
+    if base_period not in _BASE_PERIODS:
+        raise typer.BadParameter(f"--base-period takes varying or universal, not {base_period!r}")
+    if placebos:
+        options = [
+            name
+            for name, used in (
+                ("--anticipation", anticipation),
+                ("--base-period universal", base_period == "universal"),
+                ("--weights", weights),
+                ("--allow-unbalanced", allow_unbalanced),
+            )
+            if used
+        ]
+        if options:
+            raise typer.BadParameter(
+                f"--placebos is not supported with {', '.join(options)}; run the placebos "
+                "without them"
+            )
     extra = placebo_paths(output) if placebos and output is not None else []
     with user_errors(str(input)):
         check_output(output, [input])
-        for path in extra:
+        for path in [*extra, *([twfe_out] if twfe_out is not None else [])]:
             check_output(path, [input])
         frame = read_table(input)
         # the design, the same for the estimates and their placebos
@@ -138,6 +203,10 @@ def did_command(
                 bootstrap=bootstrap,
                 seed=seed,
                 progress=bar.advance_by if bootstrap else None,
+                anticipation=anticipation,
+                base_period=cast("Literal['varying', 'universal']", base_period),
+                weights=weights,
+                allow_unbalanced=allow_unbalanced,
             )
         checks = None
         if placebos:
@@ -150,7 +219,16 @@ def did_command(
                     shift=placebo_shift,
                     progress=bar.advance_by,
                 )
+        if twfe_out is not None and result.twfe_event_study is None:
+            raise InputError(f"--twfe-out: {result.twfe_event_study_problem}")
         emit(result.estimates, output, [input], what="estimates")
+        if twfe_out is not None and result.twfe_event_study is not None:
+            emit(
+                result.twfe_event_study.estimates,
+                twfe_out,
+                [input],
+                what="TWFE event-study rows",
+            )
         if checks is not None:
             if extra:
                 emit(checks.table(), extra[0], [input], what="placebo rows")
@@ -217,6 +295,10 @@ def summary_lines(result: DidResult, *, full: bool = True) -> list[str]:
             f"{cohorts}; never treated {facts['n_never_treated']}; control {result.control}, "
             f"method {result.method}"
             + (f", covariates {', '.join(result.covariates)}" if result.covariates else "")
+            + (f", anticipation {result.anticipation}" if result.anticipation else "")
+            + (", universal base period" if result.base_period == "universal" else "")
+            + (f", weights {result.weights}" if result.weights else "")
+            + (", unbalanced (repeated cross-section estimator)" if result.unbalanced else "")
         )
         se_kind = (
             f"bootstrap ({result.bootstrap} replicates, seed {result.seed})"
