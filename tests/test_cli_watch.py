@@ -95,8 +95,20 @@ def test_other_formats_by_suffix(panel_csv, tmp_path, suffix):
     out = tmp_path / f"watch{suffix}"
     done = runner.invoke(
         app,
-        ["watch", str(panel_csv), "--unit", "area", "--period", "year", "--index", "index"]
-        + ["--bootstrap", "0", "-o", str(out)],
+        [
+            "watch",
+            str(panel_csv),
+            "--unit",
+            "area",
+            "--period",
+            "year",
+            "--index",
+            "index",
+            "--bootstrap",
+            "0",
+            "-o",
+            str(out),
+        ],
     )
     assert done.exit_code == 0, done.output
     if suffix == ".xlsx":
@@ -120,21 +132,51 @@ def test_shares_are_averaged_as_area_types_does(tmp_path):
     by_shares, by_index = tmp_path / "a.csv", tmp_path / "b.csv"
     done = runner.invoke(
         app,
-        ["watch", str(path), "--unit", "area", "--period", "year"]
-        + ["--shares", "low_income,low_education,assistance", "-o", str(by_shares)],
+        [
+            "watch",
+            str(path),
+            "--unit",
+            "area",
+            "--period",
+            "year",
+            "--shares",
+            "low_income,low_education,assistance",
+            "-o",
+            str(by_shares),
+        ],
     )
     assert done.exit_code == 0, done.output
     typed = tmp_path / "typed.csv"
     done = runner.invoke(
         app,
-        ["area-types", str(path), "--unit", "area", "--period", "year"]
-        + ["--shares", "low_income,low_education,assistance", "-o", str(typed)],
+        [
+            "area-types",
+            str(path),
+            "--unit",
+            "area",
+            "--period",
+            "year",
+            "--shares",
+            "low_income,low_education,assistance",
+            "-o",
+            str(typed),
+        ],
     )
     assert done.exit_code == 0, done.output
     done = runner.invoke(
         app,
-        ["watch", str(typed), "--unit", "area", "--period", "year", "--index", "index"]
-        + ["-o", str(by_index)],
+        [
+            "watch",
+            str(typed),
+            "--unit",
+            "area",
+            "--period",
+            "year",
+            "--index",
+            "index",
+            "-o",
+            str(by_index),
+        ],
     )
     assert done.exit_code == 0, done.output
     a, b = pl.read_csv(by_shares), pl.read_csv(by_index)
@@ -166,8 +208,18 @@ def test_nothing_is_written_when_the_input_is_wrong(panel_csv, tmp_path):
     out = tmp_path / "watch.csv"
     done = runner.invoke(
         app,
-        ["watch", str(panel_csv), "--unit", "area", "--period", "area", "--index", "index"]
-        + ["-o", str(out)],
+        [
+            "watch",
+            str(panel_csv),
+            "--unit",
+            "area",
+            "--period",
+            "area",
+            "--index",
+            "index",
+            "-o",
+            str(out),
+        ],
     )
     assert done.exit_code == 2 and "whole periods" in done.stderr
     assert not out.exists()
@@ -182,9 +234,9 @@ def test_kommun_without_the_index_history_names_the_import_command(tmp_path):
 
 def test_help_defaults_agree_with_the_rule():
     rule = WatchRule()
-    assert watch_cli.HORIZON == rule.horizon
-    assert watch_cli.RISK_THRESHOLD == rule.risk_threshold
-    assert watch_cli.LEVEL == rule.level
+    assert rule.horizon == watch_cli.HORIZON
+    assert rule.risk_threshold == watch_cli.RISK_THRESHOLD
+    assert rule.level == watch_cli.LEVEL
 
 
 # ---- offline end to end: recorded SCB answer → warehouse → watch list ------------------------
