@@ -56,7 +56,7 @@ def main() -> None:
     import bryta
 
     data = panel(args.areas, args.years)
-    options = {"unit": "regso", "period": "year", "index": "index"}
+    options = {"unit": "regso", "period": "year", "index_col": "index"}
 
     def watch() -> pl.DataFrame:
         return bryta.watch_list(data, **options, n_boot=args.bootstrap, seed=0)

@@ -69,7 +69,7 @@ def test_trend_and_interval_equal_least_squares_by_hand():
             "index": np.concatenate(list(ys.values())),
         }
     )
-    out = trajectories(panel, unit="regso", period="year", index="index", level=0.9)
+    out = trajectories(panel, unit="regso", period="year", index_col="index", level=0.9)
     from scipy.stats import t as student
 
     last = np.array([y[-1] for y in ys.values()])
@@ -99,13 +99,13 @@ def test_crossing_period_is_the_first_period_at_or_after_the_line_reaches_the_th
     panel = pl.DataFrame(rows, schema=["regso", "year", "index"], orient="row")
     last = np.array([*flat.values(), 20.0])
     threshold = last.mean() + last.std()
-    out = trajectories(panel, unit="regso", period="year", index="index", horizon=10)
+    out = trajectories(panel, unit="regso", period="year", index_col="index", horizon=10)
     up = out.filter(pl.col("regso") == "up").row(0, named=True)
     assert up["crossing_at"] == pytest.approx(2023 + (threshold - 20.0))
     assert up["crossing_period"] == 2023 + math.ceil(threshold - 20.0)
     # an exact line: Fieller's interval shrinks to the point
     assert up["crossing_low"] == pytest.approx(up["crossing_at"])
-    short = trajectories(panel, unit="regso", period="year", index="index", horizon=2)
+    short = trajectories(panel, unit="regso", period="year", index_col="index", horizon=2)
     assert short.filter(pl.col("regso") == "up").item(0, "crossing_period") is None
     assert out.filter(pl.col("regso") != "up").get_column("crossing_period").null_count() == 10
 
@@ -128,7 +128,7 @@ def test_crossing_interval_covers_the_true_crossing_at_its_nominal_rate(level):
             "index": y.ravel(),
         }
     )
-    out = trajectories(panel, unit="area", period="year", index="index", level=level)
+    out = trajectories(panel, unit="area", period="year", index_col="index", level=level)
     out = out.sort(pl.col("area").str.slice(1).cast(pl.Int64))
     threshold = out.item(0, "threshold")
     truth = years[0] + (threshold - start) / slope
@@ -180,7 +180,7 @@ def test_markov_risk_equals_a_matrix_power_by_hand():
             out = [[sum(out[i][k] * m[k][j] for k in range(5)) for j in range(5)] for i in range(5)]
         return out
 
-    risk = transition_risk(panel, unit="regso", period="year", index="index", n_boot=0)
+    risk = transition_risk(panel, unit="regso", period="year", index_col="index", n_boot=0)
     for h in (1, 3, 5):
         ph = power(p, h)
         for area, got in risk.select("regso", f"markov_{h}").iter_rows():
@@ -190,8 +190,8 @@ def test_markov_risk_equals_a_matrix_power_by_hand():
 
 def test_risks_have_bootstrap_intervals_over_areas_that_are_seeded():
     panel, _ = simulate(n=200, periods=8, seed=4)
-    one = transition_risk(panel, unit="area", period="year", index="index", n_boot=60, seed=1)
-    two = transition_risk(panel, unit="area", period="year", index="index", n_boot=60, seed=1)
+    one = transition_risk(panel, unit="area", period="year", index_col="index", n_boot=60, seed=1)
+    two = transition_risk(panel, unit="area", period="year", index_col="index", n_boot=60, seed=1)
     assert one.equals(two)
     for h in (1, 3, 5):
         low, high = one.get_column(f"risk_{h}_low"), one.get_column(f"risk_{h}_high")
@@ -202,7 +202,7 @@ def test_risks_have_bootstrap_intervals_over_areas_that_are_seeded():
 
 def test_the_trend_conditioned_risk_separates_rising_from_falling_areas():
     panel, _ = simulate(n=600, periods=12, seed=8, share_drift=0.3)
-    risk = watch_list(panel, unit="area", period="year", index="index", n_boot=0)
+    risk = watch_list(panel, unit="area", period="year", index_col="index", n_boot=0)
     by = risk.filter(pl.col("type_last") == 3).group_by("trend_class").agg(pl.col("risk_5").mean())
     mean = dict(by.iter_rows())
     assert mean["rising"] > mean["stable"]
@@ -218,7 +218,7 @@ def test_backtest_recall_on_simulated_histories_with_known_drift(seed):
     periods after an origin, the rule flags at least 80 % at that origin, at a precision of
     at least 45 % (flags followed by an entry within the horizon)."""
     panel, drift = simulate(seed=seed, sigma=0.5)
-    record = backtest(panel, unit="area", period="year", index="index")
+    record = backtest(panel, unit="area", period="year", index_col="index")
     assert record.complete and len(record.origins) == 15 - 5 - 4 + 1
     assert record.recall_lead is not None and record.recall_lead >= 0.80
     assert record.precision is not None and record.precision >= 0.45
@@ -240,7 +240,7 @@ def test_with_more_noise_the_entries_a_trend_cannot_foresee_lower_the_recall():
     still flags at least 85 % of the drifting areas' entries two periods ahead, and at least
     75 % of all (docs/early_warning.md gives the numbers)."""
     panel, drift = simulate(seed=1, sigma=0.8)
-    record = backtest(panel, unit="area", period="year", index="index")
+    record = backtest(panel, unit="area", period="year", index_col="index")
     late = record.pairs.filter(pl.col("entered") & (pl.col("lead") >= 2))
     drifting = [f"a{i:04d}" for i in np.flatnonzero(drift > 0.3)]
     assert late.filter(pl.col("area").is_in(drifting)).get_column("flagged").mean() >= 0.85
@@ -250,10 +250,12 @@ def test_with_more_noise_the_entries_a_trend_cannot_foresee_lower_the_recall():
 
 def test_the_backtest_uses_no_data_after_the_origin():
     panel, _ = simulate(n=150, periods=10, seed=2)
-    record = backtest(panel, unit="area", period="year", index="index", rule=WatchRule(horizon=3))
+    record = backtest(
+        panel, unit="area", period="year", index_col="index", rule=WatchRule(horizon=3)
+    )
     origin = record.origins[0]
     past = panel.filter(pl.col("year") <= origin)
-    direct = watch_list(past, unit="area", period="year", index="index", n_boot=0, horizon=3)
+    direct = watch_list(past, unit="area", period="year", index_col="index", n_boot=0, horizon=3)
     eligible = direct.filter(pl.col("type_last") >= 3)
     at_origin = record.pairs.filter(pl.col("origin") == origin).sort("area")
     assert at_origin.get_column("flagged").to_list() == eligible.get_column("flagged").to_list()
@@ -262,7 +264,7 @@ def test_the_backtest_uses_no_data_after_the_origin():
 def test_flags_follow_the_stated_rule_and_have_reasons():
     panel, _ = simulate(n=300, periods=10, seed=6)
     rule = WatchRule(risk_threshold=0.2)
-    out = watch_list(panel, unit="area", period="year", index="index", rule=rule, n_boot=0)
+    out = watch_list(panel, unit="area", period="year", index_col="index", rule=rule, n_boot=0)
     eligible = out.get_column("type_last") >= 3
     expected = eligible & (
         out.get_column("crossing_period").is_not_null()
@@ -281,7 +283,7 @@ def test_flags_follow_the_stated_rule_and_have_reasons():
 
 def test_swedish_reasons_use_decimal_commas():
     panel, _ = simulate(n=300, periods=10, seed=6)
-    out = watch_list(panel, unit="area", period="year", index="index", n_boot=0, language="sv")
+    out = watch_list(panel, unit="area", period="year", index_col="index", n_boot=0, language="sv")
     text = out.filter(pl.col("crossing_period").is_not_null()).item(0, "reason")
     assert "index " in text and "," in text and "trenden når tröskeln för typ 2" in text
 
@@ -295,7 +297,7 @@ def test_shares_give_the_same_watch_list_as_their_mean():
     shares = shares.filter(pl.col("s3").is_between(0, 100))
     mean = shares.with_columns(((pl.col("s1") + pl.col("s2") + pl.col("s3")) / 3).alias("mean"))
     by_shares = watch_list(shares, unit="area", period="year", shares=["s1", "s2", "s3"], n_boot=0)
-    by_index = watch_list(mean, unit="area", period="year", index="mean", n_boot=0)
+    by_index = watch_list(mean, unit="area", period="year", index_col="mean", n_boot=0)
     assert by_shares.select(WATCH_COLUMNS).equals(by_index.select(WATCH_COLUMNS))
 
 
@@ -308,12 +310,12 @@ def test_bad_inputs_are_user_errors():
             panel.with_columns(pl.lit("spring").alias("year")),
             unit="area",
             period="year",
-            index="index",
+            index_col="index",
         )
     with pytest.raises(EarlyWarningError, match="horizon"):
         WatchRule(horizon=0)
     with pytest.raises(bryta.InputError, match="'nope' not found"):
-        watch_list(panel, unit="area", period="year", index="nope")
+        watch_list(panel, unit="area", period="year", index_col="nope")
 
 
 # ---- invariants ----------------------------------------------------------------------------
@@ -344,7 +346,7 @@ def panels(draw):
 def test_invariants(panel, rnd):
     last = panel.filter(pl.col("year") == pl.col("year").max()).get_column("index")
     assume(last.n_unique() > 1)
-    out = watch_list(panel, unit="area", period="year", index="index", n_boot=20, seed=3)
+    out = watch_list(panel, unit="area", period="year", index_col="index", n_boot=20, seed=3)
     for h in (1, 3, 5):
         for column in (f"risk_{h}", f"markov_{h}", f"risk_{h}_low", f"risk_{h}_high"):
             values = out.get_column(column).drop_nulls()
@@ -360,14 +362,14 @@ def test_invariants(panel, rnd):
     # areas already in type 1 or 2 are never flagged
     assert not out.filter(pl.col("type_last") <= 2).get_column("flagged").any()
     # a longer horizon never removes a crossing
-    longer = watch_list(panel, unit="area", period="year", index="index", n_boot=0, horizon=8)
+    longer = watch_list(panel, unit="area", period="year", index_col="index", n_boot=0, horizon=8)
     crossing = out.get_column("crossing_period").is_not_null()
     assert longer.filter(crossing).get_column("crossing_period").is_not_null().all()
     # the order of the rows changes nothing, bootstrap included
     order = list(range(panel.height))
     rnd.shuffle(order)
     shuffled = watch_list(
-        panel[order], unit="area", period="year", index="index", n_boot=20, seed=3
+        panel[order], unit="area", period="year", index_col="index", n_boot=20, seed=3
     )
     assert_frame_equal(shuffled, out, check_exact=False, rel_tol=1e-9, abs_tol=1e-12)
 

@@ -79,7 +79,7 @@ def watch_table(
     *,
     unit: str,
     period: str,
-    index: str | None = None,
+    index_col: str | None = None,
     shares: Sequence[str] | None = None,
     rule: WatchRule | None = None,
     n_boot: int = 200,
@@ -93,14 +93,16 @@ def watch_table(
         frame,
         unit=unit,
         period=period,
-        index=index,
+        index_col=index_col,
         shares=shares,
         rule=rule,
         n_boot=n_boot,
         seed=seed,
         language=language,
     )
-    record = backtest(frame, unit=unit, period=period, index=index, shares=shares, rule=rule)
+    record = backtest(
+        frame, unit=unit, period=period, index_col=index_col, shares=shares, rule=rule
+    )
     threshold = watch.get_column("threshold").drop_nulls()
     periods = frame.get_column(period).cast(pl.String).str.strip_chars()
     return WatchReport(
@@ -166,7 +168,7 @@ def watch_kommun(
         history,
         unit="regso",
         period="year",
-        index="index",
+        index_col="index",
         rule=rule,
         n_boot=n_boot,
         seed=seed,

@@ -118,7 +118,7 @@ def watch_command(
                 read_table(input),
                 unit=unit,
                 period=period,
-                index=index,
+                index_col=index,
                 shares=names,
                 rule=rule,
                 n_boot=bootstrap,

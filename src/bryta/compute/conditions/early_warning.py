@@ -137,13 +137,13 @@ def typed_panel(
     *,
     unit: str,
     period: str,
-    index: str | None = None,
+    index_col: str | None = None,
     shares: Sequence[str] | None = None,
     cutoffs: Sequence[float] = OFFICIAL_CUTOFFS,
 ) -> pl.DataFrame:
     """The index, the area type and the type-2 threshold per area and period.
 
-    ``index`` names a column holding the socioeconomic index; ``shares`` instead names the
+    ``index_col`` names a column holding the socioeconomic index; ``shares`` instead names the
     share columns it is the mean of (computed exactly as :func:`bryta.area_types` does). The
     types and the period's mean and SD come from :func:`bryta.area_types` with the index as
     its single share, so the bands are the official ones.
@@ -152,7 +152,7 @@ def typed_panel(
     ``threshold`` (mean + ``cutoffs[1]`` SD: the lower edge of type 2), sorted by period and
     unit.
     """
-    if (index is None) == (shares is None or len(shares) == 0):
+    if (index_col is None) == (shares is None or len(shares) == 0):
         raise EarlyWarningError("give either the index column (--index) or the shares (--shares)")
     if len(cutoffs) < 2:
         raise EarlyWarningError("the early warning needs at least two band edges (types 1 and 2)")
@@ -162,7 +162,7 @@ def typed_panel(
             f"column {period!r} not found; the table has {', '.join(map(repr, data.columns))}"
         )
     data = data.with_columns(_periods(data, period, unit))
-    columns = list(shares) if shares is not None and index is None else [str(index)]
+    columns = list(shares) if shares is not None and index_col is None else [str(index_col)]
     typed = area_types(
         data, unit=unit, shares=columns, by=period, cutoffs=cutoffs, details=True
     ).drop("z")
@@ -301,7 +301,7 @@ def trajectories(
     *,
     unit: str,
     period: str,
-    index: str | None = None,
+    index_col: str | None = None,
     shares: Sequence[str] | None = None,
     horizon: int = 5,
     level: float = 0.95,
@@ -312,7 +312,7 @@ def trajectories(
     Args:
         frame: one row per area and period (polars, pandas or Arrow).
         unit, period: the columns naming the area and the period (whole numbers, e.g. years).
-        index: the socioeconomic index column; or ``shares``: the share columns (0–100) it is
+        index_col: the socioeconomic index column; or ``shares``: the share columns (0–100) it is
             the mean of, as in :func:`bryta.area_types`.
         horizon: how many periods ahead a crossing counts.
         level: confidence level of the trend and crossing intervals (0.95: 95 %).
@@ -341,7 +341,7 @@ def trajectories(
     ...     "regso": ["a"] * 4 + ["b"] * 4 + ["c"] * 4 + ["d"] * 4,
     ...     "year": [2020, 2021, 2022, 2023] * 4,
     ...     "index": [10, 11, 12, 13,  20, 20, 20, 20,  30, 30, 30, 30,  40, 40, 40, 40]})
-    >>> out = trajectories(panel, unit="regso", period="year", index="index")
+    >>> out = trajectories(panel, unit="regso", period="year", index_col="index")
     >>> out.select("regso", "index_last", "trend", pl.col("threshold").round(2)).rows()[:2]
     [('a', 13.0, 1.0, 35.96), ('b', 20.0, 0.0, 35.96)]
 
@@ -350,7 +350,7 @@ def trajectories(
     period.
     """
     rule = WatchRule(horizon=horizon, level=level, window=window)
-    typed = typed_panel(frame, unit=unit, period=period, index=index, shares=shares)
+    typed = typed_panel(frame, unit=unit, period=period, index_col=index_col, shares=shares)
     return _trajectories(
         typed,
         unit,
@@ -546,7 +546,7 @@ def transition_risk(
     *,
     unit: str,
     period: str,
-    index: str | None = None,
+    index_col: str | None = None,
     shares: Sequence[str] | None = None,
     horizons: Sequence[int] = (1, 3, 5),
     n_boot: int = 200,
@@ -578,7 +578,7 @@ def transition_risk(
     """
     rule = WatchRule(level=level, stable_band=stable_band, recent=recent)
     _check_horizons(horizons)
-    typed = typed_panel(frame, unit=unit, period=period, index=index, shares=shares)
+    typed = typed_panel(frame, unit=unit, period=period, index_col=index_col, shares=shares)
     return _risk_of_typed(
         typed, unit, period, horizons=horizons, rule=rule, n_boot=n_boot, seed=seed
     )
@@ -774,7 +774,7 @@ def watch_list(
     *,
     unit: str,
     period: str,
-    index: str | None = None,
+    index_col: str | None = None,
     shares: Sequence[str] | None = None,
     rule: WatchRule | None = None,
     horizon: int | None = None,
@@ -785,7 +785,7 @@ def watch_list(
     """The watch list: every area's trajectory and transition risk, and the rule's flags.
 
     Args:
-        frame, unit, period, index, shares: as in :func:`trajectories`.
+        frame, unit, period, index_col, shares: as in :func:`trajectories`.
         rule: the watch list rule (:class:`WatchRule`; the defaults when None).
         horizon: overrides ``rule.horizon``.
         n_boot, seed: bootstrap resamples of the areas for the risks' intervals, and the seed.
@@ -802,7 +802,7 @@ def watch_list(
     ...     "year": [2020, 2021, 2022, 2023] * 8,
     ...     "index": [10, 10, 10, 10,  12, 12, 12, 12,  14, 14, 14, 14,  16, 16, 16, 16,
     ...               18, 18, 18, 18,  20, 20, 20, 20,  22, 23, 24, 25,  40, 40, 40, 40]})
-    >>> out = watch_list(panel, unit="regso", period="year", index="index", n_boot=0)
+    >>> out = watch_list(panel, unit="regso", period="year", index_col="index", n_boot=0)
     >>> out.filter("flagged").select("regso", "index_last", "trend", "crossing_period").rows()
     [('g', 25.0, 1.0, 2027)]
 
@@ -812,7 +812,7 @@ def watch_list(
     rule = rule or WatchRule()
     if horizon is not None:
         rule = WatchRule(**{**rule.__dict__, "horizon": horizon})
-    typed = typed_panel(frame, unit=unit, period=period, index=index, shares=shares)
+    typed = typed_panel(frame, unit=unit, period=period, index_col=index_col, shares=shares)
     return _watch_of_typed(typed, unit, period, rule, n_boot=n_boot, seed=seed, language=language)
 
 
@@ -876,7 +876,7 @@ def backtest(
     *,
     unit: str,
     period: str,
-    index: str | None = None,
+    index_col: str | None = None,
     shares: Sequence[str] | None = None,
     rule: WatchRule | None = None,
     min_history: int = 4,
@@ -892,7 +892,7 @@ def backtest(
     origin with a later period is (``complete`` False).
     """
     rule = rule or WatchRule()
-    typed = typed_panel(frame, unit=unit, period=period, index=index, shares=shares)
+    typed = typed_panel(frame, unit=unit, period=period, index_col=index_col, shares=shares)
     return _backtest_typed(typed, unit, period, rule, min_history=min_history, min_lead=min_lead)
 
 
