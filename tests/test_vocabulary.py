@@ -25,7 +25,15 @@ FORMER = {
     "on_tile",
     "period",
 }
-PERIOD_AXIS = {"transition_matrix", "changed_areas", "persistence"}
+PERIOD_AXIS = {
+    "transition_matrix",
+    "changed_areas",
+    "persistence",
+    "trajectories",
+    "transition_risk",
+    "watch_list",
+    "backtest_watch",
+}
 
 
 def _public_functions():

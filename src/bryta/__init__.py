@@ -29,8 +29,10 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "InputError": ("bryta.errors", "InputError"),
     "NotFound": ("bryta.errors", "NotFound"),
     "SourceError": ("bryta.errors", "SourceError"),
+    "WatchRule": ("bryta.compute.conditions.early_warning", "WatchRule"),
     "area_profile": ("bryta.app.profiles", "area_profile"),
     "area_types": ("bryta.compute.conditions.area_types", "area_types"),
+    "backtest_watch": ("bryta.compute.conditions.early_warning", "backtest"),
     "bootstrap": ("bryta.compute.segregation.inference", "bootstrap"),
     "changed_areas": ("bryta.compute.conditions.transitions", "changed_areas"),
     "compare": ("bryta.compute.segregation.inference", "compare"),
@@ -58,7 +60,10 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "spatial_dissimilarity": ("bryta.compute.spatial.dissimilarity", "spatial_dissimilarity"),
     "spatial_information": ("bryta.compute.spatial.information", "spatial_information"),
     "tiled_knn_contexts": ("bryta.compute.spatial.tiles", "tiled_knn_contexts"),
+    "trajectories": ("bryta.compute.conditions.early_warning", "trajectories"),
     "transition_matrix": ("bryta.compute.conditions.transitions", "transition_matrix"),
+    "transition_risk": ("bryta.compute.conditions.early_warning", "transition_risk"),
+    "watch_list": ("bryta.compute.conditions.early_warning", "watch_list"),
 }
 
 __all__ = [
@@ -72,8 +77,10 @@ __all__ = [
     "InputError",
     "NotFound",
     "SourceError",
+    "WatchRule",
     "area_profile",
     "area_types",
+    "backtest_watch",
     "bootstrap",
     "changed_areas",
     "compare",
@@ -101,7 +108,10 @@ __all__ = [
     "spatial_dissimilarity",
     "spatial_information",
     "tiled_knn_contexts",
+    "trajectories",
     "transition_matrix",
+    "transition_risk",
+    "watch_list",
 ]
 
 
@@ -122,6 +132,13 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from bryta.app.profiles import area_profile
     from bryta.compute.conditions.area_types import area_types
+    from bryta.compute.conditions.early_warning import (
+        WatchRule,
+        trajectories,
+        transition_risk,
+        watch_list,
+    )
+    from bryta.compute.conditions.early_warning import backtest as backtest_watch
     from bryta.compute.conditions.transitions import (
         changed_areas,
         persistence,

@@ -23,6 +23,7 @@ from bryta.cli import (
     profile,
     registry,
     serve,
+    watch,
 )
 
 app = typer.Typer(
@@ -51,6 +52,7 @@ neighbourhoods.register(app)
 multiscalar.register(app)
 serve.register(app)
 evaluate.register(app)
+watch.register(app)
 
 
 def main() -> None:
