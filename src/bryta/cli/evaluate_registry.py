@@ -13,6 +13,7 @@ from bryta.cli.options import Database, DataDir
 
 if TYPE_CHECKING:
     from bryta.app.context import Context
+    from bryta.app.evaluation import RegistryEvaluation
     from bryta.app.evaluation_registry_synth import RegistrySynth
 
 _CONTROLS = ("never", "notyet")
@@ -136,6 +137,16 @@ def registry_command(
             "increase or decrease (default: from each one's indicator target and baseline)."
         ),
     ] = None,
+    per_intervention: Annotated[
+        bool,
+        typer.Option(
+            "--per-intervention",
+            help="Also evaluate each intervention used on its own (its RegSO against the "
+            "same never-treated pool, the other interventions' RegSO left out), with its own "
+            "placebo p-value, MDE and pre-trend: a table of one row per intervention beside -o "
+            "(OUT-stem_interventions); with --record each intervention gets its own estimate.",
+        ),
+    ] = False,
     # --- one intervention, code versions, synthetic control ---
     intervention: Annotated[
         str | None,
@@ -203,6 +214,10 @@ def registry_command(
     as well and written to the folder OUT-stem_synth beside -o (the files of bryta evaluate
     synth); --record then stores it (design synth) instead of the staggered estimate.
 
+    With --per-intervention, each intervention used is also evaluated on its own and a table
+    of one row per intervention is written beside -o (OUT-stem_interventions); --record then
+    stores each intervention's own estimate instead of the pooled one.
+
     Example: bryta evaluate registry --kommun 0180 --outcome born_abroad_pct
     --form permanent_operation -o jarva.csv
     """
@@ -234,6 +249,11 @@ def registry_command(
         raise typer.BadParameter("--seed needs --bootstrap N, --placebos N or --synth")
     if predictor and not synth:
         raise typer.BadParameter("--predictor needs --synth")
+    if per_intervention and synth:
+        raise typer.BadParameter(
+            "--per-intervention and --synth do not go together: the synthetic control has "
+            "one treated unit (choose the intervention with --intervention KEY)"
+        )
     types: list[int] | None = None
     if pool_type is not None:
         try:
@@ -281,6 +301,7 @@ def registry_command(
                     seed=seed,
                     progress=(lambda n: bar.advance_by(n, "bootstrap")) if bootstrap else None,
                     placebo_progress=lambda n: bar.advance_by(n, "placebos"),
+                    per_intervention=per_intervention,
                 )
             direction = _DIRECTIONS[intended] if intended else None
             if fitted is not None:
@@ -319,6 +340,8 @@ def registry_command(
         markup=False,
         soft_wrap=True,
     )
+    if run.per_intervention:
+        say(_intervention_lines(run))
     if fitted is not None:
         say(fitted.lines())
         say([f"note: {note}" for note in fitted.notes])
@@ -334,6 +357,41 @@ def registry_command(
             for r in recorded
         ]
     )
+    if record and fitted is None:
+        say(
+            [
+                f"not recorded: {r.key or r.title} (not estimated on its own)"
+                for r in run.per_intervention
+                if r.run is None
+            ]
+        )
+
+
+def _intervention_lines(run: RegistryEvaluation) -> list[str]:
+    """Each intervention's own estimate, one line each."""
+    out = [
+        "each intervention on its own (its RegSO against the never-treated pool; the other "
+        "interventions' RegSO left out):"
+    ]
+    for row in (r.row() for r in run.per_intervention):
+        name = row["key"] or row["title"]
+        if row["estimate"] is None:
+            out.append(f"  {name}: not estimated, {row['note']}")
+            continue
+        ci = (
+            f" [{row['ci_low']:.4g}, {row['ci_high']:.4g}]"
+            if row["ci_low"] is not None and row["ci_high"] is not None
+            else ""
+        )
+        extra = [f"{row['n_treated']} RegSO"]
+        if row["mde"] is not None:
+            extra.append(f"MDE {row['mde']:.4g}")
+        if row["placebo_p"] is not None:
+            extra.append(f"placebo p {row['placebo_p']:.3f}")
+        if row["pre_trend"] is not None:
+            extra.append("pre-trend" if row["pre_trend"] else "no pre-trend")
+        out.append(f"  {name}: {row['estimate']:+.4g}{ci}; " + ", ".join(extra))
+    return out
 
 
 def _work(bootstrap: int, placebos: int) -> str:
