@@ -631,25 +631,10 @@ def build_panel(
             code of a qualifying intervention's link.
     """
     from bryta.datasets import official_area_types
-    from bryta.geography.areas import kommun_names, load_regso_key
+    from bryta.geography.areas import load_regso_key
 
     scope = tuple(dict.fromkeys(kommuner or ()))
-    names = kommun_names()
-    for code in (*scope, *(pool_kommuner or ())):
-        if code not in names:
-            raise InputError(f"--kommun {code}: not a kommun code (four digits, e.g. 1280)")
-    from bryta.vocabulary import Form, OutcomeDomain, PreventionLevel
-
-    for option, given, allowed in (
-        ("--form", forms, Form),
-        ("--prevention", prevention_levels, PreventionLevel),
-        ("--domain", outcome_domains, OutcomeDomain),
-    ):
-        for value in given or ():
-            if value not in {str(v) for v in allowed}:
-                raise InputError(
-                    f"{option} {value}: not one of {', '.join(str(v) for v in allowed)}"
-                )
+    check_filters(scope, pool_kommuner, forms, prevention_levels, outcome_domains)
     if type_source not in ("official", "proxy"):
         raise InputError(f"--type-source takes official or proxy, not {type_source!r}")
     for t in pool_types or ():
@@ -696,20 +681,7 @@ def build_panel(
         min_months=min_months,
         organisations=organisations,
     )
-    if intervention_keys:
-        selected = list(dict.fromkeys(intervention_keys))
-        unknown = [k for k in selected if k not in set(frame.get_column("key").to_list())]
-        if unknown:
-            raise InputError(
-                f"--intervention {unknown[0]}: no published intervention with that key in "
-                f"{_scope_text(scope)} (bryta registry list shows the keys)"
-            )
-        checked = checked.with_columns(
-            pl.when(~pl.col("key").is_in(selected))
-            .then(pl.lit(f"{NOT_SELECTED_REASON} {','.join(selected)}"))
-            .otherwise(pl.col("reason"))
-            .alias("reason")
-        )
+    checked = select_interventions(frame, checked, intervention_keys, scope)
     qualifying = checked.filter(pl.col("reason").is_null())
     key = load_regso_key().select("deso", "regso")
     if suffix:  # the bundled key is DeSO 2018 → RegSO 2020
@@ -926,6 +898,58 @@ def build_panel(
         .sort("id", "regso")
     )
     return Panel(out, report, treated_by=treated_by)
+
+
+def check_filters(
+    scope: Sequence[str],
+    pool_kommuner: Sequence[str] | None,
+    forms: Sequence[str] | None,
+    prevention_levels: Sequence[str] | None,
+    outcome_domains: Sequence[str] | None,
+) -> None:
+    """Refuse unknown kommun codes and filter values, naming the option."""
+    from bryta.geography.areas import kommun_names
+    from bryta.vocabulary import Form, OutcomeDomain, PreventionLevel
+
+    names = kommun_names()
+    for code in (*scope, *(pool_kommuner or ())):
+        if code not in names:
+            raise InputError(f"--kommun {code}: not a kommun code (four digits, e.g. 1280)")
+    for option, given, allowed in (
+        ("--form", forms, Form),
+        ("--prevention", prevention_levels, PreventionLevel),
+        ("--domain", outcome_domains, OutcomeDomain),
+    ):
+        for value in given or ():
+            if value not in {str(v) for v in allowed}:
+                raise InputError(
+                    f"{option} {value}: not one of {', '.join(str(v) for v in allowed)}"
+                )
+
+
+def select_interventions(
+    frame: pl.DataFrame,
+    checked: pl.DataFrame,
+    intervention_keys: Sequence[str] | None,
+    scope: Sequence[str],
+) -> pl.DataFrame:
+    """``checked`` with the interventions not among ``intervention_keys`` left out (reason
+    :data:`NOT_SELECTED_REASON`); an unknown key is an error."""
+    if not intervention_keys:
+        return checked
+    selected = list(dict.fromkeys(intervention_keys))
+    unknown = [k for k in selected if k not in set(frame.get_column("key").to_list())]
+    if unknown:
+        raise InputError(
+            f"--intervention {unknown[0]}: no published intervention with that key in "
+            f"{_scope_text(scope)} (bryta registry list shows the keys)"
+        )
+    return checked.with_columns(
+        pl.when(~pl.col("key").is_in(selected))
+        .then(pl.lit(f"{NOT_SELECTED_REASON} {','.join(selected)}"))
+        .otherwise(pl.col("reason"))
+        .alias("reason")
+    )
 
 
 def _why_unlinked(

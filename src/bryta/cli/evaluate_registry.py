@@ -181,6 +181,14 @@ def registry_command(
             "the never-treated ones; results in the folder OUT-stem_synth beside -o.",
         ),
     ] = False,
+    synth_level: Annotated[
+        str,
+        typer.Option(
+            help="With --synth: the treated unit, regso (the treated RegSO) or kommun (the "
+            "kommun the intervention works in, against kommuner without one; the outcome per "
+            "kommun from summed counts; the staggered design is not run).",
+        ),
+    ] = "regso",
     predictor: Annotated[
         list[str] | None,
         typer.Option(
@@ -249,6 +257,10 @@ def registry_command(
         raise typer.BadParameter("--seed needs --bootstrap N, --placebos N or --synth")
     if predictor and not synth:
         raise typer.BadParameter("--predictor needs --synth")
+    if synth_level not in ("regso", "kommun"):
+        raise typer.BadParameter(f"--synth-level takes regso or kommun, not {synth_level!r}")
+    if synth_level != "regso" and not synth:
+        raise typer.BadParameter("--synth-level needs --synth")
     if per_intervention and synth:
         raise typer.BadParameter(
             "--per-intervention and --synth do not go together: the synthetic control has "
@@ -285,6 +297,39 @@ def registry_command(
         "crosswalk_min_weight": crosswalk_min_weight,
     }
     fitted: RegistrySynth | None = None
+    if synth_level == "kommun":
+        try:
+            with user_errors("evaluate registry"):
+                fitted = _fit_synth(
+                    context, output, predictor, seed or 0, panel_options, level="kommun"
+                )
+                from bryta.app.evaluation_registry_synth import (
+                    record_synth,
+                    synth_dir,
+                    write_registry_synth,
+                )
+
+                fitted = write_registry_synth(fitted, synth_dir(output))
+                direction = _DIRECTIONS[intended] if intended else None
+                recorded = record_synth(context, fitted, direction=direction) if record else []
+        finally:
+            context.close()
+        say(fitted.lines())
+        say([f"note: {note}" for note in fitted.notes])
+        err_console.print(
+            f"wrote {len(fitted.files)} files to {synth_dir(output)}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        say(
+            [
+                f"recorded evaluation {r.record.id} of {r.key or r.title}: "
+                f"{r.record.evidence_level}"
+                for r in recorded
+            ]
+        )
+        return
     try:
         with user_errors("evaluate registry"):
             if synth:  # fitted first: a synthetic control that cannot be fitted writes nothing
@@ -419,11 +464,14 @@ def _fit_synth(
     predictors: list[str] | None,
     seed: int,
     options: dict[str, Any],
+    *,
+    level: str = "regso",
 ) -> RegistrySynth:
     """The synthetic control of ``bryta evaluate registry --synth``, computed, not written."""
     from bryta.app.evaluation import check_outputs
     from bryta.app.evaluation_registry_synth import (
         fit_registry_synth,
+        kommun_synth_input,
         registry_synth_input,
         synth_dir,
     )
@@ -432,7 +480,10 @@ def _fit_synth(
 
     check_outputs(output)
     check_out_dir(synth_dir(output))
-    data = registry_synth_input(context, predictors=predictors, **options)
+    if level == "kommun":
+        data = kommun_synth_input(context, predictors=predictors, **options)
+    else:
+        data = registry_synth_input(context, predictors=predictors, **options)
     with delayed_progress(len(data.donors), "placebos") as bar:
         return fit_registry_synth(data, seed=seed, progress=bar.advance_by)
 
