@@ -442,9 +442,11 @@ def test_the_command_passes_the_options_on(tmp_path, unbalanced) -> None:
     assert "anticipation 1, universal base period, weights w, unbalanced" in res.output
 
 
-def test_placebos_with_the_new_options_are_refused(tmp_path, weighted) -> None:
+def test_placebos_take_the_new_options(tmp_path, weighted) -> None:
+    """Once refused; the placebos now run with the options (tests/test_placebo_options.py
+    checks their numbers)."""
     panel = tmp_path / "panel.csv"
     weighted.write_csv(panel)
     res = _cli(panel, *FLAGS, "--weights", "w", "--placebos", "5", "-o", tmp_path / "o.csv")
-    assert res.exit_code == 2
-    assert "not supported with --weights" in res.output
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "o_placebo.csv").exists()

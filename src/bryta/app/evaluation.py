@@ -55,7 +55,9 @@ if TYPE_CHECKING:
     from bryta.registry.records import InterventionRecord
 
 __all__ = [
+    "INTERVENTION_COLUMNS",
     "KOMMUN_LINKS_REASON",
+    "InterventionRun",
     "Panel",
     "PanelReport",
     "RecordedEvaluation",
@@ -66,6 +68,9 @@ __all__ = [
     "evaluations_of",
     "event_study_html",
     "event_study_svg",
+    "intervention_panel",
+    "interventions_path",
+    "interventions_table",
     "read_crosswalk",
     "record_evaluations",
     "regso_outcomes",
@@ -202,7 +207,10 @@ class Panel:
     """A balanced panel for :func:`bryta.evaluate.did`: ``frame`` has one row per RegSO and
     year: ``regso``, ``kommun``, ``year``, ``outcome`` (the indicator's value), ``cohort`` (first
     treated year, 0 = not treated within the data), ``official_type`` (2022) and
-    ``proxy_type`` (of the year; bundled years only)."""
+    ``proxy_type`` (of the year; bundled years only). ``treated_by`` has one row per
+    qualifying intervention and RegSO of the panel it is linked to: ``id``, ``regso`` (the
+    RegSO's cohort is that of its first intervention; a RegSO linked to several appears once
+    per intervention)."""
 
     frame: pl.DataFrame
     report: PanelReport
@@ -210,6 +218,9 @@ class Panel:
     time: str = "year"
     outcome: str = "outcome"
     cohort: str = "cohort"
+    treated_by: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema={"id": pl.Int64, "regso": pl.String})
+    )
 
 
 # --- the outcome ------------------------------------------------------------------------------
@@ -620,25 +631,10 @@ def build_panel(
             code of a qualifying intervention's link.
     """
     from bryta.datasets import official_area_types
-    from bryta.geography.areas import kommun_names, load_regso_key
+    from bryta.geography.areas import load_regso_key
 
     scope = tuple(dict.fromkeys(kommuner or ()))
-    names = kommun_names()
-    for code in (*scope, *(pool_kommuner or ())):
-        if code not in names:
-            raise InputError(f"--kommun {code}: not a kommun code (four digits, e.g. 1280)")
-    from bryta.vocabulary import Form, OutcomeDomain, PreventionLevel
-
-    for option, given, allowed in (
-        ("--form", forms, Form),
-        ("--prevention", prevention_levels, PreventionLevel),
-        ("--domain", outcome_domains, OutcomeDomain),
-    ):
-        for value in given or ():
-            if value not in {str(v) for v in allowed}:
-                raise InputError(
-                    f"{option} {value}: not one of {', '.join(str(v) for v in allowed)}"
-                )
+    check_filters(scope, pool_kommuner, forms, prevention_levels, outcome_domains)
     if type_source not in ("official", "proxy"):
         raise InputError(f"--type-source takes official or proxy, not {type_source!r}")
     for t in pool_types or ():
@@ -685,20 +681,7 @@ def build_panel(
         min_months=min_months,
         organisations=organisations,
     )
-    if intervention_keys:
-        selected = list(dict.fromkeys(intervention_keys))
-        unknown = [k for k in selected if k not in set(frame.get_column("key").to_list())]
-        if unknown:
-            raise InputError(
-                f"--intervention {unknown[0]}: no published intervention with that key in "
-                f"{_scope_text(scope)} (bryta registry list shows the keys)"
-            )
-        checked = checked.with_columns(
-            pl.when(~pl.col("key").is_in(selected))
-            .then(pl.lit(f"{NOT_SELECTED_REASON} {','.join(selected)}"))
-            .otherwise(pl.col("reason"))
-            .alias("reason")
-        )
+    checked = select_interventions(frame, checked, intervention_keys, scope)
     qualifying = checked.filter(pl.col("reason").is_null())
     key = load_regso_key().select("deso", "regso")
     if suffix:  # the bundled key is DeSO 2018 → RegSO 2020
@@ -908,7 +891,65 @@ def build_panel(
         crosswalk_below=below,
         crosswalk_rule=key_of_versions.rule if key_of_versions is not None else "",
     )
-    return Panel(out, report)
+    treated_by = (
+        treated.filter(pl.col("regso").is_in(list(in_panel)))
+        .select(pl.col("id").cast(pl.Int64), pl.col("regso").cast(pl.String))
+        .unique(maintain_order=True)
+        .sort("id", "regso")
+    )
+    return Panel(out, report, treated_by=treated_by)
+
+
+def check_filters(
+    scope: Sequence[str],
+    pool_kommuner: Sequence[str] | None,
+    forms: Sequence[str] | None,
+    prevention_levels: Sequence[str] | None,
+    outcome_domains: Sequence[str] | None,
+) -> None:
+    """Refuse unknown kommun codes and filter values, naming the option."""
+    from bryta.geography.areas import kommun_names
+    from bryta.vocabulary import Form, OutcomeDomain, PreventionLevel
+
+    names = kommun_names()
+    for code in (*scope, *(pool_kommuner or ())):
+        if code not in names:
+            raise InputError(f"--kommun {code}: not a kommun code (four digits, e.g. 1280)")
+    for option, given, allowed in (
+        ("--form", forms, Form),
+        ("--prevention", prevention_levels, PreventionLevel),
+        ("--domain", outcome_domains, OutcomeDomain),
+    ):
+        for value in given or ():
+            if value not in {str(v) for v in allowed}:
+                raise InputError(
+                    f"{option} {value}: not one of {', '.join(str(v) for v in allowed)}"
+                )
+
+
+def select_interventions(
+    frame: pl.DataFrame,
+    checked: pl.DataFrame,
+    intervention_keys: Sequence[str] | None,
+    scope: Sequence[str],
+) -> pl.DataFrame:
+    """``checked`` with the interventions not among ``intervention_keys`` left out (reason
+    :data:`NOT_SELECTED_REASON`); an unknown key is an error."""
+    if not intervention_keys:
+        return checked
+    selected = list(dict.fromkeys(intervention_keys))
+    unknown = [k for k in selected if k not in set(frame.get_column("key").to_list())]
+    if unknown:
+        raise InputError(
+            f"--intervention {unknown[0]}: no published intervention with that key in "
+            f"{_scope_text(scope)} (bryta registry list shows the keys)"
+        )
+    return checked.with_columns(
+        pl.when(~pl.col("key").is_in(selected))
+        .then(pl.lit(f"{NOT_SELECTED_REASON} {','.join(selected)}"))
+        .otherwise(pl.col("reason"))
+        .alias("reason")
+    )
 
 
 def _why_unlinked(
@@ -1021,6 +1062,7 @@ class RegistryEvaluation:
     pre_trend: bool | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    per_intervention: tuple[InterventionRun, ...] = ()
 
     @property
     def mde(self) -> tuple[float | None, str]:
@@ -1034,6 +1076,91 @@ class RegistryEvaluation:
 
         se = _simple(self.result)["se"]
         return (None if se is None or not math.isfinite(se) else MDE_FACTOR * se), "analytic"
+
+
+@dataclass(frozen=True)
+class InterventionRun:
+    """One intervention evaluated on its own (:func:`evaluate_registry` with
+    ``per_intervention``): its treated RegSO against the never-treated comparison pool, with
+    the RegSO treated by the other interventions left out. ``run`` holds its own estimates
+    and placebo checks (its ``panel`` is the sub-panel; ``files`` is empty); None when it
+    could not be estimated, and ``reason`` says why."""
+
+    id: int
+    key: str
+    title: str
+    n_treated: int
+    run: RegistryEvaluation | None
+    reason: str = ""
+
+    def row(self) -> dict[str, Any]:
+        """The row of the per-intervention table (:data:`INTERVENTION_COLUMNS`)."""
+        row: dict[str, Any] = {
+            "key": self.key,
+            "title": self.title,
+            "n_treated": self.n_treated,
+            "n_control": None,
+            "cohorts": None,
+            "estimate": None,
+            "se": None,
+            "ci_low": None,
+            "ci_high": None,
+            "mde": None,
+            "mde_basis": None,
+            "placebo_p": None,
+            "pre_trend": None,
+            "note": self.reason or None,
+        }
+        run = self.run
+        if run is None:
+            return row
+        simple = _simple(run.result)
+        mde, basis = run.mde
+        p = run.placebo.p_value if run.placebo is not None else None
+        report = run.panel.report
+        row.update(
+            {
+                "n_control": report.pool,
+                "cohorts": ", ".join(f"{g}: {n}" for g, n in report.treated.rows()),
+                **{k: simple[k] for k in ("estimate", "se", "ci_low", "ci_high")},
+                "mde": mde,
+                "mde_basis": basis,
+                "placebo_p": p if p is not None and math.isfinite(p) else None,
+                "pre_trend": run.pre_trend,
+            }
+        )
+        return row
+
+
+#: The columns of the per-intervention table (``OUT-stem_interventions``).
+INTERVENTION_COLUMNS: dict[str, Any] = {
+    "key": pl.String,
+    "title": pl.String,
+    "n_treated": pl.Int64,
+    "n_control": pl.Int64,
+    "cohorts": pl.String,
+    "estimate": pl.Float64,
+    "se": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "mde": pl.Float64,
+    "mde_basis": pl.String,
+    "placebo_p": pl.Float64,
+    "pre_trend": pl.Boolean,
+    "note": pl.String,
+}
+
+
+def interventions_path(output: Path) -> Path:
+    """The per-intervention table beside ``output``: its stem + ``_interventions``, the same
+    format (``did.csv``: ``did_interventions.csv``)."""
+    output = Path(output)
+    return output.with_name(f"{output.stem}_interventions{output.suffix}")
+
+
+def interventions_table(runs: Sequence[InterventionRun]) -> pl.DataFrame:
+    """One row per intervention (:data:`INTERVENTION_COLUMNS`)."""
+    return pl.DataFrame([r.row() for r in runs], schema=INTERVENTION_COLUMNS)
 
 
 class ResultPaths(NamedTuple):
@@ -1077,6 +1204,12 @@ PRE_TREND_RULE = (
     "the placebo in time's simple estimate (each cohort's start pretended earlier, periods "
     "before the real start only) has a 95 % interval that excludes 0"
 )
+#: How each intervention is evaluated on its own, in words (the summary and the records).
+PER_INTERVENTION_RULE = (
+    "the RegSO this intervention is linked to (with their cohort: the start of the first "
+    "qualifying intervention linked to each) against the same never-treated comparison pool; "
+    "the RegSO treated by the other interventions only are left out"
+)
 #: The placebo p-value, in words.
 PLACEBO_P_RULE = (
     "(1 + number of placebo simple estimates at least as far from 0 as the real one) / "
@@ -1096,64 +1229,20 @@ def pre_trend_of(checks: PlaceboResult) -> bool | None:
     return bool(low > 0 or high < 0)
 
 
-def evaluate_registry(
-    ctx: Context,
-    output: Path,
+def _estimate(
+    panel: Panel,
+    design: dict[str, Any],
     *,
-    method: Literal["reg", "ipw", "dr"] = "dr",
-    bootstrap: int = 0,
-    placebos: int = 200,
-    placebo_shift: int = 1,
-    seed: int | None = None,
-    progress: Progress | None = None,
-    placebo_progress: Progress | None = None,
-    **panel_options: Any,
-) -> RegistryEvaluation:
-    """Build the panel (:func:`build_panel`, ``panel_options``), run
-    :func:`bryta.evaluate.did` on it and, with ``placebos`` > 0, :func:`bryta.evaluate.placebo`
-    (``placebos`` draws; placebo in time ``placebo_shift`` periods early; the same control and
-    method), and write the long table to ``output`` (``.csv``, ``.xlsx``, ``.parquet`` or
-    ``.json``, the columns of ``bryta evaluate did``) with, beside it (:func:`result_paths`),
-    the event study as ``.html`` (interactive, offline), ``.svg`` and ``.png`` (rendered from
-    that SVG; left out with a note when the renderer is missing) and the summary of the
-    placebo checks and the power as ``.summary.json``.
-
-    ``seed`` seeds the bootstrap and the placebo draws; when it is None and there is random
-    work to do, a seed is drawn and reported (the summary's ``seed``), so that any run can be
-    repeated. ``progress`` is called per bootstrap block, ``placebo_progress`` per block of
-    placebo draws (total ``placebos``). Everything is computed before anything is written;
-    each file is written whole.
-
-    Raises:
-        InputError: what :func:`build_panel` and :func:`bryta.evaluate.did` refuse, and a
-            panel the placebos cannot be drawn in (too few never-treated RegSO:
-            ``placebos=0`` runs without them).
-    """
-    import dataclasses
-    import json
-
-    from bryta.app.svg import png_or_note
-    from bryta.app.tables import write_atomic, write_table
+    bootstrap: int,
+    placebos: int,
+    placebo_shift: int,
+    seed: int | None,
+    progress: Progress | None,
+    placebo_progress: Progress | None,
+) -> tuple[DidResult, PlaceboResult | None, bool | None]:
+    """:func:`bryta.evaluate.did` on ``panel`` and, with ``placebos``, the placebo checks."""
     from bryta.evaluate import did, placebo
 
-    if placebos < 0:
-        raise InputError(f"--placebos takes a number of draws (0: none), not {placebos}")
-    if placebo_shift < 1:
-        raise InputError(f"--placebo-shift takes 1 period or more, not {placebo_shift}")
-    check_outputs(output)
-    panel = build_panel(ctx, **panel_options)
-    if seed is None and (bootstrap or placebos):
-        import secrets
-
-        seed = secrets.randbelow(2**31)
-    design: dict[str, Any] = {
-        "unit": panel.unit,
-        "time": panel.time,
-        "outcome": panel.outcome,
-        "cohort": panel.cohort,
-        "control": panel.report.control,
-        "method": method,
-    }
     result = did(panel.frame, **design, bootstrap=bootstrap, seed=seed, progress=progress)
     checks = None
     if placebos:
@@ -1173,7 +1262,168 @@ def evaluate_registry(
         except InputError as exc:
             text = str(exc).replace("run without --placebos", "--placebos 0 runs without them")
             raise InputError(f"placebos: {text}") from None
-    pre_trend = pre_trend_of(checks) if checks is not None else None
+    return result, checks, pre_trend_of(checks) if checks is not None else None
+
+
+def intervention_panel(panel: Panel, id: int) -> Panel:
+    """The sub-panel of one intervention: the RegSO it treats (with the panel's cohorts) and
+    the never-treated RegSO of the comparison pool; the RegSO treated by the other
+    interventions (and by none of this one's links) are left out, so that their effects do
+    not enter the comparison."""
+    import dataclasses
+
+    own = panel.treated_by.filter(pl.col("id") == id).get_column("regso").implode()
+    frame = panel.frame.filter((pl.col(panel.cohort) == 0) | pl.col(panel.unit).is_in(own))
+    units = frame.unique(panel.unit)
+    treated = units.filter(pl.col(panel.cohort) > 0)
+    report = dataclasses.replace(
+        panel.report,
+        interventions=panel.report.interventions.filter(pl.col("id") == id),
+        treated=treated.group_by(panel.cohort)
+        .len("n_units")
+        .rename({panel.cohort: "cohort"})
+        .sort("cohort"),
+        n_units=units.height,
+        pool=units.height - treated.height,
+    )
+    return dataclasses.replace(
+        panel, frame=frame, report=report, treated_by=panel.treated_by.filter(pl.col("id") == id)
+    )
+
+
+def _per_intervention(
+    panel: Panel,
+    design: dict[str, Any],
+    *,
+    bootstrap: int,
+    placebos: int,
+    placebo_shift: int,
+    seed: int | None,
+    progress: Progress | None,
+) -> tuple[InterventionRun, ...]:
+    """Each intervention used, evaluated on its own (:func:`intervention_panel`); an
+    intervention the design cannot be run for gets the reason instead of estimates."""
+    out = []
+    last = panel.report.years[1]
+    used = panel.report.used.filter(pl.col("n_regso") > 0)
+    for id, key, title in used.select("id", "key", "title").rows():
+        sub = intervention_panel(panel, int(id))
+        n_treated = int(sub.report.treated.get_column("n_units").sum())
+        if n_treated == 0:
+            reason = f"no treated RegSO within the data: its RegSO start after {last}"
+            out.append(InterventionRun(int(id), key, title, 0, None, reason))
+            if progress is not None and placebos:
+                progress(placebos)
+            continue
+        try:
+            result, checks, pre_trend = _estimate(
+                sub,
+                design,
+                bootstrap=bootstrap,
+                placebos=placebos,
+                placebo_shift=placebo_shift,
+                seed=seed,
+                progress=None,
+                placebo_progress=progress,
+            )
+        except InputError as exc:
+            out.append(InterventionRun(int(id), key, title, n_treated, None, str(exc)))
+            continue
+        run = RegistryEvaluation(sub, result, [], checks, pre_trend)
+        out.append(InterventionRun(int(id), key, title, n_treated, run))
+    return tuple(out)
+
+
+def evaluate_registry(
+    ctx: Context,
+    output: Path,
+    *,
+    method: Literal["reg", "ipw", "dr"] = "dr",
+    bootstrap: int = 0,
+    placebos: int = 200,
+    placebo_shift: int = 1,
+    seed: int | None = None,
+    progress: Progress | None = None,
+    placebo_progress: Progress | None = None,
+    per_intervention: bool = False,
+    intervention_progress: Progress | None = None,
+    **panel_options: Any,
+) -> RegistryEvaluation:
+    """Build the panel (:func:`build_panel`, ``panel_options``), run
+    :func:`bryta.evaluate.did` on it and, with ``placebos`` > 0, :func:`bryta.evaluate.placebo`
+    (``placebos`` draws; placebo in time ``placebo_shift`` periods early; the same control and
+    method), and write the long table to ``output`` (``.csv``, ``.xlsx``, ``.parquet`` or
+    ``.json``, the columns of ``bryta evaluate did``) with, beside it (:func:`result_paths`),
+    the event study as ``.html`` (interactive, offline), ``.svg`` and ``.png`` (rendered from
+    that SVG; left out with a note when the renderer is missing) and the summary of the
+    placebo checks and the power as ``.summary.json``.
+
+    ``seed`` seeds the bootstrap and the placebo draws; when it is None and there is random
+    work to do, a seed is drawn and reported (the summary's ``seed``), so that any run can be
+    repeated. ``progress`` is called per bootstrap block, ``placebo_progress`` per block of
+    placebo draws (total ``placebos``). Everything is computed before anything is written;
+    each file is written whole.
+
+    With ``per_intervention``, each intervention used is also evaluated on its own
+    (:func:`intervention_panel`: its treated RegSO against the same never-treated pool, the
+    other interventions' RegSO left out), with its own placebo checks (the same draws, seed
+    and shift), and the table of one row per intervention is written beside ``output``
+    (:func:`interventions_path`); an intervention the design cannot be run for gets a row
+    saying why. ``intervention_progress`` is called per block of its placebo draws (total
+    ``placebos`` per intervention used).
+
+    Raises:
+        InputError: what :func:`build_panel` and :func:`bryta.evaluate.did` refuse, and a
+            panel the placebos cannot be drawn in (too few never-treated RegSO:
+            ``placebos=0`` runs without them).
+    """
+    import dataclasses
+    import json
+
+    from bryta.app.svg import png_or_note
+    from bryta.app.tables import check_writable, write_atomic, write_table
+
+    if placebos < 0:
+        raise InputError(f"--placebos takes a number of draws (0: none), not {placebos}")
+    if placebo_shift < 1:
+        raise InputError(f"--placebo-shift takes 1 period or more, not {placebo_shift}")
+    check_outputs(output)
+    if per_intervention:
+        check_writable(interventions_path(output))
+    panel = build_panel(ctx, **panel_options)
+    if seed is None and (bootstrap or placebos):
+        import secrets
+
+        seed = secrets.randbelow(2**31)
+    design: dict[str, Any] = {
+        "unit": panel.unit,
+        "time": panel.time,
+        "outcome": panel.outcome,
+        "cohort": panel.cohort,
+        "control": panel.report.control,
+        "method": method,
+    }
+    result, checks, pre_trend = _estimate(
+        panel,
+        design,
+        bootstrap=bootstrap,
+        placebos=placebos,
+        placebo_shift=placebo_shift,
+        seed=seed,
+        progress=progress,
+        placebo_progress=placebo_progress,
+    )
+    each: tuple[InterventionRun, ...] = ()
+    if per_intervention:
+        each = _per_intervention(
+            panel,
+            design,
+            bootstrap=bootstrap,
+            placebos=placebos,
+            placebo_shift=placebo_shift,
+            seed=seed,
+            progress=intervention_progress,
+        )
     paths = result_paths(output)
     title = _plot_title(panel.report, result)
     subtitle = _plot_subtitle(panel.report, result)
@@ -1182,7 +1432,13 @@ def evaluate_registry(
     html = event_study_html(result, f"{title}<br><sub>{escape(subtitle)}</sub>", twfe=twfe)
     png, png_note = png_or_note(svg, paths.png)
     run = RegistryEvaluation(
-        panel, result, [], checks, pre_trend, notes=(png_note,) if png_note else ()
+        panel,
+        result,
+        [],
+        checks,
+        pre_trend,
+        notes=(png_note,) if png_note else (),
+        per_intervention=each,
     )
     summary = _run_summary(run, seed=seed)
     summary_text = json.dumps(_json_ready(summary), ensure_ascii=False, indent=2) + "\n"
@@ -1194,6 +1450,9 @@ def evaluate_registry(
     if png is not None:
         write_atomic(paths.png, lambda tmp: tmp.write_bytes(png))
         files.insert(3, paths.png)
+    if per_intervention:
+        write_table(interventions_table(each), interventions_path(output))
+        files.append(interventions_path(output))
     return dataclasses.replace(run, files=files, summary=summary)
 
 
@@ -1249,6 +1508,8 @@ def _run_summary(run: RegistryEvaluation, *, seed: int | None) -> dict[str, Any]
             {str(g): n for g, n in checks.placebo_treated.items()} if checks is not None else {}
         ),
         "notes": [*result.warnings, *(checks.warnings if checks is not None else ()), *run.notes],
+        "per_intervention": [r.row() for r in run.per_intervention],
+        "per_intervention_rule": PER_INTERVENTION_RULE if run.per_intervention else None,
     }
 
 
@@ -1310,7 +1571,10 @@ def record_evaluations(
     """Write the overall ``simple`` estimate of ``run`` as an evaluation record of every
     intervention that treats RegSO of the panel (as the system, audited, in one transaction:
     every record or none), with the evidence level of
-    :func:`bryta.registry.evaluations.evidence_level`.
+    :func:`bryta.registry.evaluations.evidence_level`. With ``run.per_intervention`` (from
+    :func:`evaluate_registry` with ``per_intervention``) each intervention gets its own
+    estimate instead of the pooled one (provenance ``estimate_of: "intervention"``), and an
+    intervention that could not be estimated gets no record.
 
     With the placebo checks (``run.placebo``, the default of :func:`evaluate_registry`) the
     record holds the placebo p-value of the ``simple`` estimate, the pre-trend flag of the
@@ -1325,28 +1589,61 @@ def record_evaluations(
     first year.
     """
     from bryta.registry import db
-    from bryta.registry.evaluations import Design, EvaluationRecord
     from bryta.registry.service import SYSTEM, RegistryService
 
     report = run.panel.report
+    first = run.panel.frame.filter(pl.col(run.panel.time) == report.years[0])
+    sd = first.get_column(run.panel.outcome).std()
+    fallback = MEANINGFUL_SD * float(sd) if isinstance(sd, float) and math.isfinite(sd) else None
+    provenance = _provenance(ctx, report.outcome)
+    if run.per_intervention:
+        runs = [(r.run, "intervention") for r in run.per_intervention if r.run is not None]
+    else:
+        runs = [(run, "pooled")]
+    engine = ctx.registry_engine()
+    db.require_schema(engine)
+    out = []
+    with db.session(engine) as session:  # one transaction: every record, or none
+        service = RegistryService(engine, SYSTEM, session=session)
+        for one, estimate_of in runs:
+            out += _add_did_records(
+                service, one, provenance, fallback, direction=direction, estimate_of=estimate_of
+            )
+    return out
+
+
+def _add_did_records(
+    service: Any,
+    run: RegistryEvaluation,
+    provenance: dict[str, Any],
+    fallback: float | None,
+    *,
+    direction: int | None,
+    estimate_of: str,
+) -> list[RecordedEvaluation]:
+    """The records of ``run``'s ``simple`` estimate for every intervention of its panel."""
+    from bryta.registry.evaluations import Design, EvaluationRecord
+
+    report = run.panel.report
     simple = _simple(run.result)
-    se = simple["se"]
     mde, mde_basis = run.mde
     checks = run.placebo
     placebo_p = checks.p_value if checks is not None else None
     if placebo_p is not None and not math.isfinite(placebo_p):
         placebo_p = None
-    first = run.panel.frame.filter(pl.col(run.panel.time) == report.years[0])
-    sd = first.get_column(run.panel.outcome).std()
-    fallback = MEANINGFUL_SD * float(sd) if isinstance(sd, float) and math.isfinite(sd) else None
-    provenance = _provenance(ctx, report.outcome)
-    provenance["panel"] = {
-        "scope": list(report.scope),
-        "control": report.control,
-        "method": run.result.method,
-        "n_units": run.result.n_units,
+    provenance = {
+        **provenance,
+        "panel": {
+            "scope": list(report.scope),
+            "control": report.control,
+            "method": run.result.method,
+            "n_units": run.result.n_units,
+        },
+        "mde_basis": mde_basis,
+        "estimate_of": estimate_of,
     }
-    provenance["mde_basis"] = mde_basis
+    if estimate_of == "intervention":
+        provenance["estimate_rule"] = PER_INTERVENTION_RULE
     if checks is not None:
         provenance["placebo"] = {
             "draws": checks.n_draws,
@@ -1355,39 +1652,35 @@ def record_evaluations(
             "mde_version": checks.mde_basis,
             "pre_trend_rule": PRE_TREND_RULE,
         }
-    used = report.used.filter(pl.col("n_regso") > 0)
-    engine = ctx.registry_engine()
-    db.require_schema(engine)
     out = []
-    with db.session(engine) as session:  # one transaction: every record, or none
-        service = RegistryService(engine, SYSTEM, session=session)
-        for id, key, title in used.select("id", "key", "title").rows():
-            intended, meaningful = _intended(service.get(int(id)), report.outcome)
-            record = EvaluationRecord(
-                design=Design.DID,
-                outcome=report.outcome,
-                aggregation="simple",
-                estimate=float(simple["estimate"]),
-                se=se,
-                ci_low=simple["ci_low"],
-                ci_high=simple["ci_high"],
-                mde=mde,
-                placebo_p=placebo_p,
-                pre_trend=run.pre_trend,
-                n_treated=int(report.treated.get_column("n_units").sum()),
-                n_control=report.pool,
-                first_year=report.years[0],
-                last_year=report.years[1],
-                direction=direction if direction is not None else intended,
-                meaningful=meaningful if meaningful is not None else fallback,
-                provenance={
-                    **provenance,
-                    "meaningful_basis": (
-                        "indicator link" if meaningful is not None else f"{MEANINGFUL_SD} SD"
-                    ),
-                },
-            )
-            out.append(RecordedEvaluation(key, title, service.add_evaluation(int(id), record)))
+    used = report.used.filter(pl.col("n_regso") > 0)
+    for id, key, title in used.select("id", "key", "title").rows():
+        intended, meaningful = _intended(service.get(int(id)), report.outcome)
+        record = EvaluationRecord(
+            design=Design.DID,
+            outcome=report.outcome,
+            aggregation="simple",
+            estimate=float(simple["estimate"]),
+            se=simple["se"],
+            ci_low=simple["ci_low"],
+            ci_high=simple["ci_high"],
+            mde=mde,
+            placebo_p=placebo_p,
+            pre_trend=run.pre_trend,
+            n_treated=int(report.treated.get_column("n_units").sum()),
+            n_control=report.pool,
+            first_year=report.years[0],
+            last_year=report.years[1],
+            direction=direction if direction is not None else intended,
+            meaningful=meaningful if meaningful is not None else fallback,
+            provenance={
+                **provenance,
+                "meaningful_basis": (
+                    "indicator link" if meaningful is not None else f"{MEANINGFUL_SD} SD"
+                ),
+            },
+        )
+        out.append(RecordedEvaluation(key, title, service.add_evaluation(int(id), record)))
     return out
 
 

@@ -164,22 +164,6 @@ def did_command(
         raise typer.BadParameter(f"--anticipation takes 0 periods or more, not {anticipation}")
     if base_period not in _BASE_PERIODS:
         raise typer.BadParameter(f"--base-period takes varying or universal, not {base_period!r}")
-    if placebos:
-        options = [
-            name
-            for name, used in (
-                ("--anticipation", anticipation),
-                ("--base-period universal", base_period == "universal"),
-                ("--weights", weights),
-                ("--allow-unbalanced", allow_unbalanced),
-            )
-            if used
-        ]
-        if options:
-            raise typer.BadParameter(
-                f"--placebos is not supported with {', '.join(options)}; run the placebos "
-                "without them"
-            )
     extra = placebo_paths(output) if placebos and output is not None else []
     with user_errors(str(input)):
         check_output(output, [input])
@@ -218,6 +202,10 @@ def did_command(
                     seed=seed,
                     shift=placebo_shift,
                     progress=bar.advance_by,
+                    anticipation=anticipation,
+                    base_period=cast("Literal['varying', 'universal']", base_period),
+                    weights=weights,
+                    allow_unbalanced=allow_unbalanced,
                 )
         if twfe_out is not None and result.twfe_event_study is None:
             raise InputError(f"--twfe-out: {result.twfe_event_study_problem}")

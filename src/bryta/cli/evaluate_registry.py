@@ -13,6 +13,7 @@ from bryta.cli.options import Database, DataDir
 
 if TYPE_CHECKING:
     from bryta.app.context import Context
+    from bryta.app.evaluation import RegistryEvaluation
     from bryta.app.evaluation_registry_synth import RegistrySynth
 
 _CONTROLS = ("never", "notyet")
@@ -136,6 +137,16 @@ def registry_command(
             "increase or decrease (default: from each one's indicator target and baseline)."
         ),
     ] = None,
+    per_intervention: Annotated[
+        bool,
+        typer.Option(
+            "--per-intervention",
+            help="Also evaluate each intervention used on its own (its RegSO against the "
+            "same never-treated pool, the other interventions' RegSO left out), with its own "
+            "placebo p-value, MDE and pre-trend: a table of one row per intervention beside -o "
+            "(OUT-stem_interventions); with --record each intervention gets its own estimate.",
+        ),
+    ] = False,
     # --- one intervention, code versions, synthetic control ---
     intervention: Annotated[
         str | None,
@@ -170,6 +181,14 @@ def registry_command(
             "the never-treated ones; results in the folder OUT-stem_synth beside -o.",
         ),
     ] = False,
+    synth_level: Annotated[
+        str,
+        typer.Option(
+            help="With --synth: the treated unit, regso (the treated RegSO) or kommun (the "
+            "kommun the intervention works in, against kommuner without one; the outcome per "
+            "kommun from summed counts; the staggered design is not run).",
+        ),
+    ] = "regso",
     predictor: Annotated[
         list[str] | None,
         typer.Option(
@@ -203,6 +222,10 @@ def registry_command(
     as well and written to the folder OUT-stem_synth beside -o (the files of bryta evaluate
     synth); --record then stores it (design synth) instead of the staggered estimate.
 
+    With --per-intervention, each intervention used is also evaluated on its own and a table
+    of one row per intervention is written beside -o (OUT-stem_interventions); --record then
+    stores each intervention's own estimate instead of the pooled one.
+
     Example: bryta evaluate registry --kommun 0180 --outcome born_abroad_pct
     --form permanent_operation -o jarva.csv
     """
@@ -234,6 +257,15 @@ def registry_command(
         raise typer.BadParameter("--seed needs --bootstrap N, --placebos N or --synth")
     if predictor and not synth:
         raise typer.BadParameter("--predictor needs --synth")
+    if synth_level not in ("regso", "kommun"):
+        raise typer.BadParameter(f"--synth-level takes regso or kommun, not {synth_level!r}")
+    if synth_level != "regso" and not synth:
+        raise typer.BadParameter("--synth-level needs --synth")
+    if per_intervention and synth:
+        raise typer.BadParameter(
+            "--per-intervention and --synth do not go together: the synthetic control has "
+            "one treated unit (choose the intervention with --intervention KEY)"
+        )
     types: list[int] | None = None
     if pool_type is not None:
         try:
@@ -265,6 +297,39 @@ def registry_command(
         "crosswalk_min_weight": crosswalk_min_weight,
     }
     fitted: RegistrySynth | None = None
+    if synth_level == "kommun":
+        try:
+            with user_errors("evaluate registry"):
+                fitted = _fit_synth(
+                    context, output, predictor, seed or 0, panel_options, level="kommun"
+                )
+                from bryta.app.evaluation_registry_synth import (
+                    record_synth,
+                    synth_dir,
+                    write_registry_synth,
+                )
+
+                fitted = write_registry_synth(fitted, synth_dir(output))
+                direction = _DIRECTIONS[intended] if intended else None
+                recorded = record_synth(context, fitted, direction=direction) if record else []
+        finally:
+            context.close()
+        say(fitted.lines())
+        say([f"note: {note}" for note in fitted.notes])
+        err_console.print(
+            f"wrote {len(fitted.files)} files to {synth_dir(output)}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        say(
+            [
+                f"recorded evaluation {r.record.id} of {r.key or r.title}: "
+                f"{r.record.evidence_level}"
+                for r in recorded
+            ]
+        )
+        return
     try:
         with user_errors("evaluate registry"):
             if synth:  # fitted first: a synthetic control that cannot be fitted writes nothing
@@ -281,6 +346,7 @@ def registry_command(
                     seed=seed,
                     progress=(lambda n: bar.advance_by(n, "bootstrap")) if bootstrap else None,
                     placebo_progress=lambda n: bar.advance_by(n, "placebos"),
+                    per_intervention=per_intervention,
                 )
             direction = _DIRECTIONS[intended] if intended else None
             if fitted is not None:
@@ -319,6 +385,8 @@ def registry_command(
         markup=False,
         soft_wrap=True,
     )
+    if run.per_intervention:
+        say(_intervention_lines(run))
     if fitted is not None:
         say(fitted.lines())
         say([f"note: {note}" for note in fitted.notes])
@@ -334,6 +402,41 @@ def registry_command(
             for r in recorded
         ]
     )
+    if record and fitted is None:
+        say(
+            [
+                f"not recorded: {r.key or r.title} (not estimated on its own)"
+                for r in run.per_intervention
+                if r.run is None
+            ]
+        )
+
+
+def _intervention_lines(run: RegistryEvaluation) -> list[str]:
+    """Each intervention's own estimate, one line each."""
+    out = [
+        "each intervention on its own (its RegSO against the never-treated pool; the other "
+        "interventions' RegSO left out):"
+    ]
+    for row in (r.row() for r in run.per_intervention):
+        name = row["key"] or row["title"]
+        if row["estimate"] is None:
+            out.append(f"  {name}: not estimated, {row['note']}")
+            continue
+        ci = (
+            f" [{row['ci_low']:.4g}, {row['ci_high']:.4g}]"
+            if row["ci_low"] is not None and row["ci_high"] is not None
+            else ""
+        )
+        extra = [f"{row['n_treated']} RegSO"]
+        if row["mde"] is not None:
+            extra.append(f"MDE {row['mde']:.4g}")
+        if row["placebo_p"] is not None:
+            extra.append(f"placebo p {row['placebo_p']:.3f}")
+        if row["pre_trend"] is not None:
+            extra.append("pre-trend" if row["pre_trend"] else "no pre-trend")
+        out.append(f"  {name}: {row['estimate']:+.4g}{ci}; " + ", ".join(extra))
+    return out
 
 
 def _work(bootstrap: int, placebos: int) -> str:
@@ -361,11 +464,14 @@ def _fit_synth(
     predictors: list[str] | None,
     seed: int,
     options: dict[str, Any],
+    *,
+    level: str = "regso",
 ) -> RegistrySynth:
     """The synthetic control of ``bryta evaluate registry --synth``, computed, not written."""
     from bryta.app.evaluation import check_outputs
     from bryta.app.evaluation_registry_synth import (
         fit_registry_synth,
+        kommun_synth_input,
         registry_synth_input,
         synth_dir,
     )
@@ -374,7 +480,10 @@ def _fit_synth(
 
     check_outputs(output)
     check_out_dir(synth_dir(output))
-    data = registry_synth_input(context, predictors=predictors, **options)
+    if level == "kommun":
+        data = kommun_synth_input(context, predictors=predictors, **options)
+    else:
+        data = registry_synth_input(context, predictors=predictors, **options)
     with delayed_progress(len(data.donors), "placebos") as bar:
         return fit_registry_synth(data, seed=seed, progress=bar.advance_by)
 

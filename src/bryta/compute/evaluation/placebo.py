@@ -17,8 +17,15 @@ Three checks that come with every Callaway & Sant'Anna estimate (:mod:`.did`):
   computed at once: per block of draws one matrix product of the pseudo-cohort indicators with
   the outcome matrix gives every cohort's mean per period, and the ATT(g,t) and the four
   aggregations are fixed linear maps of those means (the aggregation weights depend on the
-  cohort sizes only, which are the same in every draw). With covariates each draw calls the
-  estimator's own group-time and aggregation functions on the never-treated units' arrays.
+  cohort sizes only, which are the same in every draw). With sampling weights the means are
+  weighted (sums of weight × outcome over sums of weight) and the cohort shares, summed
+  weights, differ by draw; with an unbalanced panel the sums run over the rows observed in
+  each period (the repeated cross-section estimator without covariates is that difference of
+  means); anticipation and the base period only change which periods each ATT(g,t)
+  compares and which units are not yet treated. With covariates each draw calls the
+  estimator's own group-time and aggregation functions on the never-treated units' arrays,
+  with the same options. Either way each draw's estimates are those :func:`.did.did` gives
+  on the never-treated units with the draw's pseudo-cohorts.
 
 * **Placebo in time.** Each treated cohort g is given a pretended start ``shift`` periods
   early, and only the periods before its real start are used, so no treated outcome enters.
@@ -29,6 +36,8 @@ Three checks that come with every Callaway & Sant'Anna estimate (:mod:`.did`):
   analytic standard errors clustered by unit (including the term for the estimated cohort
   weights). An effect there is a difference in trends *before* the treatment: a pre-trend.
   Cohorts with fewer than ``shift + 1`` periods before their start are left out (a warning).
+  With ``anticipation`` K the periods from g − K on may already react and are not used: the
+  pretended start is ``shift`` periods before g − K.
 
 * **Minimum detectable effect** (MDE) at 80 % power and a 5 % two-sided level, per
   aggregation, from the placebo distribution θ_1…θ_R:
@@ -60,6 +69,7 @@ import polars as pl
 
 from bryta.compute.evaluation.did import (
     COLUMNS,
+    BasePeriod,
     Control,
     Method,
     _aggregate,
@@ -218,20 +228,26 @@ def _placebo_counts(treated: np.ndarray, n_never: int, cohort: str) -> tuple[np.
 
 
 def _cells(
-    periods: np.ndarray, cohorts: np.ndarray, control: Control
+    periods: np.ndarray,
+    cohorts: np.ndarray,
+    control: Control,
+    anticipation: int = 0,
+    base_period: BasePeriod = "varying",
 ) -> list[tuple[int, int, int, np.ndarray]]:
     """The (cohort index, period index, base index, comparison cohort mask) of every ATT(g,t),
-    in the order :func:`.did._att_gt` computes them; the mask has one entry per cohort plus
-    the never-treated last."""
+    in the order :func:`.did._att_gt` computes them (with the same anticipation and base
+    period); the mask has one entry per cohort plus the never-treated last. A cell whose
+    period is its base (universal base period) is 0 by construction."""
+    universal = base_period == "universal"
     out = []
     for h, g in enumerate(cohorts):
-        g_base = int(np.flatnonzero(periods < g)[-1])
-        for j in range(1, len(periods)):
-            b = g_base if periods[j] >= g else j - 1
+        g_base = int(np.flatnonzero(periods < g - anticipation)[-1])
+        for j in range(0 if universal else 1, len(periods)):
+            b = g_base if (periods[j] >= g or universal) else j - 1
             mask = np.zeros(len(cohorts) + 1, dtype=bool)
             mask[-1] = True
             if control == "notyet":
-                edge = periods[max(j, b)]
+                edge = periods[max(j, b)] + anticipation
                 mask[:-1] = (cohorts > edge) & (np.arange(len(cohorts)) != h)
             out.append((h, j, b, mask))
     return out
@@ -278,43 +294,74 @@ def _space_draws(
     progress: Progress | None,
     *,
     fast: bool,
+    anticipation: int = 0,
+    base_period: BasePeriod = "varying",
 ) -> np.ndarray:
-    """draws × 4 overall placebo estimates on the never-treated units ``panel``."""
+    """draws × 4 overall placebo estimates on the never-treated units ``panel`` (with its
+    sampling weights and, for an unbalanced panel, the rows observed)."""
     n = panel.y.shape[0]
     n_c = len(cohorts)
     pattern = np.full(n, n_c)  # label n_c: comparison unit
     pattern[: int(counts.sum())] = np.repeat(np.arange(n_c), counts)
-    sizes = np.append(counts, n - counts.sum()).astype(float)
     rng = np.random.default_rng(seed)
     out = np.empty((draws, 4))
-    cells = _cells(panel.periods, cohorts, control)
-    share = {float(g): c / n for g, c in zip(cohorts, counts, strict=True)}
-    w = _weights(
-        np.array([cohorts[h] for h, *_ in cells]),
-        np.array([panel.periods[j] for _, j, *_ in cells]),
-        share,
-    )
+    cells = _cells(panel.periods, cohorts, control, anticipation, base_period)
+    group = np.array([cohorts[h] for h, *_ in cells])
+    time = np.array([panel.periods[j] for _, j, *_ in cells])
+    w_unit = np.ones(n) if panel.weights is None else panel.weights
+    fixed = None
+    if panel.weights is None:  # the cohort shares are the same in every draw
+        fixed = _weights(
+            group, time, {float(g): c / n for g, c in zip(cohorts, counts, strict=True)}
+        )
+    observed = np.ones_like(panel.y) if panel.observed is None else panel.observed.astype(float)
+    # per unit and period: weight × outcome and weight, 0 where the row is not observed
+    wy = w_unit[:, None] * np.where(observed > 0, panel.y, 0.0)
+    wo = w_unit[:, None] * observed
     for start in range(0, draws, _BLOCK):
         stop = min(start + _BLOCK, draws)
         labels = _labels(rng, pattern, stop - start)
         if fast:
-            # means[r, label, period]: every pseudo-cohort's mean outcome per period
-            means = (
-                np.stack([(labels == h).astype(float) @ panel.y for h in range(n_c + 1)], axis=1)
-                / sizes[None, :, None]
-            )
+            # sums[r, label, period] of weight × outcome, and of weight, over the rows observed:
+            # every pseudo-cohort's (weighted) mean per period is their ratio
+            member = np.stack([(labels == h) for h in range(n_c + 1)], axis=1).astype(float)
+            sums = member @ wy
+            mass = member @ wo
             att = np.empty((stop - start, len(cells)))
-            for k, (h, j, b, mask) in enumerate(cells):
-                change = means[:, :, j] - means[:, :, b]
-                comp = change[:, mask] @ (sizes[mask] / sizes[mask].sum())
-                att[:, k] = change[:, h] - comp
-            out[start:stop] = att @ w
+            with np.errstate(invalid="ignore", divide="ignore"):
+                for k, (h, j, b, mask) in enumerate(cells):
+                    if j == b:
+                        att[:, k] = 0.0
+                        continue
+                    treat = sums[:, h, j] / mass[:, h, j] - sums[:, h, b] / mass[:, h, b]
+                    comp = sums[:, mask, j].sum(axis=1) / mass[:, mask, j].sum(axis=1) - sums[
+                        :, mask, b
+                    ].sum(axis=1) / mass[:, mask, b].sum(axis=1)
+                    att[:, k] = treat - comp
+            if fixed is not None:
+                out[start:stop] = att @ fixed
+            else:  # weighted cohort shares differ from draw to draw
+                unit_mass = member[:, :n_c, :] @ w_unit
+                for i in range(stop - start):
+                    share = {float(g): float(unit_mass[i, h]) / n for h, g in enumerate(cohorts)}
+                    out[start + i] = att[i] @ _weights(group, time, share)
         else:
             for i, row in enumerate(labels):
                 g_unit = np.where(row < n_c, cohorts[np.minimum(row, n_c - 1)], np.inf)
-                fake = _Panel(panel.units, panel.periods, panel.y, g_unit, panel.x, 0)
-                found = _att_gt(fake, control, method, [])
-                out[start + i] = [f.overall for f in _aggregate(found, g_unit)]
+                fake = _Panel(
+                    panel.units,
+                    panel.periods,
+                    panel.y,
+                    g_unit,
+                    panel.x,
+                    0,
+                    panel.weights,
+                    panel.observed,
+                )
+                found = _att_gt(
+                    fake, control, method, [], anticipation=anticipation, base_period=base_period
+                )
+                out[start + i] = [f.overall for f in _aggregate(found, g_unit, panel.weights)]
         if progress is not None:
             progress(stop - start)
     return out
@@ -324,7 +371,12 @@ def _space_draws(
 
 
 def _in_time(
-    data: _Panel, control: Control, method: Method, shift: int, alpha: float
+    data: _Panel,
+    control: Control,
+    method: Method,
+    shift: int,
+    alpha: float,
+    anticipation: int = 0,
 ) -> tuple[pl.DataFrame, list[str]]:
     periods, g_unit = data.periods, data.cohort
     n = len(g_unit)
@@ -333,12 +385,14 @@ def _in_time(
     groups, times, events, atts, psis = [], [], [], [], []
     skipped = []
     for g in cohorts:
-        pre = np.flatnonzero(periods < g)
+        # the periods before the start, less the anticipation window
+        pre = np.flatnonzero(periods < g - anticipation)
         if len(pre) < shift + 1:
             skipped.append(int(g))
             continue
         fake_start = periods[pre[-shift]]
         treat = g_unit == g
+        # later cohorts are untreated, and not yet anticipating, in every period used
         comp = ~np.isfinite(g_unit) if control == "never" else ~np.isfinite(g_unit) | (g_unit > g)
         sub = np.flatnonzero(treat | comp)
         fake = _Panel(
@@ -348,6 +402,8 @@ def _in_time(
             np.where(treat[sub], fake_start, np.inf),
             data.x[pre][:, sub],
             0,
+            None if data.weights is None else data.weights[sub],
+            None if data.observed is None else data.observed[np.ix_(sub, pre)],
         )
         found = _att_gt(fake, "never", method, notes)
         keep = np.flatnonzero(found.time >= fake_start)
@@ -379,11 +435,15 @@ def _in_time(
     group, att = np.asarray(groups), np.asarray(atts)
     event = np.asarray(events)
     psi = np.column_stack(psis)
-    share = {g: float((g_unit == g).mean()) for g in cohorts}
+    w_unit = data.weights
+    if w_unit is None:
+        share = {g: float((g_unit == g).mean()) for g in cohorts}
+    else:
+        share = {g: float((w_unit * (g_unit == g)).mean()) for g in cohorts}
     pg = np.array([share[g] for g in group])
     rows: list[tuple[str, int | None, int | None, int | None, float, np.ndarray]] = []
     w = pg / pg.sum()
-    simple_psi = psi @ w + _wif(group, pg, g_unit, att)
+    simple_psi = psi @ w + _wif(group, pg, g_unit, att, w_unit)
     rows.append(("simple", None, None, None, float(att @ w), simple_psi))
     for g in np.unique(group):
         k = group == g
@@ -398,7 +458,7 @@ def _in_time(
                 None,
                 int(e),
                 float(att[k] @ we),
-                psi[:, k] @ we + _wif(group[k], pg[k], g_unit, att[k]),
+                psi[:, k] @ we + _wif(group[k], pg[k], g_unit, att[k], w_unit),
             )
         )
     se = _analytic_se(np.column_stack([r[5] for r in rows]))
@@ -473,12 +533,18 @@ def placebo(
     shift: int = 1,
     alpha: float = 0.05,
     progress: Progress | None = None,
+    anticipation: int = 0,
+    base_period: BasePeriod = "varying",
+    weights: str | None = None,
+    allow_unbalanced: bool = False,
 ) -> PlaceboResult:
     """Placebo in space and in time and the minimum detectable effect of a staggered design.
 
     Args:
-        panel, unit, time, outcome, cohort, control, method, covariates: as for
-            :func:`.did.did`; the placebos use the same estimator.
+        panel, unit, time, outcome, cohort, control, method, covariates, anticipation,
+            base_period, weights, allow_unbalanced: as for :func:`.did.did`; the placebos use
+            the same estimator with the same options (each placebo draw's estimates are those
+            :func:`.did.did` gives on the never-treated units with the pseudo-cohorts).
         draws: placebo draws among the never-treated units (R).
         seed: seed of the draws (same seed, same result).
         shift: the placebo in time pretends each cohort started this many periods early.
@@ -497,6 +563,12 @@ def placebo(
     if shift < 1:
         raise InputError(f"the placebo shift must be 1 period or more, not {shift}")
     covs = tuple(covariates or ())
+    options: dict[str, Any] = {
+        "anticipation": anticipation,
+        "base_period": base_period,
+        "weights": weights,
+        "allow_unbalanced": allow_unbalanced,
+    }
     real = did(
         panel,
         unit=unit,
@@ -507,8 +579,19 @@ def placebo(
         method=method,
         covariates=covs,
         alpha=alpha,
+        **options,
     )
-    data = _prepare(panel, unit=unit, time=time, outcome=outcome, cohort=cohort, covariates=covs)
+    data = _prepare(
+        panel,
+        unit=unit,
+        time=time,
+        outcome=outcome,
+        cohort=cohort,
+        covariates=covs,
+        weights=weights,
+        allow_unbalanced=allow_unbalanced,
+        anticipation=anticipation,
+    )
     g_unit = data.cohort
     never = ~np.isfinite(g_unit)
     cohorts = np.unique(g_unit[~never])
@@ -524,11 +607,28 @@ def placebo(
         notes.append(note)
     idx = np.flatnonzero(never)
     pool = _Panel(
-        [data.units[i] for i in idx], data.periods, data.y[idx], g_unit[idx], data.x[:, idx], 0
+        [data.units[i] for i in idx],
+        data.periods,
+        data.y[idx],
+        g_unit[idx],
+        data.x[:, idx],
+        0,
+        None if data.weights is None else data.weights[idx],
+        None if data.observed is None else data.observed[idx],
     )
     start = _time.perf_counter()
     theta = _space_draws(
-        pool, cohorts, counts, control, method, draws, seed, progress, fast=not covs
+        pool,
+        cohorts,
+        counts,
+        control,
+        method,
+        draws,
+        seed,
+        progress,
+        fast=not covs,
+        anticipation=anticipation,
+        base_period=base_period,
     )
     seconds = _time.perf_counter() - start
     real_overall = {
@@ -554,12 +654,12 @@ def placebo(
             }
         )
     in_space = pl.DataFrame(rows, schema_overrides={"se": pl.Float64, "mde_analytic": pl.Float64})
-    in_time, time_notes = _in_time(data, control, method, shift, alpha)
+    in_time, time_notes = _in_time(data, control, method, shift, alpha, anticipation)
     notes.extend(time_notes)
     simple = rows[0]
     mde = float(simple["mde"])
     basis = "empirical" if simple["mde_empirical"] > simple["mde_normal"] else "normal"
-    pre = {int(g): int((data.periods < g).sum()) for g in cohorts}
+    pre = {int(g): int((data.periods < g - anticipation).sum()) for g in cohorts}
     n_treated = int(treated.sum())
     sentence = (
         f"With {n_treated} treated unit{'s' if n_treated != 1 else ''} and "
