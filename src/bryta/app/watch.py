@@ -316,7 +316,7 @@ def _whole(value: Any) -> int | None:
     """The first whole period at or after ``value`` (a crossing time), as the reasons round."""
     if value is None or value != value or math.isinf(value):
         return None
-    return math.ceil(value - 1e-9)
+    return math.ceil(float(value) - 1e-9)
 
 
 def watch_rows(report: WatchReport) -> list[dict[str, Any]]:
@@ -378,13 +378,27 @@ def watch_rows(report: WatchReport) -> list[dict[str, Any]]:
 
 
 def flagged_per_kommun(report: WatchReport) -> pl.DataFrame:
-    """Per kommun of the report's areas: ``kommun``, ``areas``, ``flagged`` (how many of its
-    RegSO are flagged), sorted by kommun code (areas whose code names no kommun are left
-    out)."""
+    """Per kommun of the report's areas: ``kommun``, ``name`` (null for a code the bundled
+    list does not know), ``areas``, ``flagged`` (how many of its RegSO are flagged), sorted by
+    kommun code (areas whose code names no kommun are left out)."""
+    from bryta.geography.areas import kommun_names
+
     code = pl.col(report.unit).cast(pl.String).str.replace(_SUFFIX.pattern, "")
+    names = kommun_names()
     return (
         report.watch.filter(code.str.contains(r"^\d{4}R\d{3}$"))
         .group_by(code.str.slice(0, 4).alias("kommun"))
         .agg(pl.len().alias("areas"), pl.col("flagged").sum().cast(pl.Int64).alias("flagged"))
         .sort("kommun")
+        .with_columns(pl.col("kommun").replace_strict(names, default=None).alias("name"))
+        .select("kommun", "name", "areas", "flagged")
     )
+
+
+def has_index_history(ctx: Context) -> bool:
+    """Whether the warehouse holds the socioeconomic index history (:data:`INDEX_DATASET`)
+    with RegSO rows: what :func:`watch_kommun` and :func:`watch_country` need."""
+    try:
+        return not index_history(ctx).is_empty()
+    except NotFound:
+        return False
