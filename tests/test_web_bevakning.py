@@ -64,6 +64,39 @@ def add_registry(data_dir: Path) -> None:
         ctx.close()
 
 
+def store_simulated_history(data_dir: Path, *, seed: int = 11) -> Path:
+    """A simulated index history 2011–2024 (tests/test_early_warning.py's ``simulate``: a
+    fifth of the areas drifting up) stored as SCB's dataset, with Malmö's 91 RegSO codes
+    first and other RegSO codes for the rest of the 600 areas, so that Malmö's map (bundled
+    boundaries) has flagged areas to outline."""
+    from bryta.geography.areas import regso_table
+    from bryta.ingest.provenance import Provenance
+    from tests.test_early_warning import simulate
+
+    panel, _ = simulate(n=600, periods=14, seed=seed)
+    table = regso_table()
+    malmo = table.filter(pl.col("kommun") == "1280").get_column("regso").to_list()
+    others = table.filter(pl.col("kommun") != "1280").get_column("regso").to_list()
+    codes = malmo + others[: 600 - len(malmo)]
+    names = {f"a{i:04d}": f"{code}_RegSO2025" for i, code in enumerate(codes)}
+    frame = panel.select(
+        pl.col("area").replace_strict(names).alias("area"),
+        pl.lit("regso").alias("level"),
+        (pl.col("year") + 1).alias("year"),
+        pl.lit(None, dtype=pl.Float64).alias("numerator"),
+        pl.lit(None, dtype=pl.Float64).alias("denominator"),
+        pl.col("index").alias("value"),
+    )
+    with Warehouse.open(data_dir) as wh:
+        wh.put(
+            "indicator_socioeconomic_index",
+            frame,
+            kind="indicator",
+            provenance=Provenance(source="simulated for the tests", licence="CC0 1.0"),
+        )
+    return data_dir
+
+
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
     path = load_history(tmp_path_factory.mktemp("watch-web"))
@@ -139,13 +172,15 @@ def test_the_country_in_swedish(client, ctx):
     assert "Vad en flagga betyder" in html
     # the kommun map of the country: every kommun with a flagged area outlined
     figure = _plot(html, "map")
-    assert figure["data"][0]["geojson"] == "/geo/kommun.geojson"
-    counts = dict(zip(figure["data"][0]["locations"], figure["data"][0]["z"], strict=True))
+    assert figure["data"][1]["geojson"] == "/geo/kommun.geojson"
+    counts = dict(zip(figure["data"][1]["locations"], figure["data"][1]["z"], strict=True))
     expected = {}
     for area in flagged:
         expected[area[:4]] = expected.get(area[:4], 0) + 1
     assert {k: v for k, v in counts.items() if v} == expected
     assert sorted(figure["data"][-1]["locations"]) == sorted(expected)
+    # the kommuner without RegSO in the history: grey, so the country is drawn whole
+    assert len(figure["data"][0]["locations"]) == 290 - 3
 
 
 def test_a_kommun_in_english_with_its_map(client, ctx):
@@ -161,7 +196,7 @@ def test_a_kommun_in_english_with_its_map(client, ctx):
     rows = _rows(html)
     assert len(rows) == report.watch.height == 8  # every area of a kommun
     # flagged first, then by the risk in five years
-    flags = ["flagged" in r.split("</td>")[6] for r in rows]
+    flags = ["flagged" in r.split("</td>")[5] for r in rows]
     assert flags == sorted(flags, reverse=True)
     # Malmö's bundled boundaries: the RegSO coloured by trend, the flagged ones outlined
     figure = _plot(html, "map")

@@ -377,19 +377,29 @@ def watch_rows(report: WatchReport) -> list[dict[str, Any]]:
     return rows
 
 
-def flagged_per_kommun(report: WatchReport) -> pl.DataFrame:
+def flagged_per_kommun(report: WatchReport, *, every_kommun: bool = False) -> pl.DataFrame:
     """Per kommun of the report's areas: ``kommun``, ``name`` (null for a code the bundled
     list does not know), ``areas``, ``flagged`` (how many of its RegSO are flagged), sorted by
-    kommun code (areas whose code names no kommun are left out)."""
+    kommun code (areas whose code names no kommun are left out). ``every_kommun``: Sweden's
+    290 kommuner too, those without areas in the report with ``areas`` and ``flagged`` 0."""
     from bryta.geography.areas import kommun_names
 
     code = pl.col(report.unit).cast(pl.String).str.replace(_SUFFIX.pattern, "")
     names = kommun_names()
-    return (
+    counts = (
         report.watch.filter(code.str.contains(r"^\d{4}R\d{3}$"))
         .group_by(code.str.slice(0, 4).alias("kommun"))
         .agg(pl.len().alias("areas"), pl.col("flagged").sum().cast(pl.Int64).alias("flagged"))
-        .sort("kommun")
+    )
+    if every_kommun:
+        every = pl.DataFrame({"kommun": list(names)}, schema={"kommun": pl.String})
+        counts = (
+            every.join(counts, on="kommun", how="full", coalesce=True)
+            .with_columns(pl.col("areas", "flagged").fill_null(0))
+            .cast({"areas": pl.UInt32, "flagged": pl.Int64})
+        )
+    return (
+        counts.sort("kommun")
         .with_columns(pl.col("kommun").replace_strict(names, default=None).alias("name"))
         .select("kommun", "name", "areas", "flagged")
     )

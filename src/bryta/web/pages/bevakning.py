@@ -145,10 +145,8 @@ def _shown_rows(rows: list[dict[str, Any]], language: str) -> list[dict[str, Any
                 crossing += f" ({row['crossing_low']}–{row['crossing_high']})"
         trend = _signed(row["trend"], language)
         if row["trend_low"] is not None and row["trend_high"] is not None:
-            trend += (
-                f" ({_signed(row['trend_low'], language)} {_('to')} "
-                f"{_signed(row['trend_high'], language)})"
-            )
+            low, high = _signed(row["trend_low"], language), _signed(row["trend_high"], language)
+            trend += " (" + _("{low} to {high}").format(low=low, high=high) + ")"
         out.append(
             {
                 **row,
@@ -196,17 +194,30 @@ def _map(
     separators = ",\u00a0" if language == "sv" else ".,"
     if report.kommun is None:
         geojson = "/geo/kommun.geojson"
+        loaded = [k for k in per_kommun if k["areas"]]
+        without = [k["kommun"] for k in per_kommun if not k["areas"]]
         traces = [
+            go.Choroplethmap(  # kommuner without RegSO in the history: light grey
+                geojson=geojson,
+                featureidkey="properties.code",
+                locations=without,
+                z=[0] * len(without),
+                colorscale=[[0, "#e4e4e4"], [1, "#e4e4e4"]],
+                showscale=False,
+                marker={"line": {"width": 0.4, "color": "#ffffff"}},
+                hoverinfo="skip",
+                name=_("No RegSO in the index history"),
+            ),
             go.Choroplethmap(
                 geojson=geojson,
                 featureidkey="properties.code",
-                locations=[k["kommun"] for k in per_kommun],
-                z=[k["flagged"] for k in per_kommun],
+                locations=[k["kommun"] for k in loaded],
+                z=[k["flagged"] for k in loaded],
                 text=[
                     _("{name}: {flagged} of {areas} RegSO flagged").format(
                         name=k["name"] or k["kommun"], flagged=k["flagged"], areas=k["areas"]
                     )
-                    for k in per_kommun
+                    for k in loaded
                 ],
                 zmin=0,
                 colorscale="Cividis",
@@ -279,8 +290,8 @@ def bevakning(request: Request) -> Response:
         html = env.get_template("bevakning.html").render(empty=True, **base)
         return finish(HTMLResponse(html), request, language)
     country = use_case.watch_country(ctx, language="sv" if language == "sv" else "en")
-    per_kommun = use_case.flagged_per_kommun(country).to_dicts()
-    chooser = [k for k in per_kommun if k["name"] is not None]
+    per_kommun = use_case.flagged_per_kommun(country, every_kommun=True).to_dicts()
+    chooser = [k for k in per_kommun if k["name"] is not None and k["areas"]]
     missing_kommun = False
     try:
         report = country if kommun is None else _report(ctx, kommun, language)
