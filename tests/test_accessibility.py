@@ -169,3 +169,54 @@ def test_the_intervention_page_has_no_serious_or_critical_violation(browser, ins
         assert not blocking, _readable(blocking)
     finally:
         context.close()
+
+
+# ---- the watch list (/bevakning) ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def watch_server(tmp_path_factory: pytest.TempPathFactory):
+    """The app on a simulated index history (Malmö's RegSO among 600 areas), with a registry."""
+    from bryta.app.context import Settings
+    from bryta.web.app import create_app
+    from tests.browser import require_chromium, serve_app
+    from tests.test_web_bevakning import add_registry, store_simulated_history
+
+    require_chromium()
+    data = store_simulated_history(tmp_path_factory.mktemp("watch-axe"))
+    add_registry(data)
+    with serve_app(create_app(Settings(data_dir=data)), "uvicorn-watch-axe") as url:
+        yield url
+
+
+WATCH_PAGES = {
+    "bevakning-country": "/bevakning",
+    "bevakning-malmo-en": "/bevakning?kommun=1280&lang=en",
+    "bevakning-without-map": "/bevakning?kommun=0114",
+    "bevakning-kommun-not-loaded": "/bevakning?kommun=2584",
+}
+
+
+@pytest.mark.parametrize("path", WATCH_PAGES.values(), ids=WATCH_PAGES.keys())
+def test_the_watch_list_has_no_serious_or_critical_violation(browser, watch_server, path):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE")
+    page = context.new_page()
+    try:
+        page.goto(watch_server + path)
+        _wait_for_drawing(page)
+        violations = _axe(page)
+        blocking = [v for v in violations if v["impact"] in BLOCKING]
+        others = [v for v in violations if v["impact"] not in BLOCKING]
+        if others:
+            print(_readable(others))
+        assert not blocking, _readable(blocking)
+    finally:
+        context.close()
+
+
+def test_the_watch_list_without_history_has_no_serious_or_critical_violation(page, server):
+    page.goto(server + "/bevakning?lang=en")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#no-history").count() == 1
+    blocking = [v for v in _axe(page) if v["impact"] in BLOCKING]
+    assert not blocking, _readable(blocking)

@@ -121,3 +121,56 @@ def test_intervention_page_from_the_kommun_page(browser, insats_server):
         assert_only_local(page, insats_server)
     finally:
         context.close()
+
+
+# ---- the watch list (/bevakning) ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def watch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app on a warehouse holding a simulated index history (Malmö's 91 RegSO among 600
+    areas), with a registry."""
+    from bryta.app.context import Settings
+    from bryta.web.app import create_app
+    from tests.browser import require_chromium, serve_app
+    from tests.test_web_bevakning import add_registry, store_simulated_history
+
+    require_chromium()
+    data = store_simulated_history(tmp_path_factory.mktemp("watch-browser"))
+    add_registry(data)
+    with serve_app(create_app(Settings(data_dir=data)), "uvicorn-watch") as url:
+        yield url
+
+
+def test_the_watch_list_page(browser, watch_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE")
+    page = context.new_page()
+    page.requested = []
+    page.on("request", lambda request: page.requested.append(request.url))
+    try:
+        # the country: the kommuner coloured by their flagged RegSO
+        page.goto(watch_server + "/bevakning")
+        wait_for_map(page)
+        assert page.evaluate("document.querySelector('#map').data[0].geojson").endswith(
+            "/geo/kommun.geojson"
+        )
+        assert page.locator("#watch-table tbody tr").count() >= 1
+        # choosing Malmö through the form (a plain GET form)
+        page.select_option("#kommun", "1280")
+        with page.expect_navigation():
+            page.click("form.choose button")
+        assert "kommun=1280" in page.url
+        wait_for_map(page)
+        assert page.get_attribute("html", "lang") == "sv"
+        assert page.evaluate("document.querySelector('#map').data[0].locations.length") == 91
+        assert page.locator("#watch-table tbody tr").count() == 91
+        assert page.locator("#watch-table tbody tr.flagged").count() >= 1
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "bevakning.png"), full_page=True)
+        with page.expect_navigation():
+            page.click("a[hreflang=en]")
+        assert page.get_attribute("html", "lang") == "en"
+        wait_for_map(page)
+        assert_only_local(page, watch_server, "/vendor/plotly.min.js", "/geo/regso/1280.geojson")
+    finally:
+        context.close()

@@ -325,3 +325,95 @@ def test_the_kommun_watch_list_names_the_interventions_in_flagged_areas(loaded, 
     assert lines[at + 1].strip() == "interventions: Läxhjälp i området"
     others = [line for line in lines if line.strip().startswith("interventions:")]
     assert all(line.strip() == "interventions: none" for line in others if "Läxhjälp" not in line)
+
+
+# ---- the whole country ----------------------------------------------------------------------
+
+
+def test_recorded_index_table_to_the_country_watch_list(loaded, tmp_path):
+    out = tmp_path / "country.csv"
+    done = runner.invoke(app, ["watch", "--country", "--data-dir", str(loaded), "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    frame = pl.read_csv(out, schema_overrides={"regso": pl.String})
+    assert frame.columns == ["regso", *COLUMNS]
+    codes = read_jsonstat(DATA / "TAB6586_history_data.json").get_column("Region").unique()
+    assert sorted(frame.get_column("regso").to_list()) == sorted(codes.to_list())
+    for area, got in frame.select("regso", "crossing_period").iter_rows():
+        assert got == expected_crossing(area), area
+    assert "of the country flagged" in done.stderr and "backtest:" in done.stderr
+    assert "no registry" in done.stderr
+    # the kommun's list is the country's rows of that kommun, value for value
+    kommun_out = tmp_path / "kommun.csv"
+    done = runner.invoke(
+        app, ["watch", "--kommun", "0114", "--data-dir", str(loaded), "-o", str(kommun_out)]
+    )
+    assert done.exit_code == 0, done.output
+    mine = pl.read_csv(kommun_out, schema_overrides={"regso": pl.String})
+    assert mine.equals(frame.filter(pl.col("regso").str.starts_with("0114")))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--country", "--kommun", "0114"], "either --kommun CODE or --country"),
+        (["--country", "panel.csv"], "--country reads the warehouse"),
+        (["--country", "--unit", "area"], "--country reads the warehouse"),
+        ([], "--kommun CODE or --country"),
+    ],
+)
+def test_country_errors_are_one_line(tmp_path, args, message):
+    done = runner.invoke(app, ["watch", *args, "--data-dir", str(tmp_path)])
+    assert done.exit_code == 2, done.output
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "bryta.duckdb").exists()
+
+
+def test_country_without_the_index_history_names_the_import_command(tmp_path):
+    done = runner.invoke(app, ["watch", "--country", "--data-dir", str(tmp_path)])
+    assert done.exit_code == 2, done.output
+    assert "bryta indicators load socioeconomic_index" in done.stderr
+
+
+def test_the_country_watch_list_names_interventions_across_kommuner(loaded):
+    from bryta.app.registry import init_registry
+    from bryta.app.watch import watch_country, watch_kommun, watch_rows
+    from bryta.registry.records import AreaLinkRecord, InterventionRecord
+    from bryta.registry.service import SYSTEM
+    from bryta.vocabulary import AreaLevel, Form
+
+    ctx = Context(Settings(data_dir=loaded))
+    try:
+        init_registry(ctx)
+        service = ctx.registry(SYSTEM)
+        for key, title, area, published in (
+            ("TEST-WATCH-1", "Läxhjälp i området", "0114R003", True),
+            ("TEST-WATCH-2", "Ej publicerad", "0114R003", False),
+        ):
+            service.create_intervention(
+                InterventionRecord(
+                    key=key,
+                    title=title,
+                    form=Form.PROJECT,
+                    published=published,
+                    area_links=[AreaLinkRecord(level=AreaLevel.REGSO, area_code=area)],
+                )
+            )
+        country = watch_country(ctx, n_boot=0)
+        kommuner = [watch_kommun(ctx, code, n_boot=0) for code in ("0114", "0180", "1280")]
+    finally:
+        ctx.close()
+    flagged = set(country.flagged.get_column("regso").to_list())
+    assert flagged == {a for k in kommuner for a in k.flagged.get_column("regso").to_list()}
+    assert country.interventions is not None and set(country.interventions) == flagged
+    assert country.interventions["0114R003_RegSO2025"] == ["Läxhjälp i området"]
+    assert country.links is not None
+    assert country.links["0114R003_RegSO2025"] == [("TEST-WATCH-1", "Läxhjälp i området")]
+    rows = watch_rows(country)
+    # flagged first, then by risk in five years
+    flags = [row["flagged"] for row in rows]
+    assert flags == sorted(flags, reverse=True)
+    first = next(row for row in rows if row["regso"] == "0114R003_RegSO2025")
+    assert first["code"] == "0114R003" and first["kommun"] == "0114"
+    assert first["interventions"] == [{"key": "TEST-WATCH-1", "title": "Läxhjälp i området"}]
+    assert first["gap"] == pytest.approx(first["threshold"] - first["index_last"])

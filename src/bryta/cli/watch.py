@@ -1,4 +1,4 @@
-"""``bryta watch``: the early-warning watch list, from a file or for a kommun."""
+"""``bryta watch``: the early-warning watch list, from a file, for a kommun or the country."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def watch_command(
         Path | None,
         typer.Argument(
             help="The index (or its shares) per area and period (.csv, .xlsx or .parquet); "
-            "leave out with --kommun."
+            "leave out with --kommun or --country."
         ),
     ] = None,
     unit: Annotated[str | None, typer.Option(help="Column naming the area.")] = None,
@@ -65,6 +65,13 @@ def watch_command(
         str | None,
         typer.Option(help="Watch list of this kommun from the warehouse's index history."),
     ] = None,
+    country: Annotated[
+        bool,
+        typer.Option(
+            "--country",
+            help="Watch list of every RegSO in the warehouse's index history (the whole country).",
+        ),
+    ] = False,
     data_dir: DataDir = None,
     database: Database = None,
     output: Result = None,
@@ -81,6 +88,8 @@ def watch_command(
     Example: bryta watch regso_index.csv --unit regso --period year --index index -o watch.csv
 
     Example: bryta watch --kommun 1280 -o malmo_watch.xlsx
+
+    Example: bryta watch --country -o sweden_watch.csv
     """
     from bryta.app import watch as use_case
     from bryta.app.tables import check_writable, read_table, write_table
@@ -93,22 +102,31 @@ def watch_command(
         inputs = [input] if input is not None else []
         if output is not None:
             check_writable(output, inputs)
-        if kommun is not None:
+        if kommun is not None and country:
+            raise InputError("give either --kommun CODE or --country, not both")
+        if kommun is not None or country:
+            form = "--country" if country else "--kommun"
             if input is not None or unit or period or index or shares:
                 raise InputError(
-                    "--kommun reads the warehouse: give no INPUT, --unit, --period, "
+                    f"{form} reads the warehouse: give no INPUT, --unit, --period, "
                     "--index or --shares with it"
                 )
             context = make_context(ctx, data_dir=data_dir, database=database)
             try:
-                report = use_case.watch_kommun(
-                    context, kommun, rule=rule, n_boot=bootstrap, seed=seed
-                )
+                if country:
+                    report = use_case.watch_country(context, rule=rule, n_boot=bootstrap, seed=seed)
+                else:
+                    assert kommun is not None
+                    report = use_case.watch_kommun(
+                        context, kommun, rule=rule, n_boot=bootstrap, seed=seed
+                    )
             finally:
                 context.close()
         else:
             if input is None:
-                raise InputError("give INPUT (a table per area and period) or --kommun CODE")
+                raise InputError(
+                    "give INPUT (a table per area and period), --kommun CODE or --country"
+                )
             if unit is None or period is None:
                 raise InputError("INPUT needs --unit and --period")
             names = split_list(shares)
@@ -140,7 +158,10 @@ def _summary(report: WatchReport) -> None:
     from bryta.cli._common import say
 
     flagged = report.flagged
-    where = f"kommun {report.kommun}" if report.kommun else "the input"
+    if report.kommun:
+        where = f"kommun {report.kommun}"
+    else:
+        where = "the country" if report.country else "the input"
     threshold = "" if report.threshold is None else f" (type-2 threshold {report.threshold:.1f})"
     lines = [
         f"{flagged.height} of {report.watch.height} areas of {where} flagged in "
@@ -153,7 +174,7 @@ def _summary(report: WatchReport) -> None:
             lines.append("    interventions: " + ("; ".join(titles) if titles else "none"))
     if flagged.height > SHOWN:
         lines.append(f"  … and {flagged.height - SHOWN} more (see the file)")
-    if report.kommun and report.interventions is None:
+    if (report.kommun or report.country) and report.interventions is None:
         lines.append("  (no registry, so no interventions listed: bryta registry init creates it)")
     say(lines + report.backtest.lines())
 

@@ -268,6 +268,81 @@ class Evaluation(BaseModel):
     created_at: str = Field(description="When it was recorded (ISO, UTC).")
 
 
+class WatchIntervention(BaseModel):
+    """A published intervention of the registry linked to a flagged area (or one of its DeSO)."""
+
+    key: str | None = Field(description="Its key: its page is /insats/{key}.")
+    title: str
+
+
+class WatchArea(BaseModel):
+    """One RegSO of the watch list: the columns of `bryta watch`'s file and more."""
+
+    regso: str = Field(
+        description="The code in the index history.", examples=["0114R003_RegSO2025"]
+    )
+    code: str = Field(description="The code without SCB's version suffix.", examples=["0114R003"])
+    name: str | None = Field(description="The bundled RegSO 2020 name of that code, if any.")
+    kommun: str | None = Field(examples=["0114"])
+    type_last: int | None = Field(description="The area type (1–5) in the last period.")
+    index_last: float | None = Field(description="The socioeconomic index in the last period.")
+    trend: float | None = Field(description="OLS slope of the index, points per period.")
+    trend_low: float | None
+    trend_high: float | None
+    threshold: float | None = Field(description="The type-2 threshold of the last period.")
+    gap: float | None = Field(description="threshold − index_last: points to go.")
+    crossing_period: int | None = Field(
+        description="The period the trend reaches the type-2 threshold, within the horizon."
+    )
+    crossing_low: int | None = Field(description="Its interval in whole periods (Fieller).")
+    crossing_high: int | None
+    risk_1: float | None = Field(description="Probability of type 1 or 2 after 1 period.")
+    risk_3: float | None
+    risk_5: float | None
+    flagged: bool
+    reason: str = Field(description="Why the rule flags it, in English; empty when not flagged.")
+    interventions: list[WatchIntervention] | None = Field(
+        description="For a flagged area: the registry's published interventions there (an "
+        "empty list: none); null when not flagged or without a registry."
+    )
+
+
+class WatchRuleModel(BaseModel):
+    """The watch list rule (docs/early_warning.md)."""
+
+    horizon: int
+    risk_threshold: float
+    level: float
+
+
+class WatchBacktest(BaseModel):
+    """The rule's track record on the same history."""
+
+    horizon: int
+    min_lead: int
+    origins: list[int] = Field(description="The periods flagged from and scored.")
+    complete: bool = Field(description="Whether every origin had its whole horizon observed.")
+    precision: float | None
+    recall: float | None
+    recall_lead: float | None = Field(description="Recall of entries at least min_lead after.")
+    median_lead: float | None
+    flags: int
+    entries: int
+
+
+class WatchList(BaseModel):
+    """The early warning's watch list of a kommun or the country, with its track record."""
+
+    kommun: str | None = Field(description="The kommun; null for the whole country.")
+    last_period: int | None
+    threshold: float | None = Field(description="The type-2 threshold of the last period.")
+    rule: WatchRuleModel
+    backtest: WatchBacktest
+    areas: list[WatchArea] = Field(
+        description="Every area, flagged first, then by risk_5 (highest first)."
+    )
+
+
 class ProblemRoute(APIRoute):
     """A route whose request validation errors are 422 problem details naming each parameter
     and what it accepts (FastAPI answers ``{"detail": [...]}`` otherwise)."""
@@ -409,6 +484,62 @@ def evaluations(request: Request, key: str) -> list[dict[str, Any]]:
 
     result = finite(evaluations_of(request.app.state.context, key))
     assert isinstance(result, list)
+    return result
+
+
+@v1.get(
+    "/watch",
+    response_model=WatchList,
+    responses=_responses(404, 422),
+    tags=["early warning"],
+)
+def watch(
+    request: Request,
+    kommun: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9]{4}$",
+            description="A kommun code: the watch list of its RegSO. The whole country if omitted.",
+            examples=["1280"],
+        ),
+    ] = None,
+) -> dict[str, Any]:
+    """The early warning's watch list (`bryta watch --kommun` / `--country`) from the index
+    history the app's warehouse holds: per RegSO the trend, the crossing of the type-2
+    threshold, the transition risks, the flag and its reason, the registry's interventions in
+    flagged areas, and the rule's backtest. 404 when no index history is loaded (the detail
+    names the command that loads it) or it holds no RegSO of `kommun`."""
+    from bryta.app import watch as use_case
+
+    ctx = request.app.state.context
+    report = use_case.watch_country(ctx) if kommun is None else use_case.watch_kommun(ctx, kommun)
+    record = report.backtest
+    result = finite(
+        {
+            "kommun": report.kommun,
+            "last_period": report.last_period,
+            "threshold": report.threshold,
+            "rule": {
+                "horizon": report.rule.horizon,
+                "risk_threshold": report.rule.risk_threshold,
+                "level": report.rule.level,
+            },
+            "backtest": {
+                "horizon": record.horizon,
+                "min_lead": record.min_lead,
+                "origins": [int(o) for o in record.origins],
+                "complete": record.complete,
+                "precision": record.precision,
+                "recall": record.recall,
+                "recall_lead": record.recall_lead,
+                "median_lead": record.median_lead,
+                "flags": record.flags,
+                "entries": record.entries,
+            },
+            "areas": use_case.watch_rows(report),
+        }
+    )
+    assert isinstance(result, dict)
     return result
 
 

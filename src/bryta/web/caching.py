@@ -15,7 +15,8 @@ accept gzip, so repeated requests cost neither the route nor the compression.
 Only the paths in :data:`RULES` are cached: an answer that depends on anything else (a
 signed-in actor, say) must not be listed there. The kommun pages show the registry's public
 interventions as well, and the intervention pages (``/insats/{key}``) show one of them with
-its evaluations: their rules say so, and their ETag includes the registry's version
+its evaluations, and the watch list (``/bevakning``, ``/api/v1/watch``) the interventions in
+the flagged areas: their rules say so, and their ETag includes the registry's version
 (:func:`bryta.app.registry.registry_version`), so an edit shows on the next request.
 """
 
@@ -83,6 +84,11 @@ RULES = (
     ),
     # the page of one published intervention and its evaluations, and its JSON twin
     Rule(re.compile(r"/insats/[^/]+"), "private, no-cache", True, by_registry=True),
+    # the watch list: the index history of the warehouse, and the registry's interventions
+    Rule(
+        re.compile(r"/bevakning(/data\.(csv|xlsx))?"), "private, no-cache", True, by_registry=True
+    ),
+    Rule(re.compile(r"/api/v1/watch"), "public, no-cache", False, by_registry=True),
 )
 #: Answers smaller than this are sent as they are (gzip saves nothing worth the time).
 GZIP_MIN_SIZE = 1000
