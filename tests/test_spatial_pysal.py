@@ -386,3 +386,65 @@ def test_bad_center_is_refused(country):
             geometry=boundaries,
             center="middle",
         )
+
+
+# ---- command line and docs ------------------------------------------------------------------
+
+
+def test_cli_measure_with_boundaries(malmo, tmp_path):
+    from typer.testing import CliRunner
+
+    from bryta.cli import app
+
+    panel, boundaries = malmo
+    counts = tmp_path / "malmo.csv"
+    panel.filter(year=2023).write_csv(counts)
+    shapes = tmp_path / "regso.parquet"
+    write_geoparquet(boundaries.rename({"code": "regsokod"}), shapes)
+    out = tmp_path / "out.csv"
+    args = [
+        "measure",
+        str(counts),
+        "--unit",
+        "regso",
+        "--groups",
+        "born_sweden,born_abroad",
+        "--focal",
+        "born_abroad",
+        "--index",
+        "delta",
+        "--index",
+        "spatial_proximity",
+        "--boundaries",
+        str(shapes),
+        "--boundary-code",
+        "regsokod",
+        "-o",
+        str(out),
+    ]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    got = pl.read_csv(out)
+    expected = bryta.measure(
+        panel.filter(year=2023),
+        unit="regso",
+        groups=["born_sweden", "born_abroad"],
+        focal="born_abroad",
+        indices=["delta", "spatial_proximity"],
+        geometry=boundaries,
+    )
+    np.testing.assert_allclose(got["value"].to_numpy(), expected["value"].to_numpy(), rtol=1e-12)
+    res = CliRunner().invoke(app, [*args[:-6], "-o", str(tmp_path / "x.csv")])
+    assert res.exit_code == 2
+    assert "need unit boundaries" in res.output
+
+
+def test_docs_list_every_spatial_index():
+    from pathlib import Path
+
+    from bryta.cli.measure import spatial_indices_markdown
+
+    text = (Path(__file__).parent.parent / "docs" / "indices.md").read_text()
+    assert spatial_indices_markdown() in text, "run: uv run bryta indices --markdown"
+    for name in SPATIAL_REGISTRY:
+        assert f"| `{name}` | PySAL gives" in text or f"`{name}`" in text

@@ -130,8 +130,7 @@ def _dissimilarity(m: Margins) -> np.ndarray:
 
 
 def delta(m: Margins, params: Params) -> np.ndarray:
-    """Delta (Hoover): the share of the focal group that would have to move to get a uniform
-    density over the area.
+    """Delta (Hoover): the share of the focal group that would move for an even density.
 
     Formula: DEL = ½ Σᵢ |xᵢ/X − aᵢ/A|
     Reference: Hoover, E. M. (1941). Interstate redistribution of population, 1850–1940.
@@ -170,8 +169,7 @@ def _concentration(m: Margins, geo: Geometry) -> tuple[np.ndarray, ...]:
 
 
 def absolute_concentration(m: Margins, params: Params) -> np.ndarray:
-    """Absolute concentration: how little space the focal group occupies, between the
-    smallest and the largest units able to hold it.
+    """Absolute concentration: how little space the focal group occupies (Massey & Denton).
 
     Formula: ACO = 1 − (Σᵢ xᵢaᵢ/X − Σᵢ≤n₁ tᵢaᵢ/T₁) / (Σᵢ>n₂ tᵢaᵢ/T₂ − Σᵢ≤n₁ tᵢaᵢ/T₁), units
     ranked by area, n₁ the smallest units whose people reach X (T₁ their people), the units
@@ -184,8 +182,7 @@ def absolute_concentration(m: Margins, params: Params) -> np.ndarray:
 
 
 def relative_concentration(m: Margins, params: Params) -> np.ndarray:
-    """Relative concentration: the space the focal group occupies against the others',
-    scaled by the most and least concentrated distributions (−1 to 1).
+    """Relative concentration: the focal group's space against the others' (−1 to 1).
 
     Formula: RCO = ((Σᵢ xᵢaᵢ/X) / (Σᵢ yᵢaᵢ/Y) − 1) / ((Σᵢ≤n₁ tᵢaᵢ/T₁) / (Σᵢ>n₂ tᵢaᵢ/T₂) − 1)
     Reference: Massey & Denton (1988); PySAL ``RelativeConcentration``.
@@ -241,8 +238,7 @@ def _centralization(m: Margins, params: Params, against_area: bool) -> np.ndarra
 
 
 def absolute_centralization(m: Margins, params: Params) -> np.ndarray:
-    """Absolute centralization: how much of the focal group lives near the centre, against
-    the land area there (−1 to 1).
+    """Absolute centralization: the focal group near the centre against the area (−1 to 1).
 
     Formula: ACE = Σᵢ Xᵢ₋₁Aᵢ − Σᵢ XᵢAᵢ₋₁, units ordered by the distance of their centroid from
     the centre, Xᵢ and Aᵢ the cumulative shares of the focal group and of the area; the
@@ -253,8 +249,7 @@ def absolute_centralization(m: Margins, params: Params) -> np.ndarray:
 
 
 def relative_centralization(m: Margins, params: Params) -> np.ndarray:
-    """Relative centralization: how much nearer the centre the focal group lives than the
-    others (−1 to 1).
+    """Relative centralization: the focal group nearer the centre than the others (−1 to 1).
 
     Formula: RCE = Σᵢ Xᵢ₋₁Yᵢ − Σᵢ XᵢYᵢ₋₁, units ordered by the distance of their centroid from
     the centre, Xᵢ and Yᵢ the cumulative shares of the focal group and of the others
@@ -271,8 +266,7 @@ def _boundary_pairs(m: Margins, geo: Geometry) -> tuple[np.ndarray, np.ndarray, 
 
 
 def boundary_spatial_dissimilarity(m: Margins, params: Params) -> np.ndarray:
-    """Boundary spatial dissimilarity: D less the share differences across shared boundaries,
-    weighted by boundary length.
+    """Boundary spatial dissimilarity: D less share differences across shared boundaries.
 
     Formula: BSD = D − Σᵢⱼ cᵢⱼ |zᵢ − zⱼ| / Σᵢⱼ cᵢⱼ, cᵢⱼ = wᵢⱼ / Σₖ wᵢₖ (``standardize``, the
     default) or wᵢⱼ; a unit that shares no boundary adds nothing (PySAL gives NaN)
@@ -303,8 +297,7 @@ def _pair_sum(m: Margins, i: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def perimeter_area_ratio_spatial_dissimilarity(m: Margins, params: Params) -> np.ndarray:
-    """Perimeter/area ratio spatial dissimilarity: the boundary spatial dissimilarity with
-    each border also weighted by the compactness of the two units.
+    """Perimeter/area ratio spatial dissimilarity: the boundary one, weighted by compactness.
 
     Formula: PARD = D − Σᵢⱼ cᵢⱼ |zᵢ − zⱼ| (Pᵢ/aᵢ + Pⱼ/aⱼ) / (2 maxᵢ Pᵢ/aᵢ), cᵢⱼ = wᵢⱼ / Σₖₗ wₖₗ
     (``standardize``, the default) or wᵢⱼ
@@ -349,8 +342,7 @@ class _Proximity:
 
 
 def spatial_proximity(m: Margins, params: Params) -> np.ndarray:
-    """Spatial proximity SP: the mean proximity of members of the same group against that of
-    everyone (1 when groups are not clustered apart).
+    """Spatial proximity SP: proximity within groups against proximity of everyone.
 
     Formula: SP = (X Pxx + Y Pyy) / (T Ptt), Pxx = Σᵢⱼ xᵢxⱼcᵢⱼ / X² (Pyy, Ptt alike), c PySAL's
     proximity (module docstring)
@@ -368,8 +360,7 @@ def spatial_proximity(m: Margins, params: Params) -> np.ndarray:
 
 
 def absolute_clustering(m: Margins, params: Params) -> np.ndarray:
-    """Absolute clustering: the focal group's mean proximity to itself, against its mean
-    proximity to everyone, both less the proximity under no clustering.
+    """Absolute clustering: the focal group's proximity to itself against to everyone.
 
     Formula: ACL = (Σᵢ (xᵢ/X) Σⱼ cᵢⱼxⱼ − (X/n²) Σᵢⱼ cᵢⱼ) / (Σᵢ (xᵢ/X) Σⱼ cᵢⱼtⱼ − (X/n²) Σᵢⱼ cᵢⱼ),
     c PySAL's proximity
@@ -406,8 +397,7 @@ def _decay(m: Margins, params: Params, other: bool) -> np.ndarray:
 
 
 def distance_decay_isolation(m: Margins, params: Params) -> np.ndarray:
-    """Distance-decay isolation: the chance that a member of the focal group meets another,
-    with contacts decaying with distance.
+    """Distance-decay isolation: contact of the focal group with itself, decaying with distance.
 
     Formula: DDxPx = Σᵢ (xᵢ/X) Σⱼ cᵢⱼ xⱼ / rⱼ, rⱼ = Σₖ cⱼₖ tₖ, c PySAL's proximity (PySAL 2.5
     divides by rⱼ, the sum of the neighbour's row, where Morgan has rᵢ)
@@ -419,8 +409,7 @@ def distance_decay_isolation(m: Margins, params: Params) -> np.ndarray:
 
 
 def distance_decay_exposure(m: Margins, params: Params) -> np.ndarray:
-    """Distance-decay exposure: the chance that a member of the focal group meets one of the
-    others, with contacts decaying with distance.
+    """Distance-decay exposure: contact of the focal group with the others, decaying with distance.
 
     Formula: DDxPy = Σᵢ (xᵢ/X) Σⱼ cᵢⱼ yⱼ / rⱼ, rⱼ = Σₖ cⱼₖ tₖ, c PySAL's proximity
     Reference: Morgan (1983); PySAL ``DistanceDecayExposure``.
@@ -475,8 +464,7 @@ def _profile(shares, starts, local, block, hops, hstart, sizes, grid, ratio):  #
 
 
 def spatial_proximity_profile(m: Margins, params: Params) -> np.ndarray:
-    """Spatial proximity profile: the area under the curve of how contiguous the units are
-    whose focal-group share passes each threshold (queen contiguity, path lengths in steps).
+    """Spatial proximity profile: contiguity of the units above each focal-share threshold.
 
     Formula: SPP = (P − (Σ_{t<P} η(t) − Σ_{t≥P} η(t)) / m) / (1 − P), η(t) = (k² − k) /
     Σᵢⱼ δᵢⱼ over the k units with zᵢ ≥ t, δ the queen path length, t over m = 1000 steps of
