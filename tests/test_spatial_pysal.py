@@ -183,10 +183,10 @@ def jitter(polygons, rng, amount, origin):
     (no gaps, no overlaps), and place the grid at ``origin`` (SWEREF 99 TM metres): unequal
     areas and distances, so that no two units tie in the orderings."""
     coords = shapely.get_coordinates(polygons)
-    keys = np.round(coords, 3)
-    _, inverse = np.unique(keys, axis=0, return_inverse=True)
-    shift = rng.uniform(-amount, amount, size=(inverse.max() + 1, 2))
-    return shapely.set_coordinates(polygons.copy(), coords + shift[inverse.ravel()] + origin)
+    # a shared vertex gets one position, bit for bit, in every polygon holding it
+    vertices, inverse = np.unique(np.round(coords, 3), axis=0, return_inverse=True)
+    moved = vertices + rng.uniform(-amount, amount, size=vertices.shape) + origin
+    return shapely.set_coordinates(polygons.copy(), moved[inverse.ravel()])
 
 
 @pytest.fixture(scope="module")
