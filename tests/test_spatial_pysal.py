@@ -445,6 +445,6 @@ def test_docs_list_every_spatial_index():
     from bryta.cli.measure import spatial_indices_markdown
 
     text = (Path(__file__).parent.parent / "docs" / "indices.md").read_text()
-    assert spatial_indices_markdown() in text, "run: uv run bryta indices --markdown"
+    assert spatial_indices_markdown() in text, "run: uv run bryta indices --markdown --spatial"
     for name in SPATIAL_REGISTRY:
         assert f"| `{name}` | PySAL gives" in text or f"`{name}`" in text

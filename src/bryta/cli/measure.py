@@ -223,6 +223,10 @@ def indices(
     markdown: Annotated[
         bool, typer.Option("--markdown", help="Print a Markdown table (for the docs).")
     ] = False,
+    spatial: Annotated[
+        bool,
+        typer.Option("--spatial", help="With --markdown: the table of the spatial indices."),
+    ] = False,
 ) -> None:
     """List every index with its kind, formula and literature reference."""
     from rich.console import Console
@@ -232,9 +236,7 @@ def indices(
     from bryta.compute.spatial.indices import SPATIAL_REGISTRY
 
     if markdown:
-        typer.echo(indices_markdown())
-        typer.echo()
-        typer.echo(spatial_indices_markdown())
+        typer.echo(spatial_indices_markdown() if spatial else indices_markdown())
         return
     table = Table(title="bryta indices", show_lines=True)
     for col in ("index", "kind", "formula", "reference"):
