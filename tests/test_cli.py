@@ -164,10 +164,12 @@ def test_unsupported_formats(tmp_path, counts_csv):
 def test_indices_lists_every_index_with_reference():
     res = runner.invoke(app, ["indices"], env={"COLUMNS": "200"})
     assert res.exit_code == 0
-    for name in bryta.INDICES:
+    for name in [*bryta.INDICES, *bryta.SPATIAL_INDICES]:
         assert name in res.output
     md = invoke("indices", "--markdown").output
     assert md.count("\n| `") == len(bryta.INDICES)
+    spatial = invoke("indices", "--markdown", "--spatial").output
+    assert spatial.count("\n| `") == len(bryta.SPATIAL_INDICES)
 
 
 def test_demo_writes_results(tmp_path):

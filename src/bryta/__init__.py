@@ -28,6 +28,7 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "IndexSpec": ("bryta.compute.segregation.indices", "IndexSpec"),
     "InputError": ("bryta.errors", "InputError"),
     "NotFound": ("bryta.errors", "NotFound"),
+    "SPATIAL_INDICES": ("bryta.compute.spatial.indices", "SPATIAL_REGISTRY"),
     "SourceError": ("bryta.errors", "SourceError"),
     "WatchRule": ("bryta.compute.conditions.early_warning", "WatchRule"),
     "area_profile": ("bryta.app.profiles", "area_profile"),
@@ -68,6 +69,7 @@ _PUBLIC: dict[str, tuple[str, str]] = {
 
 __all__ = [
     "INDICES",
+    "SPATIAL_INDICES",
     "BrytaError",
     "Counts",
     "CountsError",
@@ -167,6 +169,7 @@ if TYPE_CHECKING:
     from bryta.compute.segregation.rank_order import rank_order
     from bryta.compute.spatial.decay import Decay
     from bryta.compute.spatial.dissimilarity import spatial_dissimilarity
+    from bryta.compute.spatial.indices import SPATIAL_REGISTRY as SPATIAL_INDICES
     from bryta.compute.spatial.information import spatial_information
     from bryta.compute.spatial.multiscalar import multiscalar_profile
     from bryta.compute.spatial.neighbourhoods import knn_contexts, radius_contexts

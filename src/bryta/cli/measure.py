@@ -100,6 +100,18 @@ def measure(
             "--fractional", help="Accept counts that are not whole numbers (weighted counts)."
         ),
     ] = False,
+    boundaries: Annotated[
+        Path | None,
+        typer.Option(
+            "--boundaries",
+            help="Unit boundaries (GeoParquet, GeoPackage, GeoJSON, Shapefile) for the spatial "
+            "indices; with it, all indices include the spatial ones.",
+        ),
+    ] = None,
+    boundary_code: Annotated[
+        str | None,
+        typer.Option("--boundary-code", help="With --boundaries: the column with the unit codes."),
+    ] = None,
     output: Result = None,
 ) -> None:
     """Compute segregation indices for every partition of a counts table.
@@ -117,6 +129,9 @@ def measure(
     (kommun_name, lan_name, regso_name). A unit or group that is a total (Sverige, riket,
     totalt, samtliga) is refused unless --drop-totals; counts must be whole numbers unless
     --fractional.
+
+    The spatial indices (bryta indices lists them) need --boundaries FILE --boundary-code
+    COLUMN: every unit needs a polygon and every polygon a unit.
     """
     from bryta.app.tables import read_table
     from bryta.cli._progress import delayed_progress
@@ -130,7 +145,13 @@ def measure(
     with user_errors(str(input)):
         check_output(output, [input])
         names = index_names(index)
-        specs = resolve_indices(names)
+        if boundary_code is not None and boundaries is None:
+            raise typer.BadParameter("--boundary-code needs --boundaries FILE")
+        if boundaries is not None and boundary_code is None:
+            raise typer.BadParameter("--boundaries needs --boundary-code COLUMN")
+        if boundaries is not None and (bootstrap is not None or expected is not None):
+            raise typer.BadParameter("--boundaries cannot be combined with --bootstrap/--expected")
+        specs = resolve_indices(names, spatial=boundaries is not None)
         frame = read_table(input)
         group_list = split_list(groups)
         if drop_totals:
@@ -160,6 +181,8 @@ def measure(
                     reasons=reasons,
                     progress=bar.advance_by,
                     fractional=fractional,
+                    geometry=boundaries,
+                    geometry_code=boundary_code,
                     **common,
                 )
         elif bootstrap is not None:
@@ -200,21 +223,29 @@ def indices(
     markdown: Annotated[
         bool, typer.Option("--markdown", help="Print a Markdown table (for the docs).")
     ] = False,
+    spatial: Annotated[
+        bool,
+        typer.Option("--spatial", help="With --markdown: the table of the spatial indices."),
+    ] = False,
 ) -> None:
     """List every index with its kind, formula and literature reference."""
     from rich.console import Console
     from rich.table import Table
 
     from bryta.compute.segregation.indices import REGISTRY
+    from bryta.compute.spatial.indices import SPATIAL_REGISTRY
 
     if markdown:
-        typer.echo(indices_markdown())
+        typer.echo(spatial_indices_markdown() if spatial else indices_markdown())
         return
     table = Table(title="bryta indices", show_lines=True)
     for col in ("index", "kind", "formula", "reference"):
         table.add_column(col, overflow="fold")
     for spec in REGISTRY.values():
         table.add_row(spec.name, spec.kind.replace("_", "-"), spec.formula, spec.reference)
+    for spec in SPATIAL_REGISTRY.values():
+        kind = "spatial two-group (--boundaries)"
+        table.add_row(spec.name, kind, spec.formula, spec.reference)
     Console().print(table)
 
 
@@ -243,6 +274,22 @@ def indices_markdown() -> str:
             s.reference,
             "—" if math.isnan(example) else f"{example:.4g}",
         ]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def spatial_indices_markdown() -> str:
+    """The spatial index table as Markdown: name, range, summary, formula, reference."""
+    from bryta.compute.spatial.indices import SPATIAL_REGISTRY
+
+    lines = [
+        "| index | range | what it measures | formula | reference |",
+        "|---|---|---|---|---|",
+    ]
+    for s in SPATIAL_REGISTRY.values():
+        lower = "−∞" if math.isinf(s.lower) else f"{s.lower:g}".replace("-", "−")
+        upper = "∞" if s.upper is None else f"{s.upper:g}"
+        cells = [f"`{s.name}`", f"{lower}–{upper}", s.summary, s.formula, s.reference]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
 

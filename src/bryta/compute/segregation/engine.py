@@ -47,17 +47,30 @@ class UnknownIndexError(InputError):
     """An index or focal group name that bryta does not know."""
 
 
-def resolve_indices(indices: Sequence[str] | str | None) -> list[IndexSpec]:
-    """Index specs in registry order; ``None`` means all."""
+def resolve_indices(
+    indices: Sequence[str] | str | None, *, spatial: bool = False
+) -> list[IndexSpec]:
+    """Index specs in registry order, the aspatial ones first; ``None`` means all (the
+    spatial ones too when ``spatial``, i.e. when there are boundaries). A spatial index
+    named without boundaries is refused."""
+    from bryta.compute.spatial.indices import SPATIAL_REGISTRY
+
+    known = {**REGISTRY, **SPATIAL_REGISTRY}
     if indices is None:
-        return list(REGISTRY.values())
+        return list((known if spatial else REGISTRY).values())
     names = [indices] if isinstance(indices, str) else list(indices)
-    unknown = [n for n in names if n not in REGISTRY]
+    unknown = [n for n in names if n not in known]
     if unknown:
         raise UnknownIndexError(
-            f"unknown index {', '.join(map(repr, unknown))}; known: {', '.join(REGISTRY)}"
+            f"unknown index {', '.join(map(repr, unknown))}; known: {', '.join(known)}"
         )
-    return [spec for name, spec in REGISTRY.items() if name in names]
+    lacking = [n for n in names if n in SPATIAL_REGISTRY and not spatial]
+    if lacking:
+        raise InputError(
+            f"{', '.join(map(repr, lacking))} need unit boundaries: give geometry= and "
+            "geometry_code= (on the command line --boundaries FILE --boundary-code COLUMN)"
+        )
+    return [spec for name, spec in known.items() if name in names]
 
 
 def _focal_positions(counts: Counts, focal: Sequence[str] | str | None) -> np.ndarray:
@@ -162,9 +175,14 @@ def plan(
     base: float,
     drop_totals: bool = False,
     fractional: bool = False,
+    geometry: Any = None,
+    geometry_code: str | None = None,
+    spatial: dict[str, Any] | None = None,
 ) -> tuple[Counts, list[IndexSpec], np.ndarray, Params]:
-    """Validate everything a measurement needs before any work is done."""
-    specs = resolve_indices(indices)
+    """Validate everything a measurement needs before any work is done. With ``geometry``
+    the unit geometry is built (once per distinct set of units) and ``spatial`` holds the
+    parameters of the spatial indices (:class:`bryta.compute.spatial.indices.SpatialParams`)."""
+    specs = resolve_indices(indices, spatial=geometry is not None)
     params = Params(b=b, base=base)
     prepared = prepare_counts(
         counts,
@@ -176,7 +194,16 @@ def plan(
         drop_totals=drop_totals,
         fractional=fractional,
     )
-    return prepared, specs, _focal_positions(prepared, focal), params
+    focal_pos = _focal_positions(prepared, focal)
+    if geometry is not None and any(spec.spatial for spec in specs):
+        from bryta.compute.spatial.geometry import build_geometry
+        from bryta.compute.spatial.indices import SpatialParams
+
+        settings = SpatialParams(
+            build_geometry(prepared, geometry, geometry_code), **(spatial or {})
+        )
+        params = Params(b=b, base=base, spatial=settings)
+    return prepared, specs, focal_pos, params
 
 
 def measure(
@@ -196,6 +223,13 @@ def measure(
     drop_totals: bool = False,
     fractional: bool = False,
     names: bool = False,
+    geometry: Any = None,
+    geometry_code: str | None = None,
+    center: str | tuple[float, float] = "mean",
+    alpha: float = 0.6,
+    beta: float = 0.5,
+    standardize: bool = True,
+    profile_steps: int = 1000,
 ) -> pl.DataFrame:
     """Compute segregation indices for every partition of a counts table in one pass.
 
@@ -219,6 +253,16 @@ def measure(
         names: add the area names beside Swedish codes in the ``by`` columns
             (``kommun_name`` after ``kommun``, ``lan_name`` after ``lan``, ``regso_name``
             after ``regso``; see :func:`bryta.geography.areas.with_area_names`).
+        geometry: unit boundaries for the spatial indices: a boundary file (GeoParquet,
+            GeoPackage, GeoJSON, Shapefile; read with
+            :func:`bryta.geography.boundaries.read_boundaries`), a frame as that returns
+            (WKB ``geometry`` in EPSG:3006) or a GeoPandas GeoDataFrame. Every unit of the
+            counts needs a polygon and every polygon a unit. With it, "all indices" includes
+            the spatial ones (:mod:`bryta.compute.spatial.indices`).
+        geometry_code: the column of ``geometry`` holding the unit codes (``code`` for a
+            frame; required for a file).
+        center, alpha, beta, standardize, profile_steps: PySAL's parameters of the spatial
+            indices (see :class:`bryta.compute.spatial.indices.SpatialParams`).
 
     Returns:
         One row per partition × index (× focal group for two-group indices): the ``by``
@@ -253,6 +297,15 @@ def measure(
         base=base,
         drop_totals=drop_totals,
         fractional=fractional,
+        geometry=geometry,
+        geometry_code=geometry_code,
+        spatial={
+            "center": center,
+            "alpha": alpha,
+            "beta": beta,
+            "standardize": standardize,
+            "profile_steps": profile_steps,
+        },
     )
     m = Margins(prepared.values, prepared.part)
     values, reason, columns = compute_blocks(m, specs, focal_pos, params, progress)

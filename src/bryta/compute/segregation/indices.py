@@ -24,7 +24,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -37,10 +37,13 @@ _SECTION = re.compile(r"^[A-Z][A-Za-z ]{0,20}:")
 
 @dataclass(frozen=True)
 class Params:
-    """Index parameters: ``b`` for Atkinson, ``base`` of the logarithm for M and entropies."""
+    """Index parameters: ``b`` for Atkinson, ``base`` of the logarithm for M and entropies;
+    ``spatial`` the geometry and parameters of the spatial indices
+    (:class:`bryta.compute.spatial.indices.SpatialParams`), None without boundaries."""
 
     b: float = 0.5
     base: float = math.e
+    spatial: Any = None
 
     def __post_init__(self) -> None:
         if not 0 < self.b < 1:
@@ -65,6 +68,7 @@ class IndexSpec:
     needs_units: bool = True  # NaN when fewer than two populated units
     decomposable: bool = False  # additive between + within strata
     uses_base: bool = False
+    spatial: bool = False  # needs unit boundaries (bryta.compute.spatial.indices)
 
     def _section(self, label: str) -> str:
         doc = self.func.__doc__ or ""
