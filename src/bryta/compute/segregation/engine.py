@@ -48,9 +48,10 @@ class UnknownIndexError(InputError):
 
 
 def resolve_indices(indices: Sequence[str] | str | None) -> list[IndexSpec]:
-    """Index specs in registry order; ``None`` means all."""
+    """Index specs in registry order; ``None`` means all but the simulation-based ones (they
+    are random and cost a simulation each, so they are computed only when named)."""
     if indices is None:
-        return list(REGISTRY.values())
+        return [spec for spec in REGISTRY.values() if not spec.simulated]
     names = [indices] if isinstance(indices, str) else list(indices)
     unknown = [n for n in names if n not in REGISTRY]
     if unknown:
@@ -162,10 +163,14 @@ def plan(
     base: float,
     drop_totals: bool = False,
     fractional: bool = False,
+    m: int = 1000,
+    B: int = 500,
+    iterations: int = 500,
+    seed: int | None = None,
 ) -> tuple[Counts, list[IndexSpec], np.ndarray, Params]:
     """Validate everything a measurement needs before any work is done."""
     specs = resolve_indices(indices)
-    params = Params(b=b, base=base)
+    params = Params(b=b, base=base, m=m, B=B, iterations=iterations, seed=seed)
     prepared = prepare_counts(
         counts,
         unit=unit,
@@ -196,6 +201,10 @@ def measure(
     drop_totals: bool = False,
     fractional: bool = False,
     names: bool = False,
+    m: int = 1000,
+    B: int = 500,
+    iterations: int = 500,
+    seed: int | None = None,
 ) -> pl.DataFrame:
     """Compute segregation indices for every partition of a counts table in one pass.
 
@@ -205,7 +214,9 @@ def measure(
         unit: the column naming the unit (area).
         groups: the group count columns (wide), or a selection of groups (long).
         by: partition key columns; every distinct combination is measured on its own.
-        indices: names from :data:`bryta.INDICES`; all when omitted.
+        indices: names from :data:`bryta.INDICES`; when omitted, all but the simulation-based
+            ones (``bias_corrected_dissimilarity``, ``modified_dissimilarity``,
+            ``modified_gini``), which are computed only when named.
         focal: focal group(s) for the two-group indices; every group in turn when omitted.
         b: Atkinson's shape parameter.
         base: base of the logarithm for ``mutual_information`` and ``diversity``.
@@ -219,6 +230,11 @@ def measure(
         names: add the area names beside Swedish codes in the ``by`` columns
             (``kommun_name`` after ``kommun``, ``lan_name`` after ``lan``, ``regso_name``
             after ``regso``; see :func:`bryta.geography.areas.with_area_names`).
+        m: the number of thresholds of ``con_prof`` (PySAL's default 1000).
+        B: the draws of ``bias_corrected_dissimilarity`` (PySAL's default 500).
+        iterations: the draws of ``modified_dissimilarity`` and ``modified_gini`` (500).
+        seed: seed of those simulations: the same seed gives the same numbers on any machine
+            and number of threads; None draws fresh randomness.
 
     Returns:
         One row per partition × index (× focal group for two-group indices): the ``by``
@@ -253,9 +269,13 @@ def measure(
         base=base,
         drop_totals=drop_totals,
         fractional=fractional,
+        m=m,
+        B=B,
+        iterations=iterations,
+        seed=seed,
     )
-    m = Margins(prepared.values, prepared.part)
-    values, reason, columns = compute_blocks(m, specs, focal_pos, params, progress)
+    margins = Margins(prepared.values, prepared.part)
+    values, reason, columns = compute_blocks(margins, specs, focal_pos, params, progress)
     meta = index_meta(prepared.groups, columns)
     result = long_result(prepared.keys, meta, values, reason if reasons else None)
     if not names:
