@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -92,7 +93,8 @@ def compute_blocks(
     base_reason = np.where(zero, _ZERO, np.where(few_units, _UNITS, 0))
     blocks, reasons, columns = [], [], []
     for spec in specs:
-        raw = np.asarray(spec.func(m, params), dtype=np.float64)
+        own = replace(params, focal=tuple(int(g) for g in focal)) if spec.simulated else params
+        raw = np.asarray(spec.func(m, own), dtype=np.float64)
         if spec.kind == "two_group":
             raw = raw[:, focal]
             N = m.N[:, focal]

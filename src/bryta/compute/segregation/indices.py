@@ -49,6 +49,9 @@ class Params:
     B: int = 500
     iterations: int = 500
     seed: int | None = None
+    #: The focal groups the engine will report (set by it for the simulation-based indices,
+    #: which then simulate no other group); None: every group.
+    focal: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.b < 1:

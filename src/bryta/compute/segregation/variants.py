@@ -194,38 +194,94 @@ def _gini(m: Margins) -> np.ndarray:
 Sampler = tuple[Callable[[int, np.random.Generator], np.ndarray], int]
 
 
-def _group_resampling(m: Margins, name: str) -> Sampler:
+def _simulated_groups(n_groups: int, focal: Sequence[int] | None) -> np.ndarray:
+    """The focal groups to simulate. With two groups one suffices: the other's tables are its
+    mirror image (the rest of one group is the other group), and D and G are symmetric."""
+    if n_groups == 2:
+        return np.array([0])
+    chosen = range(n_groups) if focal is None else sorted(set(focal))
+    return np.fromiter(chosen, dtype=np.int64)
+
+
+def _spread(values: np.ndarray, chosen: np.ndarray, n_groups: int) -> np.ndarray:
+    """(size, partitions, chosen) → (size, partitions, groups): NaN for groups not simulated,
+    the mirror image for the second of two groups."""
+    if n_groups == 2:
+        return np.repeat(values, 2, axis=2)
+    out = np.full((*values.shape[:2], n_groups), np.nan)
+    out[:, :, chosen] = values
+    return out
+
+
+def _group_resampling(m: Margins, name: str, focal: Sequence[int] | None) -> Sampler:
     """PySAL's resampling for the bias correction: each focal group's X people redrawn over
     the units with probabilities xᵢ / X, the others' Y people with yᵢ / Y (two multinomials,
     :class:`._sampling.PeopleResampler`). Returns draw(size, rng) → D of ``size`` tables
     (size × partitions × groups) and the cells per replicate."""
     n = _whole(m, name)
     rows, n_groups = n.shape
-    other = n.sum(axis=1)[:, None] - n
+    chosen = _simulated_groups(n_groups, focal)
+    own = n[:, chosen]
+    other = n.sum(axis=1)[:, None] - own
+    k = chosen.size
     # Cells group by group, the focal group's column then the others', each column the
     # partitions' units in order: every (group, side, partition) is one segment of cells.
-    cells = np.stack([n.T, other.T], axis=1).reshape(-1)
+    cells = np.stack([own.T, other.T], axis=1).reshape(-1)
     ends = np.r_[m.starts[1:], rows]
-    offsets = (np.arange(2 * n_groups, dtype=np.int64) * rows)[:, None]
+    offsets = (np.arange(2 * k, dtype=np.int64) * rows)[:, None]
     sampler = PeopleResampler(
         cells, (offsets + m.starts[None, :]).ravel(), (offsets + ends[None, :]).ravel()
     )
-    X = m.per_row(m.N).T[None, :, :]  # (1, groups, rows)
-    Y = m.per_row(m.other_totals).T[None, :, :]
+    X = m.per_row(m.N[:, chosen]).T[None, :, :]  # (1, chosen, rows)
+    Y = m.per_row(m.other_totals[:, chosen]).T[None, :, :]
 
     def draw(size: int, rng: np.random.Generator) -> np.ndarray:
         out = []
         for chunk in sampler.chunks(size, rng):
-            tables = chunk.reshape(chunk.shape[0], n_groups, 2, rows)
+            tables = chunk.reshape(chunk.shape[0], k, 2, rows)
             with np.errstate(invalid="ignore", divide="ignore"):
                 gap = np.abs(tables[:, :, 0, :] / X - tables[:, :, 1, :] / Y)
             out.append(0.5 * np.add.reduceat(gap, m.starts, axis=2).transpose(0, 2, 1))
-        return np.concatenate(out, axis=0)
+        return _spread(np.concatenate(out, axis=0), chosen, n_groups)
 
     return draw, cells.size
 
 
-def _binomial_allocation(m: Margins, name: str, index: str) -> Sampler:
+def _padded_layout(m: Margins) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each partition's rows as one row of a rectangle (partitions × widest partition), and
+    the mask of real cells; None when padding would more than quadruple the cells."""
+    lengths = np.diff(np.r_[m.starts, m.part.size])
+    width = int(lengths.max()) if lengths.size else 0
+    if not lengths.size or lengths.size * width > 4 * m.part.size:
+        return None
+    offset = np.arange(width)[None, :]
+    valid = offset < lengths[:, None]
+    return np.where(valid, m.starts[:, None] + offset, 0), valid
+
+
+def _gini_padded(
+    x: np.ndarray, t: np.ndarray, T: np.ndarray, layout: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
+    """Gini of focal counts ``x`` (size × rows) with unit totals ``t``: every partition's units
+    sorted by their share along the rows of a padded rectangle (a short sort per partition,
+    no global sort), then S = Σ_j t_j p_j (2 C_j + t_j − T) as in ``Margins.pair_abs_sum``."""
+    cells, valid = layout
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(t > 0, x / np.where(t > 0, t, 1), 0.0)
+    p = np.where(valid, share[:, cells], 2.0)  # padding sorts last, with no people
+    w = np.broadcast_to(np.where(valid, t[cells], 0.0), p.shape)
+    order = np.argsort(p, axis=2, kind="stable")
+    p = np.take_along_axis(p, order, axis=2)
+    w = np.take_along_axis(w, order, axis=2)
+    before = np.cumsum(w, axis=2) - w
+    pair_sum = (w * p * (2 * before + w - T[None, :, None])).sum(axis=2)
+    X = (np.where(valid, x[:, cells], 0)).sum(axis=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        P = X / T[None, :]
+        return pair_sum / (T[None, :] ** 2 * P * (1 - P))
+
+
+def _binomial_allocation(m: Margins, name: str, index: str, focal: Sequence[int] | None) -> Sampler:
     """Carrington & Troske's null, as PySAL draws it: every unit keeps its size tᵢ and each of
     its people is in the focal group with probability P (a binomial per unit and focal group,
     so the group totals vary). Returns draw(size, rng) → ``index`` ("dissimilarity" or "gini")
@@ -233,51 +289,57 @@ def _binomial_allocation(m: Margins, name: str, index: str) -> Sampler:
     t = _whole(m, name).sum(axis=1)
     rows, n_groups = m.n.shape
     n_parts = m.n_partitions
-    share = m.pi_rows  # P of each row's partition, 0 where the partition is empty
+    chosen = _simulated_groups(n_groups, focal)
+    share = m.pi_rows[:, chosen]  # P of each row's partition, 0 where the partition is empty
+    layout = _padded_layout(m) if index == "gini" else None
 
     def draw(size: int, rng: np.random.Generator) -> np.ndarray:
-        x = rng.binomial(t[None, :, None], share[None, :, :], size=(size, rows, n_groups))
+        x = rng.binomial(t[None, :, None], share[None, :, :], size=(size, rows, chosen.size))
         if index == "dissimilarity":
-            X = np.add.reduceat(x, m.starts, axis=1)  # (size, partitions, groups)
+            X = np.add.reduceat(x, m.starts, axis=1)  # (size, partitions, chosen)
             with np.errstate(invalid="ignore", divide="ignore"):
                 P = X / m.T[None, :, None]
                 dev = np.abs(x - t[None, :, None] * P[:, m.part, :])
-                return np.add.reduceat(dev, m.starts, axis=1) / (
-                    2 * m.T[None, :, None] * P * (1 - P)
-                )
-        # Gini: the replicates stacked as partitions of one table per focal group.
+                d = np.add.reduceat(dev, m.starts, axis=1) / (2 * m.T[None, :, None] * P * (1 - P))
+            return _spread(d, chosen, n_groups)
+        out = np.empty((size, n_parts, chosen.size))
         part = (np.arange(size, dtype=np.int64)[:, None] * n_parts + m.part[None, :]).ravel()
-        out = np.empty((size, n_parts, n_groups))
-        for g in range(n_groups):  # groups are few; partitions are never looped over
-            focal = x[:, :, g].ravel()
-            rest = np.tile(t, size) - focal
-            stacked = Margins(np.stack([focal, rest], axis=1).astype(np.float64), part)
-            out[:, :, g] = _gini(stacked)[:, 0].reshape(size, n_parts)
-        return out
+        for k in range(chosen.size):  # groups are few; partitions are never looped over
+            if layout is not None:
+                out[:, :, k] = _gini_padded(x[:, :, k], t.astype(np.float64), m.T, layout)
+                continue
+            # Very uneven partitions: the replicates stacked as partitions of one table.
+            focal_x = x[:, :, k].ravel()
+            stacked = Margins(np.stack([focal_x, np.tile(t, size) - focal_x], axis=1), part)
+            out[:, :, k] = _gini(stacked)[:, 0].reshape(size, n_parts)
+        return _spread(out, chosen, n_groups)
 
-    return draw, rows * n_groups
+    return draw, rows * chosen.size
 
 
-def null_replicates(m: Margins, index: str, n_rep: int, seed: int | None) -> np.ndarray:
+def null_replicates(
+    m: Margins, index: str, n_rep: int, seed: int | None, focal: Sequence[int] | None = None
+) -> np.ndarray:
     """Every replicate of a simulation-based index's null distribution (n_rep × partitions ×
-    groups): D of PySAL's resampled tables for ``bias_corrected_dissimilarity``, D or G under
-    binomial allocation for ``modified_dissimilarity`` / ``modified_gini``. The indices only
-    keep the mean; this is for checking the distribution."""
-    draw, cells = _sampler(m, index)
+    groups; NaN for groups outside ``focal``): D of PySAL's resampled tables for
+    ``bias_corrected_dissimilarity``, D or G under binomial allocation for
+    ``modified_dissimilarity`` / ``modified_gini``. The indices only keep the mean; this is
+    for checking the distribution."""
+    draw, cells = _sampler(m, index, focal)
     return np.concatenate(run_blocks(block_sizes(n_rep, cells), seed, draw), axis=0)
 
 
-def _sampler(m: Margins, index: str) -> Sampler:
+def _sampler(m: Margins, index: str, focal: Sequence[int] | None) -> Sampler:
     if index == "bias_corrected_dissimilarity":
-        return _group_resampling(m, index)
+        return _group_resampling(m, index, focal)
     base = {"modified_dissimilarity": "dissimilarity", "modified_gini": "gini"}[index]
-    return _binomial_allocation(m, index, base)
+    return _binomial_allocation(m, index, base, focal)
 
 
-def _null_mean(m: Margins, index: str, n_rep: int, seed: int | None) -> np.ndarray:
+def _null_mean(m: Margins, index: str, n_rep: int, params: Params) -> np.ndarray:
     """The mean over ``n_rep`` replicates, replicates where the index is undefined left out
     (NaN when all are), without holding more than one block of replicates."""
-    draw, cells = _sampler(m, index)
+    draw, cells = _sampler(m, index, params.focal)
 
     def block(size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         values = draw(size, rng)
@@ -286,7 +348,7 @@ def _null_mean(m: Margins, index: str, n_rep: int, seed: int | None) -> np.ndarr
 
     shape = (m.n_partitions, m.n_groups)
     total, count = np.zeros(shape), np.zeros(shape)
-    for s, c in run_blocks(block_sizes(n_rep, cells), seed, block):
+    for s, c in run_blocks(block_sizes(n_rep, cells), params.seed, block):
         total += s
         count += c
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -310,7 +372,7 @@ def bias_corrected_dissimilarity(m: Margins, params: Params) -> np.ndarray:
     40–66 (PySAL BiasCorrectedDissim).
     Worked value: focal a: D = ⅓; over the 1,891² pairs of redrawn tables (multinomial(60,
     (½, ⅙, ⅓)) for a, multinomial(60, (⅙, ½, ⅓)) for b) E[D*] = 0.36758, so as B grows
-    D_bc → 2/3 − 0.36758 = 0.2991 (500 draws with seed 0 give 0.2991 ± 0.003).
+    D_bc → 2/3 − 0.36758 = 0.2991 (500 draws with seed 0 give 0.2994).
 
     >>> from bryta.compute.segregation._examples import example_counts
     >>> from bryta.compute.segregation.engine import measure
@@ -319,9 +381,7 @@ def bias_corrected_dissimilarity(m: Margins, params: Params) -> np.ndarray:
     >>> abs(out["value"][0] - 0.2991) < 0.01
     True
     """
-    return 2 * _dissimilarity(m) - _null_mean(
-        m, "bias_corrected_dissimilarity", params.B, params.seed
-    )
+    return 2 * _dissimilarity(m) - _null_mean(m, "bias_corrected_dissimilarity", params.B, params)
 
 
 def modified_dissimilarity(m: Margins, params: Params) -> np.ndarray:
@@ -344,7 +404,7 @@ def modified_dissimilarity(m: Margins, params: Params) -> np.ndarray:
     >>> abs(out["value"][0] - 0.2561) < 0.01
     True
     """
-    null = _null_mean(m, "modified_dissimilarity", params.iterations, params.seed)
+    null = _null_mean(m, "modified_dissimilarity", params.iterations, params)
     return _carrington_troske(_dissimilarity(m), null)
 
 
@@ -368,5 +428,5 @@ def modified_gini(m: Margins, params: Params) -> np.ndarray:
     >>> abs(out["value"][0] - 0.3690) < 0.01
     True
     """
-    null = _null_mean(m, "modified_gini", params.iterations, params.seed)
+    null = _null_mean(m, "modified_gini", params.iterations, params)
     return _carrington_troske(_gini(m), null)
