@@ -2,11 +2,11 @@
 
 Run from the project root (results on the 2-core machine: docs/performance.md)::
 
-    uv run python benchmarks/bench_aspatial.py            # ~2 min
-    uv run python benchmarks/bench_aspatial.py --quick    # smaller PySAL samples
+    uv run python benchmarks/bench_aspatial.py            # ~15 min
+    uv run python benchmarks/bench_aspatial.py --quick    # smaller PySAL samples, ~8 min
 
-A synthetic country: 290 kommuner × 20 years, each kommun 5–120 units (about 13,000 units
-per year, 264,000 unit rows), two groups, ~1,500 people per unit. bryta computes each index
+A synthetic country: 290 kommuner × 20 years, each kommun 5–120 units (17,764 units per
+year, 355,280 unit rows), two groups, ~1,500 people per unit. bryta computes each index
 for every partition in one ``measure`` call, focal group ``g2``; PySAL (segregation 2.5.4)
 is run the way it is used: a loop over partitions, one object per number. PySAL is timed on
 a deterministic random sample of partitions and extrapolated linearly to all 5,800 (the
