@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 
 def _h2(p: float) -> float:
     return -sum(q * math.log(q) for q in (p, 1 - p) if q > 0)
@@ -37,6 +39,17 @@ def two_group(name: str, x: list[float], t: list[float], b: float = 0.5) -> floa
         return (iso - P) / (1 - P)
     if name == "hutchens_square_root":
         return 1 - sum(math.sqrt((xi / X) * ((ti - xi) / Y)) for xi, ti in pairs)
+    if name == "min_max":
+        low = sum(min(xi / X, (ti - xi) / Y) for xi, ti in pairs)
+        high = sum(max(xi / X, (ti - xi) / Y) for xi, ti in pairs)
+        return 1 - low / high
+    if name == "con_prof":  # Hong & Sadahiro's curve on PySAL's grid of 1000 thresholds
+        m = 1000
+        grid = np.linspace(0, 1, m).tolist()  # not k / 999 exactly: 63 points differ by an ulp
+        curve = [sum(xi for xi, ti in pairs if xi / ti >= th) / X for th in grid]
+        below = sum(v for th, v in zip(grid, curve, strict=True) if th < P)
+        above = sum(v for th, v in zip(grid, curve, strict=True) if th >= P)
+        return (P - (below - above) / m) / (1 - P)
     raise KeyError(name)
 
 
@@ -56,6 +69,11 @@ def multigroup(name: str, rows: list[list[float]]) -> float:
             for r, (t, _) in zip(rows, units, strict=True)
             for g, c in enumerate(r)
             if c > 0
+        )
+    if name == "multigroup_divergence":  # Σᵢ (tᵢ/T) KL(pᵢ ‖ π)
+        return sum(
+            (t / T) * sum(q * math.log(q / pi[g]) for g, q in enumerate(p) if q > 0)
+            for t, p in units
         )
     if name == "theil_h":
         return multigroup("mutual_information", rows) / E

@@ -155,7 +155,8 @@ def test_sids2_every_aspatial_index(sids2_long, expected):
         sids2_long, unit="county", by="year", group_col="group", count_col="n", focal="nonwhite"
     )
     names = {k.split(" ")[0]: k for k in expected["sids2"]["1974"]}
-    assert set(names) | {"mutual_information"} == set(bryta.INDICES)
+    assert set(names) | {"mutual_information"} <= set(bryta.INDICES)  # the 18 of PySAL 2.6's
+    # tests; PySAL's other aspatial indices are checked in tests/test_aspatial_pysal.py
     for year in ("1974", "1979"):
         ref = expected["sids2"][year]
         m = ref["theil_h"] * ref["diversity (entropy of group shares)"]  # M = H · E

@@ -37,6 +37,7 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "bootstrap": ("bryta.compute.segregation.inference", "bootstrap"),
     "changed_areas": ("bryta.compute.conditions.transitions", "changed_areas"),
     "compare": ("bryta.compute.segregation.inference", "compare"),
+    "con_prof_profile": ("bryta.compute.segregation.variants", "con_prof_profile"),
     "expected": ("bryta.compute.segregation.inference", "expected"),
     "exposure_matrix": ("bryta.compute.segregation.local", "exposure_matrix"),
     "group_segregation": ("bryta.compute.segregation.inequality", "group_segregation"),
@@ -86,6 +87,7 @@ __all__ = [
     "bootstrap",
     "changed_areas",
     "compare",
+    "con_prof_profile",
     "expected",
     "exposure_matrix",
     "group_segregation",
@@ -167,6 +169,7 @@ if TYPE_CHECKING:
         mutual_within,
     )
     from bryta.compute.segregation.rank_order import rank_order
+    from bryta.compute.segregation.variants import con_prof_profile
     from bryta.compute.spatial.decay import Decay
     from bryta.compute.spatial.dissimilarity import spatial_dissimilarity
     from bryta.compute.spatial.indices import SPATIAL_REGISTRY as SPATIAL_INDICES

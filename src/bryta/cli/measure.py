@@ -81,7 +81,21 @@ def measure(
             "instead of permuting people with every margin fixed.",
         ),
     ] = False,
-    seed: Annotated[int | None, typer.Option(help="Seed for --bootstrap/--expected.")] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed for --bootstrap/--expected and the simulation-based indices."),
+    ] = None,
+    m: Annotated[
+        int, typer.Option("--m", help="con_prof: the number of thresholds (PySAL's m).")
+    ] = 1000,
+    draws_b: Annotated[
+        int,
+        typer.Option("--B", help="bias_corrected_dissimilarity: the draws (PySAL's B)."),
+    ] = 500,
+    iterations: Annotated[
+        int,
+        typer.Option(help="modified_dissimilarity and modified_gini: the draws (PySAL's)."),
+    ] = 500,
     ci: Annotated[float, typer.Option(help="Confidence level of the interval.")] = 0.95,
     ci_method: Annotated[
         str, typer.Option(help="'bias_corrected' (centred on value_bc) or 'percentile'.")
@@ -124,6 +138,9 @@ def measure(
     With --expected N it gains expected (the mean over N random allocations with the unit
     and group sizes fixed; --random-margins lets them vary), expected_se and adjusted =
     (value - expected) / (1 - expected) for indices whose maximum is 1.
+
+    The simulation-based indices (bias_corrected_dissimilarity, modified_dissimilarity,
+    modified_gini) are computed only when named with --index; --seed makes them reproducible.
 
     Kommun, län and RegSO codes among the --by columns get their names beside them
     (kommun_name, lan_name, regso_name). A unit or group that is a total (Sverige, riket,
@@ -183,6 +200,10 @@ def measure(
                     fractional=fractional,
                     geometry=boundaries,
                     geometry_code=boundary_code,
+                    m=m,
+                    B=draws_b,
+                    iterations=iterations,
+                    seed=seed,
                     **common,
                 )
         elif bootstrap is not None:
@@ -260,7 +281,9 @@ def indices_markdown() -> str:
     from bryta.compute.segregation.engine import measure as run_measure
     from bryta.compute.segregation.indices import REGISTRY
 
-    worked = run_measure(example_counts(), unit="unit", groups=["a", "b"], focal="a")
+    worked = run_measure(
+        example_counts(), unit="unit", groups=["a", "b"], focal="a", indices=list(REGISTRY), seed=0
+    )
     value = {name: v for name, v in worked.select("index", "value").iter_rows()}
     for s in REGISTRY.values():
         upper = "∞" if s.upper is None else f"{s.upper:g}"
@@ -272,7 +295,7 @@ def indices_markdown() -> str:
             s.summary,
             s.formula,
             s.reference,
-            "—" if math.isnan(example) else f"{example:.4g}",
+            "—" if math.isnan(example) else f"{example:.4g}" + (" (seed 0)" if s.simulated else ""),
         ]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)

@@ -58,6 +58,9 @@ Index = Literal[
     "simpson_concentration",
     "simpson_interaction",
     "diversity",
+    "con_prof",
+    "min_max",
+    "multigroup_divergence",
 ]
 AreaLevel = Literal["regso", "kommun", "lan", "riket"]
 #: the years of the bundled panel

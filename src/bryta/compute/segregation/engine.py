@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -50,14 +51,15 @@ class UnknownIndexError(InputError):
 def resolve_indices(
     indices: Sequence[str] | str | None, *, spatial: bool = False
 ) -> list[IndexSpec]:
-    """Index specs in registry order, the aspatial ones first; ``None`` means all (the
-    spatial ones too when ``spatial``, i.e. when there are boundaries). A spatial index
-    named without boundaries is refused."""
+    """Index specs in registry order, the aspatial ones first; ``None`` means all but the
+    simulation-based ones (they are random and cost a simulation each, so they are computed
+    only when named), the spatial ones too when ``spatial``, i.e. when there are boundaries.
+    A spatial index named without boundaries is refused."""
     from bryta.compute.spatial.indices import SPATIAL_REGISTRY
 
     known = {**REGISTRY, **SPATIAL_REGISTRY}
     if indices is None:
-        return list((known if spatial else REGISTRY).values())
+        return [spec for spec in (known if spatial else REGISTRY).values() if not spec.simulated]
     names = [indices] if isinstance(indices, str) else list(indices)
     unknown = [n for n in names if n not in known]
     if unknown:
@@ -104,7 +106,8 @@ def compute_blocks(
     base_reason = np.where(zero, _ZERO, np.where(few_units, _UNITS, 0))
     blocks, reasons, columns = [], [], []
     for spec in specs:
-        raw = np.asarray(spec.func(m, params), dtype=np.float64)
+        own = replace(params, focal=tuple(int(g) for g in focal)) if spec.simulated else params
+        raw = np.asarray(spec.func(m, own), dtype=np.float64)
         if spec.kind == "two_group":
             raw = raw[:, focal]
             N = m.N[:, focal]
@@ -178,12 +181,16 @@ def plan(
     geometry: Any = None,
     geometry_code: str | None = None,
     spatial: dict[str, Any] | None = None,
+    m: int = 1000,
+    B: int = 500,
+    iterations: int = 500,
+    seed: int | None = None,
 ) -> tuple[Counts, list[IndexSpec], np.ndarray, Params]:
     """Validate everything a measurement needs before any work is done. With ``geometry``
     the unit geometry is built (once per distinct set of units) and ``spatial`` holds the
     parameters of the spatial indices (:class:`bryta.compute.spatial.indices.SpatialParams`)."""
     specs = resolve_indices(indices, spatial=geometry is not None)
-    params = Params(b=b, base=base)
+    params = Params(b=b, base=base, m=m, B=B, iterations=iterations, seed=seed)
     prepared = prepare_counts(
         counts,
         unit=unit,
@@ -202,7 +209,7 @@ def plan(
         settings = SpatialParams(
             build_geometry(prepared, geometry, geometry_code), **(spatial or {})
         )
-        params = Params(b=b, base=base, spatial=settings)
+        params = replace(params, spatial=settings)
     return prepared, specs, focal_pos, params
 
 
@@ -230,6 +237,10 @@ def measure(
     beta: float = 0.5,
     standardize: bool = True,
     profile_steps: int = 1000,
+    m: int = 1000,
+    B: int = 500,
+    iterations: int = 500,
+    seed: int | None = None,
 ) -> pl.DataFrame:
     """Compute segregation indices for every partition of a counts table in one pass.
 
@@ -239,7 +250,9 @@ def measure(
         unit: the column naming the unit (area).
         groups: the group count columns (wide), or a selection of groups (long).
         by: partition key columns; every distinct combination is measured on its own.
-        indices: names from :data:`bryta.INDICES`; all when omitted.
+        indices: names from :data:`bryta.INDICES`; when omitted, all but the simulation-based
+            ones (``bias_corrected_dissimilarity``, ``modified_dissimilarity``,
+            ``modified_gini``), which are computed only when named.
         focal: focal group(s) for the two-group indices; every group in turn when omitted.
         b: Atkinson's shape parameter.
         base: base of the logarithm for ``mutual_information`` and ``diversity``.
@@ -263,6 +276,11 @@ def measure(
             frame; required for a file).
         center, alpha, beta, standardize, profile_steps: PySAL's parameters of the spatial
             indices (see :class:`bryta.compute.spatial.indices.SpatialParams`).
+        m: the number of thresholds of ``con_prof`` (PySAL's default 1000).
+        B: the draws of ``bias_corrected_dissimilarity`` (PySAL's default 500).
+        iterations: the draws of ``modified_dissimilarity`` and ``modified_gini`` (500).
+        seed: seed of those simulations: the same seed gives the same numbers on any machine
+            and number of threads; None draws fresh randomness.
 
     Returns:
         One row per partition × index (× focal group for two-group indices): the ``by``
@@ -306,9 +324,13 @@ def measure(
             "standardize": standardize,
             "profile_steps": profile_steps,
         },
+        m=m,
+        B=B,
+        iterations=iterations,
+        seed=seed,
     )
-    m = Margins(prepared.values, prepared.part)
-    values, reason, columns = compute_blocks(m, specs, focal_pos, params, progress)
+    margins = Margins(prepared.values, prepared.part)
+    values, reason, columns = compute_blocks(margins, specs, focal_pos, params, progress)
     meta = index_meta(prepared.groups, columns)
     result = long_result(prepared.keys, meta, values, reason if reasons else None)
     if not names:

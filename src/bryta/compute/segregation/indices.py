@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from bryta.compute.segregation import variants
 from bryta.compute.segregation._margins import Margins, entropy_of
 from bryta.errors import InputError
 
@@ -38,11 +39,21 @@ _SECTION = re.compile(r"^[A-Z][A-Za-z ]{0,20}:")
 @dataclass(frozen=True)
 class Params:
     """Index parameters: ``b`` for Atkinson, ``base`` of the logarithm for M and entropies;
-    ``spatial`` the geometry and parameters of the spatial indices
+    ``m`` thresholds for ``con_prof``; ``B`` draws for ``bias_corrected_dissimilarity`` and
+    ``iterations`` for ``modified_dissimilarity`` / ``modified_gini`` (PySAL's names and
+    defaults), and the ``seed`` of those simulations (None: fresh randomness); ``spatial`` the
+    geometry and parameters of the spatial indices
     (:class:`bryta.compute.spatial.indices.SpatialParams`), None without boundaries."""
 
     b: float = 0.5
     base: float = math.e
+    m: int = 1000
+    B: int = 500
+    iterations: int = 500
+    seed: int | None = None
+    #: The focal groups the engine will report (set by it for the simulation-based indices,
+    #: which then simulate no other group); None: every group.
+    focal: tuple[int, ...] | None = None
     spatial: Any = None
 
     def __post_init__(self) -> None:
@@ -50,6 +61,15 @@ class Params:
             raise InputError(f"Atkinson's b must be between 0 and 1 (exclusive), got {self.b}")
         if self.base <= 0 or self.base == 1:
             raise InputError(f"log base must be positive and not 1, got {self.base}")
+        for name, value, least in (
+            ("m", self.m, 2),
+            ("B", self.B, 2),
+            ("iterations", self.iterations, 2),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < least:
+                raise InputError(
+                    f"{name} must be a whole number of at least {least}, got {value!r}"
+                )
 
     @property
     def log_base(self) -> float:
@@ -69,6 +89,7 @@ class IndexSpec:
     decomposable: bool = False  # additive between + within strata
     uses_base: bool = False
     spatial: bool = False  # needs unit boundaries (bryta.compute.spatial.indices)
+    simulated: bool = False  # random (seeded by Params.seed); computed only when named
 
     def _section(self, label: str) -> str:
         doc = self.func.__doc__ or ""
@@ -425,6 +446,28 @@ REGISTRY: dict[str, IndexSpec] = {
         IndexSpec(
             "diversity", "multigroup", diversity, upper=None, needs_units=False, uses_base=True
         ),
+        # PySAL's remaining aspatial indices (bryta.compute.segregation.variants).
+        # con_prof is 0–1 only up to its grid of m thresholds (variants.con_prof).
+        IndexSpec("con_prof", "two_group", variants.con_prof, lower=-1.0, upper=None),
+        IndexSpec("min_max", "two_group", variants.min_max),
+        IndexSpec(
+            "multigroup_divergence", "multigroup", variants.multigroup_divergence, upper=None
+        ),
+        IndexSpec(
+            "bias_corrected_dissimilarity",
+            "two_group",
+            variants.bias_corrected_dissimilarity,
+            lower=-1.0,
+            simulated=True,
+        ),
+        IndexSpec(
+            "modified_dissimilarity",
+            "two_group",
+            variants.modified_dissimilarity,
+            lower=-1.0,
+            simulated=True,
+        ),
+        IndexSpec("modified_gini", "two_group", variants.modified_gini, lower=-1.0, simulated=True),
     ]
 }
 """Every index :func:`bryta.measure` knows, by name, in the order results are reported."""

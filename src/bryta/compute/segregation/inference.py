@@ -126,6 +126,17 @@ def _evaluate(
     return out.reshape(n_rep, n_parts, -1)
 
 
+def _deterministic(specs: Sequence[IndexSpec], what: str) -> None:
+    """The simulation-based indices already compare the data with simulated tables; they are
+    not resampled again (their seed would not follow the replicates')."""
+    simulated = [s.name for s in specs if s.simulated]
+    if simulated:
+        raise InputError(
+            f"{', '.join(simulated)} {'is' if len(simulated) == 1 else 'are'} simulation-based; "
+            f"{what} takes the deterministic indices only (drop it from --index)"
+        )
+
+
 @dataclass(frozen=True)
 class _Observed:
     """A planned measurement, its values on the data, and the people behind them."""
@@ -142,6 +153,7 @@ class _Observed:
     @classmethod
     def of(cls, counts: Any, what: str, **plan_args: Any) -> _Observed:
         prepared, specs, focal, params = plan(counts, **plan_args)
+        _deterministic(specs, what)
         m = Margins(prepared.values, prepared.part)
         values, _, columns = compute_blocks(m, specs, focal, params)
         people = _whole_people(prepared.values, what)
@@ -449,6 +461,7 @@ def compare(
         for s in sides
     ]
     (p1, specs, focal_pos, params), (p2, _, _, _) = prepared_sides
+    _deterministic(specs, "compare")
     if p1.groups != p2.groups:
         raise CountsError(f"the groups differ: {p1.groups} and {p2.groups}")
     names = list(p1.groups)
