@@ -58,6 +58,7 @@ __all__ = [
     "INTERVENTION_COLUMNS",
     "KOMMUN_LINKS_REASON",
     "InterventionRun",
+    "OwnOutcomes",
     "Panel",
     "PanelReport",
     "RecordedEvaluation",
@@ -72,6 +73,7 @@ __all__ = [
     "interventions_path",
     "interventions_table",
     "read_crosswalk",
+    "read_outcomes",
     "record_evaluations",
     "regso_outcomes",
 ]
@@ -112,6 +114,8 @@ class PanelReport:
             of another code version mapped through it; crosswalk_below: target areas of those
             links left out for a weight under ``crosswalk_min_weight``; crosswalk_rule: the
             minimum in words.
+        outcome_source: where an outcome from the analyst's own table came from (the
+            provenance of :func:`read_outcomes`); None for an indicator.
     """
 
     outcome: str
@@ -132,6 +136,7 @@ class PanelReport:
     crosswalked: int = 0
     crosswalk_below: int = 0
     crosswalk_rule: str = ""
+    outcome_source: dict[str, Any] | None = None
 
     @property
     def used(self) -> pl.DataFrame:
@@ -247,6 +252,170 @@ def regso_outcomes(ctx: Context | None = None) -> pl.DataFrame:
         "indicator",
         pl.col("value").cast(pl.Float64),
     )
+
+
+class OwnOutcomes(NamedTuple):
+    """An outcome from the analyst's own table (:func:`read_outcomes`): ``values`` has
+    ``regso, year, value``; ``name`` is the value column's name; ``provenance`` says where
+    the table came from (for the evaluation records)."""
+
+    values: pl.DataFrame
+    name: str
+    provenance: dict[str, Any]
+
+
+#: ``--outcomes dataset:NAME`` reads the warehouse dataset NAME.
+DATASET_PREFIX = "dataset:"
+_OUTCOME_OPTIONS = {
+    "unit": ("--outcomes-unit", "the RegSO codes"),
+    "time": ("--outcomes-time", "the years"),
+    "value": ("--outcomes-value", "the outcome's values"),
+}
+
+
+def read_outcomes(
+    ctx: Context | None,
+    outcomes: pl.DataFrame | str | Path,
+    *,
+    unit: str = "regso",
+    time: str = "year",
+    value: str | None = None,
+) -> OwnOutcomes:
+    """An outcome per RegSO × year from the analyst's own table: a frame, a file (CSV with
+    ``,`` or ``;``, UTF-8 or Windows-1252, decimal commas accepted; Excel ``.xlsx``; Parquet;
+    read by :func:`bryta.app.tables.read_table`), or ``dataset:NAME``, a dataset stored in
+    ``ctx``'s warehouse (``bryta data list``), such as segregation results per RegSO.
+
+    ``unit`` names the column of RegSO codes (2020, or 2025 with SCB's ``_RegSO2025``
+    suffix, one version in the whole table), ``time`` the column of years, ``value`` the
+    column of the outcome (default: the one column that is neither, when there is one).
+    Empty cells (and SCB's ``..``) are missing values: the panel then lacks that RegSO in
+    that year. DeSO codes are refused: a value per DeSO (a share, a mean, a score) cannot be
+    turned into one per RegSO without the counts behind it.
+
+    Raises:
+        InputError: naming the file, the data row (from 1) and the column: a missing column
+            (and the option that names it), an empty or unknown RegSO code (the first 10),
+            DeSO codes, a year that is not a whole number, a value that is not a number, or
+            the same RegSO and year in two rows.
+        NotFound: no dataset of that name in the warehouse.
+    """
+    import hashlib
+
+    from bryta.app.tables import read_table
+    from bryta.compute._coerce import to_float, to_number
+    from bryta.geography.areas import areas
+
+    if isinstance(outcomes, pl.DataFrame):
+        frame, where = outcomes, "the outcomes table"
+        digest = hashlib.sha256(outcomes.write_csv().encode("utf-8")).hexdigest()
+        provenance: dict[str, Any] = {"source": "a table given to build_panel", "sha256": digest}
+    elif isinstance(outcomes, str) and outcomes.startswith(DATASET_PREFIX):
+        name = outcomes.removeprefix(DATASET_PREFIX).strip()
+        if ctx is None:
+            raise InputError(f"--outcomes {outcomes}: a warehouse dataset needs the data folder")
+        with ctx.warehouse(read_only=True) as warehouse:
+            info = warehouse.info(name)
+            frame = warehouse.get(name)
+        where = f"dataset {name!r}"
+        provenance = {"dataset": name} | {
+            key: info.get(key) for key in ("kind", "source", "file", "sha256", "stored_at")
+        }
+    else:
+        path = Path(outcomes)
+        frame, where = read_table(path), str(path)
+        provenance = {
+            "file": str(path),
+            "name": path.name,
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        }
+    columns = {"unit": unit, "time": time, "value": value}
+    for role, column in columns.items():
+        if column is not None and column not in frame.columns:
+            option, what = _OUTCOME_OPTIONS[role]
+            raise InputError(
+                f"{where}: no column {column!r} ({what}; name it with {option}); the columns "
+                "are " + ", ".join(map(repr, frame.columns))
+            )
+    if value is None:
+        others = [c for c in frame.columns if c not in (unit, time)]
+        if len(others) != 1:
+            raise InputError(
+                f"{where}: which column holds the outcome? name it with --outcomes-value; the "
+                "columns are " + ", ".join(map(repr, frame.columns))
+            )
+        value = others[0]
+    if len({unit, time, value}) < 3:
+        raise InputError(
+            f"{where}: --outcomes-unit, --outcomes-time and --outcomes-value must name three "
+            f"different columns, not {unit!r}, {time!r}, {value!r}"
+        )
+    provenance["columns"] = {"unit": unit, "time": time, "value": value}
+    rows = frame.with_row_index("row", offset=1)
+    codes = rows.select("row", pl.col(unit).cast(pl.String).str.strip_chars().alias("regso"))
+
+    def fail(bad: pl.DataFrame, column: str, what: str) -> None:
+        listed = ", ".join(
+            f"row {r} {c!r}" if c else f"row {r} (empty)"
+            for r, c in bad.head(_MAX_LISTED).select("row", "regso").rows()
+        )
+        more = f" and {bad.height - _MAX_LISTED} more" if bad.height > _MAX_LISTED else ""
+        raise InputError(f"{where}: column {column!r}: {what}: {listed}{more}")
+
+    empty = codes.filter(pl.col("regso").is_null() | (pl.col("regso") == ""))
+    if empty.height:
+        fail(empty, unit, f"{empty.height} row(s) without a RegSO code")
+    deso = codes.filter(pl.col("regso").str.contains(_AREA_PATTERNS["deso"]))
+    if deso.height:
+        fail(
+            deso,
+            unit,
+            f"{deso.height} DeSO code(s); the outcome must be per RegSO (a share, mean or score "
+            "per DeSO cannot be turned into one per RegSO without the counts behind it: "
+            "compute it per RegSO)",
+        )
+    suffix = _version_suffix(codes.get_column("regso"))
+    if suffix:
+        known = pl.col("regso").str.contains(rf"^\d{{4}}R\d{{3}}{suffix}$")
+        version = f"RegSO {suffix[-4:]} (with the suffix {suffix}, as in the rest of the table)"
+    else:
+        known = pl.col("regso").is_in(areas("regso").get_column("code").implode())
+        version = "RegSO 2020"
+    unknown = codes.filter(~known)
+    if unknown.height:
+        fail(unknown, unit, f"{unknown.height} code(s) that are not {version} codes")
+    try:
+        years = to_number(frame, time, show=[unit])
+        numbers = to_float(frame, value, show=[unit, time])
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
+    table = codes.with_columns(years.alias("year"), numbers.alias("value"))
+    odd = table.filter(
+        pl.col("year").is_null() | (pl.col("year").cast(pl.Float64).round() != pl.col("year"))
+    )
+    if odd.height:
+        first = odd.row(0, named=True)
+        what = "is empty" if first["year"] is None else f"{first['year']!r} is not a year"
+        more = f" ({odd.height} rows in all)" if odd.height > 1 else ""
+        raise InputError(f"{where}: row {first['row']}, column {time!r}: {what}{more}")
+    table = table.with_columns(pl.col("year").cast(pl.Int64))
+    repeated = (
+        table.group_by("regso", "year", maintain_order=True)
+        .agg(pl.col("row"))
+        .filter(pl.col("row").list.len() > 1)
+    )
+    if repeated.height:
+        shown = "; ".join(
+            f"rows {', '.join(map(str, r))} ({code}, {year})"
+            for code, year, r in repeated.head(5).rows()
+        )
+        more = f" and {repeated.height - 5} more" if repeated.height > 5 else ""
+        raise InputError(
+            f"{where}: {repeated.height} RegSO and year(s) in more than one row "
+            f"(columns {unit!r}, {time!r}): {shown}{more}; keep one value per RegSO and year"
+        )
+    values = table.select("regso", "year", "value").filter(pl.col("value").is_not_null())
+    return OwnOutcomes(values, value, provenance)
 
 
 @functools.cache
@@ -575,7 +744,7 @@ def read_crosswalk(
 def build_panel(
     ctx: Context,
     *,
-    outcome: str,
+    outcome: str | None = None,
     kommuner: Sequence[str] | None = None,
     forms: Sequence[str] | None = None,
     prevention_levels: Sequence[str] | None = None,
@@ -594,13 +763,19 @@ def build_panel(
     crosswalk_to: str = "to",
     crosswalk_weight: str | None = None,
     crosswalk_min_weight: float | None = None,
+    outcomes: pl.DataFrame | str | Path | None = None,
+    outcomes_unit: str = "regso",
+    outcomes_time: str = "year",
+    outcomes_value: str | None = None,
 ) -> Panel:
     """The panel of ``outcome`` per RegSO × year with treatment from the registry (see the
     module text).
 
     Args:
         ctx: the registry (``ctx.settings.registry_url``) and the warehouse.
-        outcome: an indicator id at RegSO level (bundled, e.g. ``born_abroad_pct``, or loaded).
+        outcome: an indicator id at RegSO level (bundled, e.g. ``born_abroad_pct``, or loaded);
+            with ``outcomes``, the outcome's name in the report, the plots and the records
+            (default: the name of the value column).
         kommuner: the kommuner of the panel (four-digit codes); None or empty: all of Sweden.
         forms, prevention_levels, outcome_domains, min_months, organisations: the filters on
             the interventions (organisations by name or id).
@@ -621,14 +796,19 @@ def build_panel(
             each target area (summing to 1 per source code); crosswalk_min_weight: a target
             area counts as treated when its weight is at least this (default: any positive
             weight).
+        outcomes: the outcome from the analyst's own table instead of an indicator: a
+            frame, a file (CSV, Excel or Parquet) or ``dataset:NAME`` (a warehouse
+            dataset), with the columns ``outcomes_unit`` (RegSO codes), ``outcomes_time``
+            (years) and ``outcomes_value`` (see :func:`read_outcomes`).
 
     Raises:
-        NotFound: there is no registry.
+        NotFound: there is no registry (or no warehouse dataset of the name given).
         InputError: the outcome is unknown or the panel cannot support the design: no
             qualifying intervention, no treated RegSO, no year before any start, no never- or
             not-yet-treated RegSO to compare with, or RegSO lacking the outcome in some year;
             the crosswalk key lacks a column, has weights that do not sum to 1, or lacks the
-            code of a qualifying intervention's link.
+            code of a qualifying intervention's link; the outcomes table has no such
+            column, unknown or DeSO codes, values that are not numbers or repeated rows.
     """
     from bryta.datasets import official_area_types
     from bryta.geography.areas import load_regso_key
@@ -653,19 +833,43 @@ def build_panel(
         raise InputError("--crosswalk-weight and --crosswalk-min-weight need --crosswalk FILE")
 
     # the outcome per RegSO × year, within the scope
-    table = regso_outcomes(ctx)
-    values = table.filter(indicator=outcome)
-    if values.is_empty():
-        known = ", ".join(sorted(table.get_column("indicator").unique().to_list()))
-        raise InputError(
-            f"--outcome {outcome}: no indicator of that id at RegSO level; there are {known} "
-            "(load more with bryta indicators load ID --level regso)"
+    source: dict[str, Any] | None = None
+    if outcomes is not None:
+        own = read_outcomes(
+            ctx, outcomes, unit=outcomes_unit, time=outcomes_time, value=outcomes_value
         )
+        outcome, values, source = outcome or own.name, own.values, own.provenance
+        where = (
+            "the outcomes table" if isinstance(outcomes, pl.DataFrame) else f"--outcomes {outcomes}"
+        )
+    else:
+        for option, given in (
+            ("--outcomes-unit", outcomes_unit != "regso"),
+            ("--outcomes-time", outcomes_time != "year"),
+            ("--outcomes-value", outcomes_value is not None),
+        ):
+            if given:
+                raise InputError(f"{option} needs --outcomes FILE (the table it names a column of)")
+        if outcome is None:
+            raise InputError(
+                "give --outcome INDICATOR (an indicator per RegSO) or --outcomes FILE (your own "
+                "table of the outcome per RegSO and year)"
+            )
+        table = regso_outcomes(ctx)
+        values = table.filter(indicator=outcome)
+        if values.is_empty():
+            known = ", ".join(sorted(table.get_column("indicator").unique().to_list()))
+            raise InputError(
+                f"--outcome {outcome}: no indicator of that id at RegSO level; there are {known} "
+                "(load more with bryta indicators load ID --level regso, or give your own table "
+                "with --outcomes FILE)"
+            )
+        where = f"--outcome {outcome}"
     values = values.with_columns(pl.col("regso").str.slice(0, 4).alias("kommun"))
     if scope:
         values = values.filter(pl.col("kommun").is_in(list(scope)))
         if values.is_empty():
-            raise InputError(f"--outcome {outcome}: no values in {_scope_text(scope)}")
+            raise InputError(f"{where}: no values in {_scope_text(scope)}")
     years = sorted(values.get_column("year").unique().to_list())
     first, last = years[0], years[-1]
     units = values.select("regso", "kommun").unique().sort("regso")
@@ -890,6 +1094,7 @@ def build_panel(
         crosswalked=mapped,
         crosswalk_below=below,
         crosswalk_rule=key_of_versions.rule if key_of_versions is not None else "",
+        outcome_source=source,
     )
     treated_by = (
         treated.filter(pl.col("regso").is_in(list(in_panel)))
@@ -1540,11 +1745,15 @@ class RecordedEvaluation:
     record: Any  # bryta.registry.evaluations.EvaluationRecord
 
 
-def _provenance(ctx: Context, outcome: str) -> dict[str, Any]:
-    """Where the outcome came from: the warehouse dataset (name, checksum, when stored) when
-    it was loaded with ``bryta indicators load``, else ``"bundled"``; and bryta's version."""
+def _provenance(ctx: Context, outcome: str, source: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Where the outcome came from: the analyst's own table (``source``, from
+    :func:`read_outcomes`: the file and its checksum, or the warehouse dataset) when given;
+    else the warehouse dataset (name, checksum, when stored) when it was loaded with
+    ``bryta indicators load``, else ``"bundled"``; and bryta's version."""
     from bryta import __version__
 
+    if source is not None:
+        return {"datasets": [{"outcome": outcome, **source}], "bryta": __version__}
     name = f"indicator_{outcome}"
     datasets: Any = "bundled"
     with ctx.warehouse(read_only=True) as warehouse:
@@ -1595,7 +1804,7 @@ def record_evaluations(
     first = run.panel.frame.filter(pl.col(run.panel.time) == report.years[0])
     sd = first.get_column(run.panel.outcome).std()
     fallback = MEANINGFUL_SD * float(sd) if isinstance(sd, float) and math.isfinite(sd) else None
-    provenance = _provenance(ctx, report.outcome)
+    provenance = _provenance(ctx, report.outcome, report.outcome_source)
     if run.per_intervention:
         runs = [(r.run, "intervention") for r in run.per_intervention if r.run is not None]
     else:

@@ -852,7 +852,7 @@ def record_synth(ctx: Context, fit: RegistrySynth, *, direction: int | None = No
     first = frame.filter(pl.col("year") == report.years[0])
     sd = first.get_column("outcome").std()
     fallback = MEANINGFUL_SD * float(sd) if isinstance(sd, float) and math.isfinite(sd) else None
-    provenance = _provenance(ctx, report.outcome)
+    provenance = _provenance(ctx, report.outcome, report.outcome_source)
     provenance["panel"] = {
         "scope": list(report.scope),
         "treated_regso": list(data.treated_regso),

@@ -24,13 +24,6 @@ _DIRECTIONS = {"increase": 1, "decrease": -1}
 
 def registry_command(
     ctx: typer.Context,
-    outcome: Annotated[
-        str,
-        typer.Option(
-            help="Indicator per RegSO × year: born_abroad_pct, rental_pct, mean_wage_income, "
-            "population, or one loaded with bryta indicators load."
-        ),
-    ],
     output: Annotated[
         Path,
         typer.Option(
@@ -41,6 +34,36 @@ def registry_command(
             ".summary.json.",
         ),
     ],
+    outcome: Annotated[
+        str | None,
+        typer.Option(
+            help="Indicator per RegSO × year: born_abroad_pct, rental_pct, mean_wage_income, "
+            "population, or one loaded with bryta indicators load. With --outcomes: the "
+            "outcome's name in the report, plots and records (default: the value column's)."
+        ),
+    ] = None,
+    # --- the outcome from your own table ---
+    outcomes: Annotated[
+        str | None,
+        typer.Option(
+            help="Your own table of the outcome per RegSO × year instead of an indicator: a "
+            "file (.csv with , or ; in UTF-8 or Windows-1252, decimal commas fine; .xlsx; "
+            ".parquet), e.g. bryta local -o output, or dataset:NAME, a dataset in the "
+            "warehouse (bryta data list)."
+        ),
+    ] = None,
+    outcomes_unit: Annotated[
+        str, typer.Option(help="With --outcomes: the column of RegSO codes.")
+    ] = "regso",
+    outcomes_time: Annotated[
+        str, typer.Option(help="With --outcomes: the column of years.")
+    ] = "year",
+    outcomes_value: Annotated[
+        str | None,
+        typer.Option(
+            help="With --outcomes: the column of the outcome (default: the one other column)."
+        ),
+    ] = None,
     kommun: Annotated[
         str | None,
         typer.Option(help="The panel's kommun (code, e.g. 1280; several comma-separated)."),
@@ -226,6 +249,11 @@ def registry_command(
     of one row per intervention is written beside -o (OUT-stem_interventions); --record then
     stores each intervention's own estimate instead of the pooled one.
 
+    With --outcomes FILE, the outcome is your own table per RegSO and year (an Excel export,
+    a CSV, the per-RegSO output of a bryta command, or dataset:NAME from the warehouse)
+    instead of an indicator; --outcome then only names it. The records made with --record
+    name the file and its SHA-256.
+
     Example: bryta evaluate registry --kommun 0180 --outcome born_abroad_pct
     --form permanent_operation -o jarva.csv
     """
@@ -235,6 +263,15 @@ def registry_command(
     from bryta.cli._progress import delayed_progress
     from bryta.cli.evaluate_did import placebo_lines, summary_lines
 
+    if outcome is None and outcomes is None:
+        raise typer.BadParameter(
+            "give --outcome INDICATOR or --outcomes FILE (your own table per RegSO and year)"
+        )
+    if outcomes is not None and synth_level == "kommun":
+        raise typer.BadParameter(
+            "--outcomes holds values per RegSO, which cannot be taken to kommun level without "
+            "the counts behind them: --synth-level kommun needs an indicator (--outcome)"
+        )
     if (kommun is None) == (not all_):
         raise typer.BadParameter("give --kommun CODE or --all (one of them)")
     if control not in _CONTROLS:
@@ -295,6 +332,10 @@ def registry_command(
         "crosswalk_to": crosswalk_to,
         "crosswalk_weight": crosswalk_weight,
         "crosswalk_min_weight": crosswalk_min_weight,
+        "outcomes": outcomes,
+        "outcomes_unit": outcomes_unit,
+        "outcomes_time": outcomes_time,
+        "outcomes_value": outcomes_value,
     }
     fitted: RegistrySynth | None = None
     if synth_level == "kommun":
