@@ -65,30 +65,6 @@ class LocalMeasure:
     spatial: bool
     pysal: str
 
-    @property
-    def summary(self) -> str:
-        return (self.func.__doc__ or "").strip().splitlines()[0]
-
-    def _section(self, label: str) -> str:
-        lines = [ln.strip() for ln in (self.func.__doc__ or "").splitlines()]
-        for k, line in enumerate(lines):
-            if line.startswith(label + ":"):
-                text = [line[len(label) + 1 :].strip()]
-                for more in lines[k + 1 :]:
-                    if not more or more.split(":")[0] in ("Reference", "Formula"):
-                        break
-                    text.append(more)
-                return " ".join(text)
-        return ""
-
-    @property
-    def formula(self) -> str:
-        return self._section("Formula")
-
-    @property
-    def reference(self) -> str:
-        return self._section("Reference")
-
 
 def _shares(c: _Context) -> np.ndarray:
     """p_ig, NaN for an empty unit."""
