@@ -24,6 +24,7 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "CountsError": ("bryta.errors", "CountsError"),
     "Decay": ("bryta.compute.spatial.decay", "Decay"),
     "INDICES": ("bryta.compute.segregation.indices", "REGISTRY"),
+    "LOCAL_MEASURES": ("bryta.compute.spatial.local", "LOCAL_MEASURES"),
     "ImportFormatError": ("bryta.errors", "ImportFormatError"),
     "IndexSpec": ("bryta.compute.segregation.indices", "IndexSpec"),
     "InputError": ("bryta.errors", "InputError"),
@@ -44,6 +45,7 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "inequality_index": ("bryta.compute.segregation.inequality", "inequality_index"),
     "knn_contexts": ("bryta.compute.spatial.neighbourhoods", "knn_contexts"),
     "local_entropy": ("bryta.compute.segregation.local", "local_entropy"),
+    "local_measures": ("bryta.compute.spatial.local", "local_measures"),
     "location_quotients": ("bryta.compute.segregation.local", "location_quotients"),
     "measure": ("bryta.compute.segregation.engine", "measure"),
     "multiscalar_profile": ("bryta.compute.spatial.multiscalar", "multiscalar_profile"),
@@ -70,6 +72,7 @@ _PUBLIC: dict[str, tuple[str, str]] = {
 
 __all__ = [
     "INDICES",
+    "LOCAL_MEASURES",
     "SPATIAL_INDICES",
     "BrytaError",
     "Counts",
@@ -94,6 +97,7 @@ __all__ = [
     "inequality_index",
     "knn_contexts",
     "local_entropy",
+    "local_measures",
     "location_quotients",
     "measure",
     "multiscalar_profile",
@@ -174,6 +178,7 @@ if TYPE_CHECKING:
     from bryta.compute.spatial.dissimilarity import spatial_dissimilarity
     from bryta.compute.spatial.indices import SPATIAL_REGISTRY as SPATIAL_INDICES
     from bryta.compute.spatial.information import spatial_information
+    from bryta.compute.spatial.local import LOCAL_MEASURES, local_measures
     from bryta.compute.spatial.multiscalar import multiscalar_profile
     from bryta.compute.spatial.neighbourhoods import knn_contexts, radius_contexts
     from bryta.compute.spatial.tiles import tiled_knn_contexts

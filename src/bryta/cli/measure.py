@@ -265,7 +265,7 @@ def indices(
     for spec in REGISTRY.values():
         table.add_row(spec.name, spec.kind.replace("_", "-"), spec.formula, spec.reference)
     for spec in SPATIAL_REGISTRY.values():
-        kind = "spatial two-group (--boundaries)"
+        kind = f"spatial {spec.kind.replace('_', '-')} (--boundaries)"
         table.add_row(spec.name, kind, spec.formula, spec.reference)
     Console().print(table)
 

@@ -1,4 +1,5 @@
-"""``bryta decompose`` and ``bryta local``: the mutual information family on the command line."""
+"""``bryta decompose`` and ``bryta local``: the mutual information family on the command line,
+and PySAL's local measures (``bryta local --measures``)."""
 
 from __future__ import annotations
 
@@ -122,18 +123,79 @@ def local(
     count_col: CountCol = None,
     base: Base = math.e,
     drop_totals: DropTotals = False,
+    measures: Annotated[
+        str | None,
+        typer.Option(
+            help="PySAL's local measures instead of ls and p, comma-separated, or 'all' "
+            "(multi_local_diversity, multi_local_entropy, multi_local_simpson_concentration, "
+            "multi_local_simpson_interaction, multi_location_quotient; with --boundaries "
+            "also local_distortion, local_relative_centralization).",
+        ),
+    ] = None,
+    boundaries: Annotated[
+        Path | None,
+        typer.Option(
+            "--boundaries",
+            help="With --measures: unit boundaries (GeoParquet, GeoPackage, GeoJSON, "
+            "Shapefile) for local_distortion and local_relative_centralization.",
+        ),
+    ] = None,
+    boundary_code: Annotated[
+        str | None,
+        typer.Option("--boundary-code", help="With --boundaries: the column with the unit codes."),
+    ] = None,
+    metric: Annotated[
+        str, typer.Option(help="With --measures: the centroid distance of local_distortion.")
+    ] = "euclidean",
+    k: Annotated[
+        int, typer.Option(help="With --measures: neighbours of local_relative_centralization.")
+    ] = 5,
     output: Output = None,
 ) -> None:
-    """Local segregation scores ls and weights p of units or groups (Σ p·ls = M)."""
+    """Local segregation scores ls and weights p of units or groups (Σ p·ls = M).
+
+    With --measures, PySAL's local measures instead: one row per unit (and group for
+    multi_location_quotient and local_relative_centralization) with measure, group and value.
+
+    Example: bryta local panel.csv --unit regso --groups born_sweden,born_abroad --by year
+    --measures all --boundaries regso.gpkg --boundary-code regso -o local.csv
+    """
     from bryta.compute.segregation.mutual import mutual_local
 
     with user_errors(str(input)):
         check_output(output, [input])
         if of not in ("unit", "group"):
             raise typer.BadParameter(f"--of must be 'unit' or 'group', not {of!r}")
+        if measures is None and (boundaries is not None or boundary_code is not None):
+            raise typer.BadParameter("--boundaries and --boundary-code need --measures")
+        if boundary_code is not None and boundaries is None:
+            raise typer.BadParameter("--boundary-code needs --boundaries FILE")
+        if boundaries is not None and boundary_code is None:
+            raise typer.BadParameter("--boundaries needs --boundary-code COLUMN")
+        if measures is not None and of != "unit":
+            raise typer.BadParameter("--of group gives ls and p; it cannot go with --measures")
         frame, names = read_counts(
             input, unit=unit, groups=groups, group_col=group_col, drop_totals=drop_totals
         )
+        if measures is not None:
+            from bryta.compute.spatial.local import local_measures
+
+            chosen = None if measures.strip() == "all" else split_list(measures)
+            result = local_measures(
+                frame,
+                unit=unit,
+                groups=names,
+                by=split_list(by),
+                measures=chosen,
+                group_col=group_col,
+                count_col=count_col,
+                geometry=boundaries,
+                geometry_code=boundary_code,
+                metric=metric,
+                k=k,
+            )
+            emit(result, output, [input])
+            return
         result = mutual_local(
             frame,
             unit=unit,

@@ -237,6 +237,7 @@ def measure(
     beta: float = 0.5,
     standardize: bool = True,
     profile_steps: int = 1000,
+    metric: Any = "euclidean",
     m: int = 1000,
     B: int = 500,
     iterations: int = 500,
@@ -274,8 +275,8 @@ def measure(
             the spatial ones (:mod:`bryta.compute.spatial.indices`).
         geometry_code: the column of ``geometry`` holding the unit codes (``code`` for a
             frame; required for a file).
-        center, alpha, beta, standardize, profile_steps: PySAL's parameters of the spatial
-            indices (see :class:`bryta.compute.spatial.indices.SpatialParams`).
+        center, alpha, beta, standardize, profile_steps, metric: PySAL's parameters of the
+            spatial indices (see :class:`bryta.compute.spatial.indices.SpatialParams`).
         m: the number of thresholds of ``con_prof`` (PySAL's default 1000).
         B: the draws of ``bias_corrected_dissimilarity`` (PySAL's default 500).
         iterations: the draws of ``modified_dissimilarity`` and ``modified_gini`` (500).
@@ -323,6 +324,7 @@ def measure(
             "beta": beta,
             "standardize": standardize,
             "profile_steps": profile_steps,
+            "metric": metric,
         },
         m=m,
         B=B,

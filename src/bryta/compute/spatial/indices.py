@@ -35,6 +35,7 @@ import numpy as np
 
 from bryta.compute.segregation._margins import Margins
 from bryta.compute.segregation.indices import IndexSpec, Params
+from bryta.compute.spatial.distortion import global_distortion
 from bryta.errors import InputError
 
 if TYPE_CHECKING:
@@ -54,7 +55,8 @@ class SpatialParams:
     EPSG:3006. ``alpha``, ``beta``: the proximity's diagonal (0.6, 0.5). ``standardize``: the
     boundary weights of the two boundary dissimilarities (True, PySAL's default for both
     classes). ``profile_steps``: the thresholds of the spatial proximity profile (PySAL's
-    ``m``, 1000).
+    ``m``, 1000). ``metric``: the distance between centroids in ``global_distortion`` (any
+    ``scipy.spatial.distance.pdist`` metric, PySAL's default ``euclidean``).
     """
 
     geometry: Geometry
@@ -63,6 +65,7 @@ class SpatialParams:
     beta: float = 0.5
     standardize: bool = True
     profile_steps: int = 1000
+    metric: Any = "euclidean"
 
     def __post_init__(self) -> None:
         if isinstance(self.center, str):
@@ -77,6 +80,9 @@ class SpatialParams:
             raise InputError(f"alpha and beta must be 0 or more, not {self.alpha}, {self.beta}")
         if int(self.profile_steps) < 2:
             raise InputError(f"profile_steps must be 2 or more, not {self.profile_steps}")
+        from bryta.compute.spatial.distortion import check_metric
+
+        check_metric(self.metric)
 
 
 def _spatial(params: Params) -> SpatialParams:
@@ -518,6 +524,13 @@ _ORDER: Sequence[IndexSpec] = [
     _spec("distance_decay_isolation", distance_decay_isolation),
     _spec("distance_decay_exposure", distance_decay_exposure),
     _spec("spatial_proximity_profile", spatial_proximity_profile, lower=-np.inf, upper=None),
+]
+
+# ---- multigroup: distortion (bryta.compute.spatial.distortion) -------------------------------
+
+_ORDER = [
+    *_ORDER,
+    IndexSpec("global_distortion", "multigroup", global_distortion, upper=None, spatial=True),
 ]
 
 SPATIAL_REGISTRY: dict[str, IndexSpec] = {spec.name: spec for spec in _ORDER}
