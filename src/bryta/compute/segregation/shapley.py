@@ -254,7 +254,7 @@ def _spatial_params(
 
     frame, label = load_geometry(geometry, code)
     units = counts.units.cast(pl.String).unique()
-    lacking = units.filter(~units.is_in(frame.get_column("code"))).sort().to_list()
+    lacking = units.filter(~units.is_in(frame.get_column("code").implode())).sort().to_list()
     if lacking:
         shown = ", ".join(lacking[:10]) + (
             f" and {len(lacking) - 10} more" if len(lacking) > 10 else ""
