@@ -24,7 +24,7 @@ itself in 2023, or each year of Malmö against the same year of Göteborg); the 
 quantiles and the index values of all pairs are computed together, without a loop over pairs.
 
 Reference: Rey, S. J., Cortes, R. X. & Knaap, E. (2021). Comparative spatial segregation
-analytics. Spatial Demography 9, 31–64.
+analytics. Spatial Demography.
 """
 
 from __future__ import annotations
