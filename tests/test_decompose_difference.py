@@ -51,7 +51,7 @@ def run(frame, approach, **extra):
         groups=["x", "y"],
         by="k",
         between="side",
-        index=INDICES,
+        indices=INDICES,
         counterfactual=approach,
         **{"first_value": "a", "second_value": "b", **extra},
     )
@@ -116,7 +116,7 @@ def test_one_call_equals_one_call_per_pair():
                 between="side",
                 first_value="a",
                 second_value="b",
-                index=INDICES,
+                indices=INDICES,
                 counterfactual=approach,
             )
             mine = together.filter(k=k).drop("k")
@@ -174,7 +174,7 @@ def pair() -> tuple[pl.DataFrame, pl.DataFrame]:
 
 def test_a_multigroup_index_is_refused(pair):
     with pytest.raises(InputError, match="'theil_h' cannot be decomposed"):
-        bryta.decompose_difference(*pair, unit="u", groups=["x", "y"], index="theil_h")
+        bryta.decompose_difference(*pair, unit="u", groups=["x", "y"], indices="theil_h")
 
 
 def test_no_shared_partition(pair):
@@ -191,7 +191,7 @@ def test_unknown_focal_group_and_approach(pair):
 
 def test_spatial_index_needs_boundaries(pair):
     with pytest.raises(InputError, match="need unit boundaries"):
-        bryta.decompose_difference(*pair, unit="u", groups=["x", "y"], index="delta")
+        bryta.decompose_difference(*pair, unit="u", groups=["x", "y"], indices="delta")
 
 
 # ---- the command line --------------------------------------------------------------------------
@@ -218,7 +218,7 @@ def test_command_line_writes_the_decomposition(tmp_path):
         between="year",
         first_value=2020,
         second_value=2023,
-        index=["dissimilarity", "gini"],
+        indices=["dissimilarity", "gini"],
         counterfactual="share",
     )
     assert written["kommun"].to_list() == want["kommun"].to_list()

@@ -117,7 +117,7 @@ def test_malmo_aspatial_equals_pysal(malmo, approach):
         between="year",
         first_value=2020,
         second_value=2023,
-        index=list(ASPATIAL),
+        indices=list(ASPATIAL),
         counterfactual=approach,
     )
     assert out.height == len(ASPATIAL) * 2
@@ -166,7 +166,7 @@ def test_random_tables_equal_pysal(approach):
         between="side",
         first_value="a",
         second_value="b",
-        index=indices,
+        indices=indices,
         counterfactual=approach,
     )
     for k in range(4):
@@ -223,7 +223,7 @@ def test_malmo_spatial_equals_pysal(malmo, malmo_geo, approach, names):
         between="year",
         first_value=2020,
         second_value=2023,
-        index=names,
+        indices=names,
         counterfactual=approach,
         geometry=boundaries,
     )
@@ -249,7 +249,7 @@ def test_pysal_counterfactuals_take_the_function_defaults(malmo, malmo_geo):
         "between": "year",
         "first_value": 2020,
         "second_value": 2023,
-        "index": "boundary_spatial_dissimilarity",
+        "indices": "boundary_spatial_dissimilarity",
         "geometry": boundaries,
     }
     default = DecomposeSegregation(cls(sides[0], "x", "t"), cls(sides[1], "x", "t"))

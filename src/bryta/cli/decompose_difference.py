@@ -107,7 +107,7 @@ def decompose_difference(
             unit=unit,
             groups=split_list(groups),
             focal=split_list(focal),
-            index=index_names(index) or "dissimilarity",
+            indices=index_names(index) or "dissimilarity",
             by=split_list(by),
             between=between,
             first_value=first_value,

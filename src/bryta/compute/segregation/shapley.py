@@ -285,7 +285,7 @@ def decompose_difference(
     unit: str,
     groups: Sequence[str] | None = None,
     focal: Sequence[str] | str | None = None,
-    index: Sequence[str] | str | None = "dissimilarity",
+    indices: Sequence[str] | str | None = "dissimilarity",
     by: Sequence[str] | str | None = None,
     between: str | None = None,
     first_value: Any = None,
@@ -313,7 +313,7 @@ def decompose_difference(
             ``first`` with ``between``, ``first_value`` and ``second_value``.
         unit, groups, group_col, count_col: as in :func:`bryta.measure`.
         focal: the focal group(s), each against the rest; every group in turn when omitted.
-        index: two-group index name(s) (``dissimilarity`` by default; None: every
+        indices: two-group index name(s) (``dissimilarity`` by default; None: every
             deterministic two-group index, the spatial ones too with ``geometry``).
         by: partition columns; partition k of ``first`` is compared with partition k of
             ``second`` (partitions on one side only are left out).
@@ -375,7 +375,7 @@ def decompose_difference(
         raise InputError("give either second or between=, not both")
     if second_geometry is not None and geometry is None:
         raise InputError("second_geometry= needs geometry= for the first side")
-    specs = resolve_indices(index, spatial=geometry is not None)
+    specs = resolve_indices(indices, spatial=geometry is not None)
     _check_specs(specs)
 
     def prepare(data: Any) -> Counts:
