@@ -39,6 +39,7 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "changed_areas": ("bryta.compute.conditions.transitions", "changed_areas"),
     "compare": ("bryta.compute.segregation.inference", "compare"),
     "con_prof_profile": ("bryta.compute.segregation.variants", "con_prof_profile"),
+    "decompose_difference": ("bryta.compute.segregation.shapley", "decompose_difference"),
     "expected": ("bryta.compute.segregation.inference", "expected"),
     "exposure_matrix": ("bryta.compute.segregation.local", "exposure_matrix"),
     "group_segregation": ("bryta.compute.segregation.inequality", "group_segregation"),
@@ -91,6 +92,7 @@ __all__ = [
     "changed_areas",
     "compare",
     "con_prof_profile",
+    "decompose_difference",
     "expected",
     "exposure_matrix",
     "group_segregation",
@@ -173,6 +175,7 @@ if TYPE_CHECKING:
         mutual_within,
     )
     from bryta.compute.segregation.rank_order import rank_order
+    from bryta.compute.segregation.shapley import decompose_difference
     from bryta.compute.segregation.variants import con_prof_profile
     from bryta.compute.spatial.decay import Decay
     from bryta.compute.spatial.dissimilarity import spatial_dissimilarity

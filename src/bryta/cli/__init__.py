@@ -10,6 +10,7 @@ from bryta.cli import (
     compare,
     conditions,
     data,
+    decompose_difference,
     demo,
     evaluate,
     import_boundaries,
@@ -38,6 +39,7 @@ measure.register(app)
 mutual.register(app)
 change.register(app)
 compare.register(app)
+decompose_difference.register(app)
 demo.register(app)
 data.register(app)
 import_files.register(imports.import_app)
