@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -1586,7 +1586,7 @@ def evaluate_registry(
     import json
 
     from bryta.app.svg import png_or_note
-    from bryta.app.tables import check_writable, write_atomic, write_table
+    from bryta.app.tables import check_writable, write_content, write_table
 
     if placebos < 0:
         raise InputError(f"--placebos takes a number of draws (0: none), not {placebos}")
@@ -1650,10 +1650,10 @@ def evaluate_registry(
     texts = [(paths.html, html), (paths.svg, svg), (paths.summary, summary_text)]
     write_table(result.estimates, paths.table)
     for path, text in texts:
-        write_atomic(path, _text_writer(text))
+        write_content(path, text)
     files = [paths.table, *(p for p, _ in texts)]
     if png is not None:
-        write_atomic(paths.png, lambda tmp: tmp.write_bytes(png))
+        write_content(paths.png, png)
         files.insert(3, paths.png)
     if per_intervention:
         write_table(interventions_table(each), interventions_path(output))
@@ -1913,13 +1913,6 @@ def evaluations_of(ctx: Context, key: str) -> list[dict[str, Any]]:
         del row["intervention_id"]
         rows.append(row)
     return rows
-
-
-def _text_writer(text: str) -> Callable[[Path], object]:
-    def write(tmp: Path) -> object:
-        return tmp.write_text(text, encoding="utf-8")
-
-    return write
 
 
 def _plot_title(report: PanelReport, result: DidResult) -> str:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from bryta.app.svg import axis_ticks, png_or_note, tick_label, value_axis
-from bryta.app.tables import check_can_create, read_table, write_atomic
+from bryta.app.tables import check_can_create, read_table, write_content
 from bryta.errors import InputError
 
 if TYPE_CHECKING:
@@ -147,18 +147,9 @@ def write_results(out_dir: Path, contents: dict[str, str]) -> tuple[list[Path], 
     files = []
     for name in [n for n in FILES if n in data] + [n for n in data if n not in FILES]:
         path = out_dir / name
-        write_atomic(path, _writer(data[name]))
+        write_content(path, data[name])
         files.append(path)
     return files, ((note,) if note else ())
-
-
-def _writer(data: str | bytes) -> Callable[[Path], object]:
-    def write(tmp: Path) -> object:
-        if isinstance(data, bytes):
-            return tmp.write_bytes(data)
-        return tmp.write_text(data, encoding="utf-8")
-
-    return write
 
 
 def result_contents(

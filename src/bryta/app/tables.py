@@ -218,6 +218,17 @@ def write_table(frame: pl.DataFrame, path: Path, inputs: Iterable[Path] = ()) ->
     write_atomic(path, writers.get(suffix, frame.write_json))
 
 
+def write_content(path: Path, data: str | bytes) -> None:
+    """Write ``data`` (text as UTF-8, or bytes) whole to ``path`` (:func:`write_atomic`)."""
+
+    def write(tmp: Path) -> object:
+        if isinstance(data, bytes):
+            return tmp.write_bytes(data)
+        return tmp.write_text(data, encoding="utf-8")
+
+    write_atomic(path, write)
+
+
 def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     """``write`` a temporary file beside ``path``, then rename it into place: a failed write
     leaves neither a partial file nor a changed one."""
