@@ -10,6 +10,18 @@ import typer
 
 from bryta.cli._common import check_output, emit, index_names, split_list, user_errors
 from bryta.cli.mutual import Base, By, CountCol, GroupCol, Groups, Output, Unit
+from bryta.cli.spatial_options import (
+    Alpha,
+    Beta,
+    Boundaries,
+    BoundaryCode,
+    Center,
+    Metric,
+    ProfileSteps,
+    Standardize,
+    check_boundaries,
+    spatial_parameters,
+)
 
 
 def compare(
@@ -34,6 +46,14 @@ def compare(
     group_col: GroupCol = None,
     count_col: CountCol = None,
     base: Base = math.e,
+    boundaries: Boundaries = None,
+    boundary_code: BoundaryCode = None,
+    center: Center = "mean",
+    alpha: Alpha = 0.6,
+    beta: Beta = 0.5,
+    standardize: Standardize = True,
+    profile_steps: ProfileSteps = 1000,
+    metric: Metric = "euclidean",
     output: Output = None,
 ) -> None:
     """Difference of each index between two periods or regions, with CI and p-value.
@@ -41,6 +61,9 @@ def compare(
     Example: bryta compare panel.csv --unit regso --groups born_sweden,born_abroad --by kommun
     --between year --first 2020 --second 2023 --index dissimilarity --alternative greater
     -o change.csv
+
+    The spatial indices need --boundaries FILE --boundary-code COLUMN covering the units of
+    both samples; the people are resampled, the boundaries stay.
     """
     from bryta.app.comparisons import compare as run_compare
     from bryta.app.tables import read_table
@@ -50,7 +73,9 @@ def compare(
     with user_errors(str(input)):
         check_output(output, [input])
         names = index_names(index)
-        specs = resolve_indices(names)
+        check_boundaries(boundaries, boundary_code)
+        spatial = spatial_parameters(center, alpha, beta, standardize, profile_steps, metric)
+        specs = resolve_indices(names, spatial=boundaries is not None)
         frame = read_table(input)
         with delayed_progress(n_bootstrap, method) as bar:
             result = run_compare(
@@ -72,6 +97,9 @@ def compare(
                 count_col=count_col,
                 base=base,
                 progress=bar.advance_by,
+                geometry=boundaries,
+                geometry_code=boundary_code,
+                spatial=spatial,
             )
         emit(result, output, [input], what="comparisons")
 

@@ -10,6 +10,18 @@ import typer
 
 from bryta.cli._common import check_output, emit, index_names, split_list, user_errors
 from bryta.cli.options import Result
+from bryta.cli.spatial_options import (
+    Alpha,
+    Beta,
+    Boundaries,
+    BoundaryCode,
+    Center,
+    Metric,
+    ProfileSteps,
+    Standardize,
+    check_boundaries,
+    spatial_parameters,
+)
 
 _EXPECTED = ("expected", "expected_se", "adjusted")
 
@@ -114,18 +126,14 @@ def measure(
             "--fractional", help="Accept counts that are not whole numbers (weighted counts)."
         ),
     ] = False,
-    boundaries: Annotated[
-        Path | None,
-        typer.Option(
-            "--boundaries",
-            help="Unit boundaries (GeoParquet, GeoPackage, GeoJSON, Shapefile) for the spatial "
-            "indices; with it, all indices include the spatial ones.",
-        ),
-    ] = None,
-    boundary_code: Annotated[
-        str | None,
-        typer.Option("--boundary-code", help="With --boundaries: the column with the unit codes."),
-    ] = None,
+    boundaries: Boundaries = None,
+    boundary_code: BoundaryCode = None,
+    center: Center = "mean",
+    alpha: Alpha = 0.6,
+    beta: Beta = 0.5,
+    standardize: Standardize = True,
+    profile_steps: ProfileSteps = 1000,
+    metric: Metric = "euclidean",
     output: Result = None,
 ) -> None:
     """Compute segregation indices for every partition of a counts table.
@@ -148,7 +156,10 @@ def measure(
     --fractional.
 
     The spatial indices (bryta indices lists them) need --boundaries FILE --boundary-code
-    COLUMN: every unit needs a polygon and every polygon a unit.
+    COLUMN: every unit needs a polygon and every polygon a unit. --bootstrap and --expected
+    work with them too: people are resampled or moved at random, the boundaries stay.
+    --center, --alpha, --beta, --standardize, --profile-steps and --metric are PySAL's
+    parameters of the spatial indices (docs/indices.md), with PySAL's defaults.
     """
     from bryta.app.tables import read_table
     from bryta.cli._progress import delayed_progress
@@ -162,12 +173,8 @@ def measure(
     with user_errors(str(input)):
         check_output(output, [input])
         names = index_names(index)
-        if boundary_code is not None and boundaries is None:
-            raise typer.BadParameter("--boundary-code needs --boundaries FILE")
-        if boundaries is not None and boundary_code is None:
-            raise typer.BadParameter("--boundaries needs --boundary-code COLUMN")
-        if boundaries is not None and (bootstrap is not None or expected is not None):
-            raise typer.BadParameter("--boundaries cannot be combined with --bootstrap/--expected")
+        check_boundaries(boundaries, boundary_code)
+        spatial = spatial_parameters(center, alpha, beta, standardize, profile_steps, metric)
         specs = resolve_indices(names, spatial=boundaries is not None)
         frame = read_table(input)
         group_list = split_list(groups)
@@ -200,6 +207,7 @@ def measure(
                     fractional=fractional,
                     geometry=boundaries,
                     geometry_code=boundary_code,
+                    **spatial,
                     m=m,
                     B=draws_b,
                     iterations=iterations,
@@ -215,6 +223,9 @@ def measure(
                     ci=ci,
                     ci_method=ci_method,
                     progress=bar.advance_by,
+                    geometry=boundaries,
+                    geometry_code=boundary_code,
+                    spatial=spatial,
                     **common,
                 )
         if expected is not None:
@@ -225,6 +236,9 @@ def measure(
                     n_bootstrap=expected,
                     seed=seed,
                     progress=bar.advance_by,
+                    geometry=boundaries,
+                    geometry_code=boundary_code,
+                    spatial=spatial,
                     **common,
                 )
             if result is None:

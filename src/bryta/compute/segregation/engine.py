@@ -185,10 +185,13 @@ def plan(
     B: int = 500,
     iterations: int = 500,
     seed: int | None = None,
+    attach_geometry: bool = True,
 ) -> tuple[Counts, list[IndexSpec], np.ndarray, Params]:
     """Validate everything a measurement needs before any work is done. With ``geometry``
     the unit geometry is built (once per distinct set of units) and ``spatial`` holds the
-    parameters of the spatial indices (:class:`bryta.compute.spatial.indices.SpatialParams`)."""
+    parameters of the spatial indices (:class:`bryta.compute.spatial.indices.SpatialParams`).
+    ``attach_geometry=False`` accepts the spatial indices but leaves the geometry to the
+    caller (:func:`with_geometry`), for tables assembled after planning."""
     specs = resolve_indices(indices, spatial=geometry is not None)
     params = Params(b=b, base=base, m=m, B=B, iterations=iterations, seed=seed)
     prepared = prepare_counts(
@@ -202,15 +205,28 @@ def plan(
         fractional=fractional,
     )
     focal_pos = _focal_positions(prepared, focal)
-    if geometry is not None and any(spec.spatial for spec in specs):
-        from bryta.compute.spatial.geometry import build_geometry
-        from bryta.compute.spatial.indices import SpatialParams
-
-        settings = SpatialParams(
-            build_geometry(prepared, geometry, geometry_code), **(spatial or {})
-        )
-        params = replace(params, spatial=settings)
+    if attach_geometry:
+        params = with_geometry(params, specs, prepared, geometry, geometry_code, spatial)
     return prepared, specs, focal_pos, params
+
+
+def with_geometry(
+    params: Params,
+    specs: Sequence[IndexSpec],
+    counts: Counts,
+    geometry: Any,
+    geometry_code: str | None,
+    spatial: dict[str, Any] | None = None,
+) -> Params:
+    """``params`` with the geometry of ``counts``' rows and the spatial parameters, when a
+    spatial index is asked for and there are boundaries; ``params`` unchanged otherwise."""
+    if geometry is None or not any(spec.spatial for spec in specs):
+        return params
+    from bryta.compute.spatial.geometry import build_geometry
+    from bryta.compute.spatial.indices import SpatialParams
+
+    settings = SpatialParams(build_geometry(counts, geometry, geometry_code), **(spatial or {}))
+    return replace(params, spatial=settings)
 
 
 def measure(

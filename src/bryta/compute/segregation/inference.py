@@ -29,7 +29,7 @@ import functools
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -46,8 +46,14 @@ from bryta.compute.segregation._sampling import (
     run_blocks,
 )
 from bryta.compute.segregation.counts import Counts, run_ids, take_rows, to_polars
-from bryta.compute.segregation.engine import compute_blocks, index_meta, long_result, plan
-from bryta.compute.segregation.indices import REGISTRY, IndexSpec, Params
+from bryta.compute.segregation.engine import (
+    compute_blocks,
+    index_meta,
+    long_result,
+    plan,
+    with_geometry,
+)
+from bryta.compute.segregation.indices import IndexSpec, Params
 from bryta.errors import CountsError, InputError
 
 Alternative = Literal["two-sided", "greater", "less"]
@@ -122,6 +128,9 @@ def _evaluate(
     n_rows = part.size
     rep_part = (np.arange(n_rep, dtype=np.int64)[:, None] * n_parts + part[None, :]).ravel()
     m = Margins(values.reshape(n_rep * n_rows, -1).astype(np.float64), rep_part)
+    if params.spatial is not None:  # every replicate keeps its partition's geometry
+        settings = replace(params.spatial, geometry=params.spatial.geometry.tiled(n_rep))
+        params = replace(params, spatial=settings)
     out, _, _ = compute_blocks(m, specs, focal, params)
     return out.reshape(n_rep, n_parts, -1)
 
@@ -219,6 +228,9 @@ def bootstrap(
     count_col: str | None = None,
     threads: int | None = None,
     progress: Progress | None = None,
+    geometry: Any = None,
+    geometry_code: str | None = None,
+    spatial: dict[str, Any] | None = None,
 ) -> pl.DataFrame:
     """Indices with bootstrap standard errors, percentile intervals and bias.
 
@@ -226,6 +238,12 @@ def bootstrap(
     ``ci_low``, ``ci_high``. The same ``seed`` gives the same numbers on any number of
     ``threads``. ``progress`` is called with the number of replicates just finished; the
     steps add up to ``n_bootstrap`` (see :mod:`bryta.compute.progress`).
+
+    ``geometry`` and ``geometry_code`` (as for :func:`bryta.measure`) add the spatial indices;
+    ``spatial`` holds their parameters by name (``center``, ``alpha``, ``beta``,
+    ``standardize``, ``profile_steps``, ``metric``). People are resampled within their
+    partition and the units' boundaries stay: the uncertainty is the sampling of people, not
+    of the map.
 
     >>> import polars as pl
     >>> df = pl.DataFrame({"unit": ["u1", "u2", "u3"], "a": [30, 10, 20], "b": [10, 30, 20]})
@@ -249,6 +267,9 @@ def bootstrap(
         count_col=count_col,
         b=b,
         base=base,
+        geometry=geometry,
+        geometry_code=geometry_code,
+        spatial=spatial,
     )
     m, estimate = obs.margins, obs.values
     seg_lo, seg_hi = _partition_segments(m, obs.people.shape[1])
@@ -293,6 +314,9 @@ def expected(
     count_col: str | None = None,
     threads: int | None = None,
     progress: Progress | None = None,
+    geometry: Any = None,
+    geometry_code: str | None = None,
+    spatial: dict[str, Any] | None = None,
 ) -> pl.DataFrame:
     """Each index's expected value when people are allocated to units at random.
 
@@ -304,6 +328,8 @@ def expected(
     the group labels over the people); ``False`` draws a multinomial table from the
     independence model t_u N_g / T, so the margins vary too. ``progress`` is called with the
     number of allocations just finished; the steps add up to ``n_bootstrap``.
+    ``geometry``, ``geometry_code`` and ``spatial`` add the spatial indices, as for
+    :func:`bootstrap`: people move between units at random, the map stays.
 
     >>> import polars as pl
     >>> df = pl.DataFrame({"unit": ["u1", "u2"], "a": [5, 5], "b": [5, 5]})
@@ -324,6 +350,9 @@ def expected(
         count_col=count_col,
         b=b,
         base=base,
+        geometry=geometry,
+        geometry_code=geometry_code,
+        spatial=spatial,
     )
     m, observed, people = obs.margins, obs.values, obs.people
     n_groups = people.shape[1]
@@ -349,7 +378,8 @@ def expected(
         _replicate(draw, n_bootstrap, people.size, seed, threads, progress), axis=0
     )
     stats = _summaries(reps, 0.95)
-    bounded = np.array([REGISTRY[name].upper == 1 for name, _ in obs.columns])
+    specs = {spec.name: spec for spec in obs.specs}
+    bounded = np.array([specs[name].upper == 1 for name, _ in obs.columns])
     with np.errstate(invalid="ignore", divide="ignore"):
         adjusted = np.where(bounded, (observed - stats["mean"]) / (1 - stats["mean"]), np.nan)
     return obs.result().with_columns(
@@ -384,6 +414,106 @@ def _p_value(
     return np.where(np.isnan(diff_obs), np.nan, p)
 
 
+@dataclass(frozen=True)
+class _Side:
+    """How one sample of :func:`compare` is evaluated on the rows of both samples (the units
+    of either, a unit the sample lacks holding no one). The spatial indices are evaluated on
+    the sample's own units, ``rows`` (None: all rows), with the sample's geometry; an empty
+    area would otherwise count in the region's area and contiguity."""
+
+    part: np.ndarray
+    n_parts: int
+    n_groups: int
+    plain: list[IndexSpec]
+    spatial: list[IndexSpec]
+    focal: np.ndarray
+    params: Params
+    own: Params
+    rows: np.ndarray | None
+
+    def evaluate(self, cells: np.ndarray, size: int) -> np.ndarray:
+        """Values of ``size`` replicates (flat cells of all rows): (size, partitions, columns)."""
+        out = []
+        if self.plain:
+            out.append(
+                _evaluate(cells, self.part, size, self.n_parts, self.plain, self.focal, self.params)
+            )
+        if self.spatial:
+            rows, part = (
+                (slice(None), self.part) if self.rows is None else (self.rows, self.part[self.rows])
+            )
+            own = np.asarray(cells).reshape(size, self.part.size, self.n_groups)[:, rows]
+            out.append(_evaluate(own, part, size, self.n_parts, self.spatial, self.focal, self.own))
+        return np.concatenate(out, axis=-1)
+
+    def observed(self, values: np.ndarray) -> tuple[np.ndarray, list[tuple[str, int]]]:
+        """The sample's values and the columns' (index, focal group)."""
+        est, columns = [], []
+        if self.plain:
+            v, _, c = compute_blocks(
+                Margins(values, self.part), self.plain, self.focal, self.params
+            )
+            est.append(v)
+            columns += c
+        if self.spatial:
+            rows = slice(None) if self.rows is None else self.rows
+            m = Margins(values[rows], self.part[rows])
+            v, _, c = compute_blocks(m, self.spatial, self.focal, self.own)
+            est.append(v)
+            columns += c
+        return np.hstack(est), columns
+
+
+class _Sides:
+    @staticmethod
+    def of(
+        units: pl.Series,
+        part: np.ndarray,
+        values: np.ndarray,
+        keys: pl.DataFrame,
+        prepared: Counts,
+        specs: list[IndexSpec],
+        focal: np.ndarray,
+        params: Params,
+        sample_rows: list[np.ndarray],
+        geo: tuple[Any, str | None, dict[str, Any] | None],
+    ) -> tuple[_Side, _Side]:
+        """The two samples' evaluators; the geometry is built once when the samples have the
+        same units, once per sample otherwise."""
+        plain = [s for s in specs if not s.spatial]
+        spatial = [s for s in specs if s.spatial]
+        n_parts, n_groups = int(part.max(initial=-1)) + 1, len(prepared.groups)
+
+        def side(rows: np.ndarray | None, own: Params) -> _Side:
+            return _Side(part, n_parts, n_groups, plain, spatial, focal, params, own, rows)
+
+        geometry, code, settings = geo
+        same = all(rows.size == part.size for rows in sample_rows)
+        if not spatial or same:
+            both = Counts(keys, prepared.by, prepared.unit, prepared.groups, units, part, values)
+            own = with_geometry(params, spatial, both, geometry, code, settings)
+            return side(None, own), side(None, own)
+        from bryta.compute.spatial.geometry import load_geometry
+
+        frame, label = load_geometry(geometry, code)
+        codes = frame.get_column("code")
+        extra = codes.filter(~codes.is_in(units.cast(pl.String).implode())).sort()
+        if extra.len():
+            raise InputError(
+                f"{label}: {extra.len()} areas in column {code or 'code'!r} have no counts in "
+                f"either sample (filter the boundaries): {', '.join(extra.head(10).to_list())}"
+            )
+        sides = []
+        for rows in sample_rows:
+            kept = units.gather(rows)
+            sub = Counts(
+                keys, prepared.by, prepared.unit, prepared.groups, kept, part[rows], values[rows]
+            )
+            shapes = frame.filter(codes.is_in(kept.cast(pl.String).implode()))
+            sides.append(side(rows, with_geometry(params, spatial, sub, shapes, "code", settings)))
+        return sides[0], sides[1]
+
+
 def compare(
     counts: Any,
     *,
@@ -406,6 +536,9 @@ def compare(
     count_col: str | None = None,
     threads: int | None = None,
     progress: Progress | None = None,
+    geometry: Any = None,
+    geometry_code: str | None = None,
+    spatial: dict[str, Any] | None = None,
 ) -> pl.DataFrame:
     """Compare each index between two values of ``between`` (two years, or two regions).
 
@@ -416,7 +549,8 @@ def compare(
     ``method="permutation"`` the p-value comes from reassigning the people of both samples to
     the two samples at random (the exact null of "no difference"); the interval is then not
     computed (NaN). ``progress`` is called with the number of draws just finished; the steps
-    add up to ``n_bootstrap``.
+    add up to ``n_bootstrap``. ``geometry``, ``geometry_code`` and ``spatial`` add the spatial
+    indices, as for :func:`bootstrap`; the boundaries cover the units of both samples.
 
     >>> import polars as pl
     >>> df = pl.DataFrame({"year": [1, 1, 2, 2], "unit": ["x", "y", "x", "y"],
@@ -457,6 +591,8 @@ def compare(
             count_col=count_col,
             b=b,
             base=base,
+            geometry=geometry,
+            attach_geometry=False,  # built below, on the units of both samples
         )
         for s in sides
     ]
@@ -471,7 +607,8 @@ def compare(
         keys = take_rows(p.keys, p.part).with_columns(p.units)
         return keys.with_columns(pl.DataFrame(p.values, schema=names, orient="row"))
 
-    t1, t2 = table(p1), table(p2)
+    t1 = table(p1).with_columns(pl.lit(1).alias("__in1"))
+    t2 = table(p2).with_columns(pl.lit(1).alias("__in2"))
     both_keys = p1.keys.join(p2.keys, on=by, how="inner") if by else p1.keys
     joined = t1.join(t2, on=ident, how="full", coalesce=True, suffix="__2")
     if by:
@@ -484,10 +621,28 @@ def compare(
     part = run_ids(joined, by)
     keys = take_rows(joined.select(by), np.flatnonzero(np.r_[True, part[1:] != part[:-1]]))
     m1, m2 = Margins(v1, part), Margins(v2, part)
-    est1, _, columns = compute_blocks(m1, specs, focal_pos, params)
-    est2, _, _ = compute_blocks(m2, specs, focal_pos, params)
+    sample_rows = [np.flatnonzero(joined.get_column(c).to_numpy() > 0) for c in ("__in1", "__in2")]
+    side1, side2 = _Sides.of(
+        joined.get_column(unit),
+        part,
+        v1,
+        keys,
+        p1,
+        specs,
+        focal_pos,
+        params,
+        sample_rows,
+        (geometry, geometry_code, spatial),
+    )
+    if method == "permutation" and side1.rows is not None:
+        raise InputError(
+            "a permutation test of the spatial indices needs the same units in both samples "
+            "(people would move into areas the other sample lacks); use method='bootstrap'"
+        )
+    est1, columns = side1.observed(v1)
+    est2, _ = side2.observed(v2)
     diff = est2 - est1
-    n_parts, n_groups = m1.n_partitions, len(names)
+    n_groups = len(names)
     people1 = _whole_people(v1, "compare").reshape(-1)
     people2 = _whole_people(v2, "compare").reshape(-1)
     seg_lo, seg_hi = _partition_segments(m1, n_groups)
@@ -498,9 +653,7 @@ def compare(
 
         def draw(size: int, rng: np.random.Generator) -> np.ndarray:
             c1, c2 = sampler1.draw(size, rng), sampler2.draw(size, rng)
-            r1 = _evaluate(c1, part, size, n_parts, specs, focal_pos, params)
-            r2 = _evaluate(c2, part, size, n_parts, specs, focal_pos, params)
-            return r2 - r1
+            return side2.evaluate(c2, size) - side1.evaluate(c1, size)
     else:
         pooled = people1 + people2
         cell_part = np.repeat(part, n_groups)
@@ -508,9 +661,7 @@ def compare(
 
         def draw(size: int, rng: np.random.Generator) -> np.ndarray:
             split = hypergeometric_allocation(pooled, sizes, cell_part, size, rng)
-            r1 = _evaluate(split[:, :, 0], part, size, n_parts, specs, focal_pos, params)
-            r2 = _evaluate(split[:, :, 1], part, size, n_parts, specs, focal_pos, params)
-            return r2 - r1
+            return side2.evaluate(split[:, :, 1], size) - side1.evaluate(split[:, :, 0], size)
 
     draws = np.concatenate(_replicate(draw, n_bootstrap, 2 * people1.size, seed, threads, progress))
     stats = _summaries(draws, ci)

@@ -25,7 +25,7 @@ projected or geographic CRS; reprojected to EPSG:3006).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -139,6 +139,23 @@ class Geometry:
     @property
     def n_partitions(self) -> int:
         return int(self.block.size)
+
+    def tiled(self, n_rep: int) -> Geometry:
+        """The geometry of ``n_rep`` copies of every partition stacked as partitions, copy r of
+        partition p being partition r·P + p: the layout in which the bootstrap and random
+        allocation evaluate their replicates. The geometry units, and every structure already
+        built on them (proximity, paths, neighbourhoods), are shared, not rebuilt."""
+        if n_rep == 1:
+            return self
+        n_parts = self.n_partitions
+        reps = np.arange(n_rep, dtype=np.int64)[:, None]
+        return replace(
+            self,
+            part=(reps * n_parts + self.part[None, :]).ravel(),
+            block=np.tile(self.block, n_rep),
+            gunit=np.tile(self.gunit, n_rep),
+            _cache=self._cache,
+        )
 
     # ---- products over all partitions -----------------------------------------------------
     def apply(self, matrix: sp.csr_matrix, v: np.ndarray) -> np.ndarray:
