@@ -356,7 +356,7 @@ def test_refusals(malmo):
         bryta.measure(rows, geometry=boundaries, distance=1000, w=w, **kw)
     with pytest.raises(InputError, match="not in the counts: x, y"):
         bryta.measure(rows, w=w, **kw)
-    with pytest.raises(InputError, match="row 1, column 'weight'"):
+    with pytest.raises(InputError, match=r"w: column 'weight' has missing, negative.*row 1"):
         bryta.measure(rows, w=w.with_columns(weight=pl.lit(-1.0)), **kw)
 
 
@@ -367,3 +367,89 @@ def test_all_indices_on_egohoods_are_the_aspatial_ones(malmo):
     )
     default = bryta.measure(panel.filter(year=2023), unit="regso", groups=BIRTH)
     assert out["index"].unique().sort().to_list() == default["index"].unique().sort().to_list()
+
+
+# ---- the command line -----------------------------------------------------------------------
+
+
+def test_cli_distance_and_kernel(malmo, tmp_path):
+    from typer.testing import CliRunner
+
+    from bryta.cli import app
+    from bryta.geography.boundaries import write_geoparquet
+
+    panel, boundaries, polygons = malmo
+    counts = tmp_path / "malmo.csv"
+    panel.filter(year=2023).write_csv(counts)
+    shapes = tmp_path / "regso.parquet"
+    write_geoparquet(boundaries.rename({"code": "regsokod"}), shapes)
+    out = tmp_path / "out.csv"
+    base = ["measure", str(counts), "--unit", "regso", "--groups", "born_sweden,born_abroad"]
+    geo = ["--boundaries", str(shapes), "--boundary-code", "regsokod"]
+    args = [*base, "--focal", "born_abroad", "--index", "dissimilarity", "--index", "theil_h"]
+    res = CliRunner().invoke(
+        app, [*args, *geo, "--distance", "2000", "--kernel", "gaussian", "-o", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    got = pl.read_csv(out)
+    rows = panel.filter(year=2023).sort("regso")
+    frame = pysal_frame([polygons[c] for c in rows["regso"]], rows, BIRTH)
+    want = pysal_values(
+        frame,
+        BIRTH,
+        ["born_abroad"],
+        ["dissimilarity", "theil_h"],
+        distance=2000,
+        function="gaussian",
+    )
+    assert got["value"].to_list() == pytest.approx(
+        [want["dissimilarity", "born_abroad"], want["theil_h", None]], rel=RTOL
+    )
+    for extra, message in [
+        (["--distance", "2000"], "needs unit boundaries"),
+        ([*geo, "--distance", "-3"], "positive number of metres"),
+        ([*geo, "--distance", "2000", "--kernel", "box"], "unknown kernel 'box'"),
+        ([*geo, "--distance", "2000", "--index", "delta"], "'delta' cannot be computed"),
+        ([*geo, "--distance", "2000", "--bootstrap", "10"], "cannot be combined"),
+    ]:
+        res = CliRunner().invoke(app, [*base, *extra, "-o", str(tmp_path / "x.csv")])
+        assert res.exit_code == 2, (extra, res.output)
+        assert message in " ".join(res.output.split()), (extra, res.output)
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_cli_weights_file(malmo, tmp_path):
+    from libpysal.weights import Queen
+    from typer.testing import CliRunner
+
+    from bryta.cli import app
+
+    panel, _, polygons = malmo
+    rows = panel.filter(year=2023).sort("regso")
+    counts = tmp_path / "malmo.csv"
+    rows.write_csv(counts)
+    frame = pysal_frame([polygons[c] for c in rows["regso"]], rows, BIRTH)
+    queen = Queen.from_dataframe(frame, use_index=True)
+    adj = queen.to_adjlist(drop_islands=True)
+    codes = rows["regso"].to_list()
+    weights = tmp_path / "queen.csv"
+    pl.DataFrame(
+        {
+            "unit_i": [codes[i] for i in adj["focal"]],
+            "unit_j": [codes[j] for j in adj["neighbor"]],
+            "weight": adj["weight"].to_numpy(),
+        }
+    ).write_csv(weights)
+    out = tmp_path / "out.csv"
+    args = ["measure", str(counts), "--unit", "regso", "--groups", "born_sweden,born_abroad"]
+    args += ["--focal", "born_abroad", "--index", "gini", "-o", str(out)]
+    res = CliRunner().invoke(app, [*args, "--weights", str(weights)])
+    assert res.exit_code == 0, res.output
+    want = S.Gini(frame, "born_abroad", "total", w=queen).statistic
+    assert pl.read_csv(out)["value"].item() == pytest.approx(want, rel=RTOL)
+    bad = tmp_path / "bad.csv"
+    pl.DataFrame({"unit_i": codes[:2], "unit_j": codes[1:3], "weight": [1.0, -2.0]}).write_csv(bad)
+    res = CliRunner().invoke(app, [*args, "--weights", str(bad)])
+    assert res.exit_code == 2
+    assert f"{bad}: column 'weight' has missing, negative" in " ".join(res.output.split())
+    assert "row 2" in res.output

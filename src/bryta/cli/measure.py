@@ -126,6 +126,30 @@ def measure(
         str | None,
         typer.Option("--boundary-code", help="With --boundaries: the column with the unit codes."),
     ] = None,
+    distance: Annotated[
+        float | None,
+        typer.Option(
+            "--distance",
+            help="With --boundaries: compute the aspatial indices on egohoods of this radius "
+            "in metres (PySAL's spatially implicit indices, distance=).",
+        ),
+    ] = None,
+    kernel: Annotated[
+        str,
+        typer.Option(
+            "--kernel",
+            help="With --distance: the kernel weighting the egohood (PySAL's function=): "
+            "triangular, uniform, quadratic, quartic or gaussian.",
+        ),
+    ] = "triangular",
+    weights: Annotated[
+        Path | None,
+        typer.Option(
+            "--weights",
+            help="Egohoods from a weights table (.csv, .xlsx, .parquet: unit_i, unit_j, "
+            "weight, optionally the --by columns) instead of --distance (PySAL's w=).",
+        ),
+    ] = None,
     output: Result = None,
 ) -> None:
     """Compute segregation indices for every partition of a counts table.
@@ -149,6 +173,11 @@ def measure(
 
     The spatial indices (bryta indices lists them) need --boundaries FILE --boundary-code
     COLUMN: every unit needs a polygon and every polygon a unit.
+
+    With --distance METRES (and --boundaries) every aspatial index is computed on egohoods:
+    each group's count replaced by the kernel-weighted (--kernel) sum over the units whose
+    centroids lie within METRES, rounded, as PySAL's distance= does; --weights FILE gives the
+    egohoods as a table instead.
     """
     from bryta.app.tables import read_table
     from bryta.cli._progress import delayed_progress
@@ -168,7 +197,24 @@ def measure(
             raise typer.BadParameter("--boundaries needs --boundary-code COLUMN")
         if boundaries is not None and (bootstrap is not None or expected is not None):
             raise typer.BadParameter("--boundaries cannot be combined with --bootstrap/--expected")
-        specs = resolve_indices(names, spatial=boundaries is not None)
+        egohood = distance is not None or weights is not None
+        if egohood or kernel != "triangular":
+            from bryta.compute.spatial.implicit import check_egohood
+
+            if bootstrap is not None or expected is not None:
+                raise typer.BadParameter(
+                    "--distance/--weights cannot be combined with --bootstrap/--expected"
+                )
+            check_egohood(distance, kernel, boundaries, names, weights)
+        weight_table = None
+        if weights is not None:
+            from bryta.compute.spatial.implicit import weights_table
+
+            with user_errors(str(weights)):
+                weight_table = weights_table(
+                    read_table(weights), split_list(by) or [], label=str(weights)
+                )
+        specs = resolve_indices(names, spatial=boundaries is not None and not egohood)
         frame = read_table(input)
         group_list = split_list(groups)
         if drop_totals:
@@ -204,6 +250,9 @@ def measure(
                     B=draws_b,
                     iterations=iterations,
                     seed=seed,
+                    distance=distance,
+                    kernel=kernel,
+                    w=weight_table,
                     **common,
                 )
         elif bootstrap is not None:

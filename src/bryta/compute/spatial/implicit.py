@@ -68,6 +68,7 @@ __all__ = [
     "egohood_blocks",
     "egohood_counts",
     "kernel_weight",
+    "weights_table",
 ]
 
 
@@ -262,49 +263,69 @@ def _row_pairs(
     )
 
 
-def _table_pairs(counts: Counts, w: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row i, row j, w_ij) from a weights table: ``unit_i``, ``unit_j``, ``weight`` and
-    optionally the partition's ``by`` columns (without them the weights hold in every
-    partition holding both units; with them, a partition the table does not name keeps its
-    own counts). Pairs of a unit with itself are dropped: the diagonal is 1."""
-    table = to_polars(w, what="w")
+def weights_table(w: Any, by: Sequence[str] = (), label: str = "w") -> pl.DataFrame:
+    """A checked weights table: ``unit_i``, ``unit_j`` (strings), ``weight`` (finite, ≥ 0)
+    and those of the ``by`` columns it has; each pair once (per partition). ``label`` names
+    the table in messages (a file on the command line); rows are counted from 1."""
+    table = to_polars(w, what=label)
     missing = [c for c in _WEIGHT_COLUMNS if c not in table.columns]
     if missing:
         raise InputError(
-            f"w: no column {', '.join(map(repr, missing))} (a weights table has unit_i, "
+            f"{label}: no column {', '.join(map(repr, missing))} (a weights table has unit_i, "
             f"unit_j, weight; columns: {', '.join(table.columns)})"
         )
-    extra = [c for c in table.columns if c not in (*_WEIGHT_COLUMNS, *counts.by)]
+    extra = [c for c in table.columns if c not in (*_WEIGHT_COLUMNS, *by)]
     if extra:
         raise InputError(
-            f"w: unexpected column {', '.join(map(repr, extra))} (a weights table has unit_i, "
-            f"unit_j, weight and, optionally, the by columns {', '.join(counts.by) or '(none)'})"
+            f"{label}: unexpected column {', '.join(map(repr, extra))} (a weights table has "
+            f"unit_i, unit_j, weight and, optionally, the by columns {', '.join(by) or '(none)'})"
         )
-    by = [c for c in counts.by if c in table.columns]
-    weights = table.get_column("weight")
-    if not weights.dtype.is_numeric():
-        raise InputError(f"w: column 'weight' must hold numbers, not {weights.dtype}")
-    weights = weights.cast(pl.Float64)
-    bad = (weights.is_null() | ~weights.is_finite() | (weights < 0)).fill_null(True).to_numpy()
+    from bryta.compute import _coerce as coerce
+
+    shown = ["unit_i", "unit_j", *[c for c in by if c in table.columns]]
+    weights = coerce.to_float(table, "weight", show=shown, label=f"{label}: column")
+    bad = (weights.is_null() | ~weights.is_finite() | (weights < 0)).fill_null(True)
     if bad.any():
-        row = int(np.flatnonzero(bad)[0]) + 1
         raise InputError(
-            f"w: row {row}, column 'weight': {weights[row - 1]!r} is not a finite weight ≥ 0"
+            f"{label}: column 'weight' has missing, negative or non-finite weights, "
+            + coerce.rows_text(table.with_columns(weights), bad, [*shown, "weight"])
         )
-    keys = counts.keys.select(by)
+    for column in ("unit_i", "unit_j"):
+        empty = table.get_column(column).is_null().to_numpy()
+        if empty.any():
+            row = int(np.flatnonzero(empty)[0]) + 1
+            raise InputError(f"{label}: row {row}, column {column!r} is empty")
+    present = [c for c in by if c in table.columns]
     table = table.select(
         pl.col("unit_i").cast(pl.String),
         pl.col("unit_j").cast(pl.String),
-        pl.Series("w", weights),
-        *[pl.col(c).cast(keys.schema[c], strict=False) for c in by],
+        pl.Series("weight", weights),
+        *present,
     )
-    twice = table.select("unit_i", "unit_j", *by).is_duplicated().to_numpy()
+    twice = table.select("unit_i", "unit_j", *present).is_duplicated().to_numpy()
     if twice.any():
         row = int(np.flatnonzero(twice)[0]) + 1
         raise InputError(
-            f"w: row {row}: the pair ({table['unit_i'][row - 1]}, {table['unit_j'][row - 1]}) "
-            "is given more than once"
+            f"{label}: row {row}: the pair ({table['unit_i'][row - 1]}, "
+            f"{table['unit_j'][row - 1]}) is given more than once"
         )
+    return table
+
+
+def _table_pairs(counts: Counts, w: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row i, row j, w_ij) from a weights table (:func:`weights_table`): with the partition's
+    ``by`` columns each partition has its own weights (a partition the table does not name
+    keeps its own counts), without them the weights hold in every partition holding both
+    units. Pairs of a unit with itself are dropped: the diagonal is 1."""
+    table = weights_table(w, counts.by)
+    by = [c for c in counts.by if c in table.columns]
+    keys = counts.keys.select(by)
+    table = table.select(
+        "unit_i",
+        "unit_j",
+        pl.col("weight").alias("w"),
+        *[pl.col(c).cast(keys.schema[c], strict=False) for c in by],
+    )
     units = counts.units.cast(pl.String)
     named = set(table.get_column("unit_i").to_list()) | set(table.get_column("unit_j").to_list())
     unknown = sorted(named - set(units.unique().to_list()))
