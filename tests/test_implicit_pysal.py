@@ -453,3 +453,52 @@ def test_cli_weights_file(malmo, tmp_path):
     assert res.exit_code == 2
     assert f"{bad}: column 'weight' has missing, negative" in " ".join(res.output.split())
     assert "row 2" in res.output
+
+
+# ---- local measures on egohoods -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kernel", ["triangular", "gaussian"])
+def test_local_measures_equal_pysal(malmo, kernel):
+    from segregation import local as L
+
+    panel, boundaries, polygons = malmo
+    per_unit = {
+        "multi_local_diversity": L.MultiLocalDiversity,
+        "multi_local_entropy": L.MultiLocalEntropy,
+        "multi_local_simpson_concentration": L.MultiLocalSimpsonConcentration,
+        "multi_local_simpson_interaction": L.MultiLocalSimpsonInteraction,
+    }
+    result = bryta.local_measures(
+        panel,
+        unit="regso",
+        groups=TENURE,
+        by="year",
+        geometry=boundaries,
+        distance=1500,
+        kernel=kernel,
+    )
+    assert set(result["measure"]) == {*per_unit, "multi_location_quotient"}
+    for year in (2020, 2023):
+        rows = panel.filter(year=year).sort("regso")
+        frame = pysal_frame([polygons[c] for c in rows["regso"]], rows, TENURE)
+        ours = result.filter(year=year).sort("regso")
+        for name, cls in per_unit.items():
+            want = cls(frame, TENURE, distance=1500, function=kernel).statistics
+            got = ours.filter(measure=name)["value"].to_numpy()
+            np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL, err_msg=name)
+        lq = L.MultiLocationQuotient(frame, TENURE, distance=1500, function=kernel).statistics
+        for j, g in enumerate(TENURE):
+            got = ours.filter(measure="multi_location_quotient", group=g)["value"].to_numpy()
+            np.testing.assert_allclose(got, lq[:, j], rtol=RTOL, atol=ATOL, err_msg=g)
+
+
+def test_local_measures_refusals(malmo):
+    panel, boundaries, _ = malmo
+    kw = {"unit": "regso", "groups": BIRTH, "geometry": boundaries}
+    with pytest.raises(InputError, match="'local_distortion' cannot be computed on egohoods"):
+        bryta.local_measures(panel, measures="local_distortion", distance=1000, **kw)
+    with pytest.raises(InputError, match="positive number of metres"):
+        bryta.local_measures(panel, distance=-1, **kw)
+    with pytest.raises(InputError, match="unknown kernel"):
+        bryta.local_measures(panel, distance=1000, kernel="cosine", **kw)
