@@ -102,7 +102,8 @@ def test_expected_equals_the_exact_mean_over_every_allocation():
     names = ["delta", "absolute_centralization", "spatial_proximity", "distance_decay_isolation"]
 
     def measured(a: list[int]) -> dict[str, float]:
-        frame = pl.DataFrame({"unit": codes, "a": a, "b": [s - x for s, x in zip(sizes, a)]})
+        b = [size - x for size, x in zip(sizes, a, strict=True)]
+        frame = pl.DataFrame({"unit": codes, "a": a, "b": b})
         out = bryta.measure(
             frame, unit="unit", groups=["a", "b"], indices=names, focal="a", geometry=geometry
         )

@@ -128,6 +128,30 @@ def measure(
     ] = False,
     boundaries: Boundaries = None,
     boundary_code: BoundaryCode = None,
+    distance: Annotated[
+        float | None,
+        typer.Option(
+            "--distance",
+            help="With --boundaries: compute the aspatial indices on egohoods of this radius "
+            "in metres (PySAL's spatially implicit indices, distance=).",
+        ),
+    ] = None,
+    kernel: Annotated[
+        str,
+        typer.Option(
+            "--kernel",
+            help="With --distance: the kernel weighting the egohood (PySAL's function=): "
+            "triangular, uniform, quadratic, quartic or gaussian.",
+        ),
+    ] = "triangular",
+    weights: Annotated[
+        Path | None,
+        typer.Option(
+            "--weights",
+            help="Egohoods from a weights table (.csv, .xlsx, .parquet: unit_i, unit_j, "
+            "weight, optionally the --by columns) instead of --distance (PySAL's w=).",
+        ),
+    ] = None,
     center: Center = "mean",
     alpha: Alpha = 0.6,
     beta: Beta = 0.5,
@@ -160,6 +184,11 @@ def measure(
     work with them too: people are resampled or moved at random, the boundaries stay.
     --center, --alpha, --beta, --standardize, --profile-steps and --metric are PySAL's
     parameters of the spatial indices (docs/indices.md), with PySAL's defaults.
+
+    With --distance METRES (and --boundaries) every aspatial index is computed on egohoods:
+    each group's count replaced by the kernel-weighted (--kernel) sum over the units whose
+    centroids lie within METRES, rounded, as PySAL's distance= does; --weights FILE gives the
+    egohoods as a table instead.
     """
     from bryta.app.tables import read_table
     from bryta.cli._progress import delayed_progress
@@ -175,7 +204,24 @@ def measure(
         names = index_names(index)
         check_boundaries(boundaries, boundary_code)
         spatial = spatial_parameters(center, alpha, beta, standardize, profile_steps, metric)
-        specs = resolve_indices(names, spatial=boundaries is not None)
+        egohood = distance is not None or weights is not None
+        if egohood or kernel != "triangular":
+            from bryta.compute.spatial.implicit import check_egohood
+
+            if bootstrap is not None or expected is not None:
+                raise typer.BadParameter(
+                    "--distance/--weights cannot be combined with --bootstrap/--expected"
+                )
+            check_egohood(distance, kernel, boundaries, names, weights)
+        weight_table = None
+        if weights is not None:
+            from bryta.compute.spatial.implicit import weights_table
+
+            with user_errors(str(weights)):
+                weight_table = weights_table(
+                    read_table(weights), split_list(by) or [], label=str(weights)
+                )
+        specs = resolve_indices(names, spatial=boundaries is not None and not egohood)
         frame = read_table(input)
         group_list = split_list(groups)
         if drop_totals:
@@ -212,6 +258,9 @@ def measure(
                     B=draws_b,
                     iterations=iterations,
                     seed=seed,
+                    distance=distance,
+                    kernel=kernel,
+                    w=weight_table,
                     **common,
                 )
         elif bootstrap is not None:

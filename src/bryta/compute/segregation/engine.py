@@ -186,13 +186,23 @@ def plan(
     iterations: int = 500,
     seed: int | None = None,
     attach_geometry: bool = True,
+    distance: float | None = None,
+    kernel: str = "triangular",
+    w: Any = None,
 ) -> tuple[Counts, list[IndexSpec], np.ndarray, Params]:
     """Validate everything a measurement needs before any work is done. With ``geometry``
     the unit geometry is built (once per distinct set of units) and ``spatial`` holds the
     parameters of the spatial indices (:class:`bryta.compute.spatial.indices.SpatialParams`).
     ``attach_geometry=False`` accepts the spatial indices but leaves the geometry to the
-    caller (:func:`with_geometry`), for tables assembled after planning."""
-    specs = resolve_indices(indices, spatial=geometry is not None)
+    caller (:func:`with_geometry`), for tables assembled after planning.
+    With ``distance`` (and ``kernel``) or ``w`` the counts returned are on egohoods
+    (:class:`bryta.compute.spatial.implicit.EgohoodCounts`)."""
+    egohood = distance is not None or w is not None
+    if egohood or kernel != "triangular":
+        from bryta.compute.spatial.implicit import check_egohood
+
+        check_egohood(distance, kernel, geometry, indices, w)
+    specs = resolve_indices(indices, spatial=geometry is not None and not egohood)
     params = Params(b=b, base=base, m=m, B=B, iterations=iterations, seed=seed)
     prepared = prepare_counts(
         counts,
@@ -205,6 +215,17 @@ def plan(
         fractional=fractional,
     )
     focal_pos = _focal_positions(prepared, focal)
+    if egohood:
+        from bryta.compute.spatial.implicit import egohood_counts
+
+        prepared = egohood_counts(
+            prepared,
+            geometry=geometry,
+            geometry_code=geometry_code,
+            distance=distance,
+            kernel=kernel,
+            w=w,
+        )
     if attach_geometry:
         params = with_geometry(params, specs, prepared, geometry, geometry_code, spatial)
     return prepared, specs, focal_pos, params
@@ -258,6 +279,9 @@ def measure(
     B: int = 500,
     iterations: int = 500,
     seed: int | None = None,
+    distance: float | None = None,
+    kernel: str = "triangular",
+    w: Any = None,
 ) -> pl.DataFrame:
     """Compute segregation indices for every partition of a counts table in one pass.
 
@@ -298,6 +322,16 @@ def measure(
         iterations: the draws of ``modified_dissimilarity`` and ``modified_gini`` (500).
         seed: seed of those simulations: the same seed gives the same numbers on any machine
             and number of threads; None draws fresh randomness.
+        distance: PySAL's spatially implicit indices: every aspatial index is computed on
+            egohoods, each group's count replaced by round(Σⱼ K(dᵢⱼ / distance) nⱼ) over the
+            units whose centroids (of ``geometry``) lie within ``distance`` metres, the unit
+            itself weighted 1 (PySAL's ``distance=``; see
+            :mod:`bryta.compute.spatial.implicit`). Not with the spatial indices.
+        kernel: the kernel K of ``distance`` (PySAL's ``function=``): ``triangular``
+            (default), ``uniform``, ``quadratic``, ``quartic`` or ``gaussian``.
+        w: egohoods from a weights table instead of a distance (PySAL's ``w=``): columns
+            ``unit_i``, ``unit_j``, ``weight`` and optionally the ``by`` columns; the
+            diagonal is set to 1. Needs no geometry.
 
     Returns:
         One row per partition × index (× focal group for two-group indices): the ``by``
@@ -346,9 +380,18 @@ def measure(
         B=B,
         iterations=iterations,
         seed=seed,
+        distance=distance,
+        kernel=kernel,
+        w=w,
     )
-    margins = Margins(prepared.values, prepared.part)
-    values, reason, columns = compute_blocks(margins, specs, focal_pos, params, progress)
+    if distance is not None or w is not None:
+        from bryta.compute.spatial.implicit import EgohoodCounts, egohood_blocks
+
+        assert isinstance(prepared, EgohoodCounts)
+        values, reason, columns = egohood_blocks(prepared, specs, focal_pos, params, progress)
+    else:
+        margins = Margins(prepared.values, prepared.part)
+        values, reason, columns = compute_blocks(margins, specs, focal_pos, params, progress)
     meta = index_meta(prepared.groups, columns)
     result = long_result(prepared.keys, meta, values, reason if reasons else None)
     if not names:

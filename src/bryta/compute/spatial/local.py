@@ -286,6 +286,9 @@ def local_measures(
     geometry_code: str | None = None,
     metric: Any = "euclidean",
     k: int = 5,
+    distance: float | None = None,
+    kernel: str = "triangular",
+    w: Any = None,
 ) -> pl.DataFrame:
     """PySAL's local measures for every unit of every partition: ``by…, unit, measure, group,
     value``.
@@ -301,6 +304,11 @@ def local_measures(
             ``scipy.spatial.distance.pdist`` metric; PySAL's default ``euclidean``).
         k: the neighbours of ``local_relative_centralization`` (PySAL always uses 5; a
             partition with fewer than k + 1 units uses all its units).
+        distance, kernel, w: the per-unit and per-group measures on egohoods, as
+            :func:`bryta.measure` computes the aspatial indices on them (PySAL's
+            ``distance=``, ``function=``, ``w=``; :mod:`bryta.compute.spatial.implicit`):
+            each group's count replaced by its rounded kernel-weighted sum over the units
+            within ``distance`` metres. Not with the spatial measures.
 
     Returns:
         One row per partition × unit × measure, and per group for ``multi_location_quotient``
@@ -315,7 +323,20 @@ def local_measures(
     """
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
         raise InputError(f"k must be a whole number of at least 1, got {k!r}")
-    specs = _resolve(measures, spatial=geometry is not None)
+    egohood = distance is not None or w is not None
+    if egohood or kernel != "triangular":
+        from bryta.compute.spatial.implicit import check_egohood
+
+        check_egohood(distance, kernel, geometry, None, w)
+    specs = _resolve(measures, spatial=geometry is not None or egohood)
+    if egohood and measures is None:
+        specs = [s for s in specs if not s.spatial]
+    if egohood and any(s.spatial for s in specs):
+        named = ", ".join(repr(s.name) for s in specs if s.spatial)
+        raise InputError(
+            f"{named} cannot be computed on egohoods (distance=, w=): only the aspatial "
+            "local measures are; measure the spatial ones without it"
+        )
     prepared = prepare_counts(
         counts,
         unit=unit,
@@ -325,6 +346,17 @@ def local_measures(
         count_col=count_col,
         drop_totals=drop_totals,
     )
+    if egohood:
+        from bryta.compute.spatial.implicit import egohood_counts
+
+        prepared = egohood_counts(
+            prepared,
+            geometry=geometry,
+            geometry_code=geometry_code,
+            distance=distance,
+            kernel=kernel,
+            w=w,
+        )
     geo = None
     if any(s.spatial for s in specs):
         from bryta.compute.spatial.distortion import check_metric
