@@ -502,3 +502,45 @@ def test_local_measures_refusals(malmo):
         bryta.local_measures(panel, distance=-1, **kw)
     with pytest.raises(InputError, match="unknown kernel"):
         bryta.local_measures(panel, distance=1000, kernel="cosine", **kw)
+
+
+def test_cli_local_measures_on_egohoods(malmo, tmp_path):
+    from segregation import local as L
+    from typer.testing import CliRunner
+
+    from bryta.cli import app
+    from bryta.geography.boundaries import write_geoparquet
+
+    panel, boundaries, polygons = malmo
+    rows = panel.filter(year=2023).sort("regso")
+    counts = tmp_path / "malmo.csv"
+    rows.write_csv(counts, separator=";")
+    shapes = tmp_path / "regso.parquet"
+    write_geoparquet(boundaries, shapes)
+    out = tmp_path / "local.csv"
+    base = ["local", str(counts), "--unit", "regso", "--groups", ",".join(TENURE)]
+    res = CliRunner().invoke(
+        app,
+        [
+            *base,
+            "--measures",
+            "multi_local_entropy",
+            "--boundaries",
+            str(shapes),
+            "--boundary-code",
+            "code",
+            "--distance",
+            "1500",
+            "--kernel",
+            "quartic",
+            "-o",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    got = pl.read_csv(out).sort("regso")["value"].to_numpy()
+    frame = pysal_frame([polygons[c] for c in rows["regso"]], rows, TENURE)
+    want = L.MultiLocalEntropy(frame, TENURE, distance=1500, function="quartic").statistics
+    np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL)
+    res = CliRunner().invoke(app, [*base, "--distance", "1500", "-o", str(tmp_path / "x.csv")])
+    assert res.exit_code == 2 and "need --measures" in res.output

@@ -16,10 +16,14 @@ from bryta.cli.spatial_options import (
     Boundaries,
     BoundaryCode,
     Center,
+    Distance,
+    Kernel,
     Metric,
     ProfileSteps,
     Standardize,
+    Weights,
     check_boundaries,
+    read_weights,
     spatial_parameters,
 )
 
@@ -128,30 +132,9 @@ def measure(
     ] = False,
     boundaries: Boundaries = None,
     boundary_code: BoundaryCode = None,
-    distance: Annotated[
-        float | None,
-        typer.Option(
-            "--distance",
-            help="With --boundaries: compute the aspatial indices on egohoods of this radius "
-            "in metres (PySAL's spatially implicit indices, distance=).",
-        ),
-    ] = None,
-    kernel: Annotated[
-        str,
-        typer.Option(
-            "--kernel",
-            help="With --distance: the kernel weighting the egohood (PySAL's function=): "
-            "triangular, uniform, quadratic, quartic or gaussian.",
-        ),
-    ] = "triangular",
-    weights: Annotated[
-        Path | None,
-        typer.Option(
-            "--weights",
-            help="Egohoods from a weights table (.csv, .xlsx, .parquet: unit_i, unit_j, "
-            "weight, optionally the --by columns) instead of --distance (PySAL's w=).",
-        ),
-    ] = None,
+    distance: Distance = None,
+    kernel: Kernel = "triangular",
+    weights: Weights = None,
     center: Center = "mean",
     alpha: Alpha = 0.6,
     beta: Beta = 0.5,
@@ -213,14 +196,7 @@ def measure(
                     "--distance/--weights cannot be combined with --bootstrap/--expected"
                 )
             check_egohood(distance, kernel, boundaries, names, weights)
-        weight_table = None
-        if weights is not None:
-            from bryta.compute.spatial.implicit import weights_table
-
-            with user_errors(str(weights)):
-                weight_table = weights_table(
-                    read_table(weights), split_list(by) or [], label=str(weights)
-                )
+        weight_table = read_weights(weights, split_list(by))
         specs = resolve_indices(names, spatial=boundaries is not None and not egohood)
         frame = read_table(input)
         group_list = split_list(groups)

@@ -11,6 +11,7 @@ import typer
 
 from bryta.cli._common import check_output, emit, split_list, user_errors
 from bryta.cli.options import Result
+from bryta.cli.spatial_options import Distance, Kernel, Weights, read_weights
 
 if TYPE_CHECKING:
     import polars as pl
@@ -150,6 +151,9 @@ def local(
     k: Annotated[
         int, typer.Option(help="With --measures: neighbours of local_relative_centralization.")
     ] = 5,
+    distance: Distance = None,
+    kernel: Kernel = "triangular",
+    weights: Weights = None,
     output: Output = None,
 ) -> None:
     """Local segregation scores ls and weights p of units or groups (Σ p·ls = M).
@@ -159,6 +163,9 @@ def local(
 
     Example: bryta local panel.csv --unit regso --groups born_sweden,born_abroad --by year
     --measures all --boundaries regso.gpkg --boundary-code regso -o local.csv
+
+    With --measures and --distance METRES (and --boundaries), or --weights FILE, the
+    aspatial local measures are computed on egohoods, as PySAL's distance= and w= do.
     """
     from bryta.compute.segregation.mutual import mutual_local
 
@@ -172,6 +179,9 @@ def local(
             raise typer.BadParameter("--boundary-code needs --boundaries FILE")
         if boundaries is not None and boundary_code is None:
             raise typer.BadParameter("--boundaries needs --boundary-code COLUMN")
+        egohood = distance is not None or weights is not None or kernel != "triangular"
+        if measures is None and egohood:
+            raise typer.BadParameter("--distance, --kernel and --weights need --measures")
         if measures is not None and of != "unit":
             raise typer.BadParameter("--of group gives ls and p; it cannot go with --measures")
         frame, names = read_counts(
@@ -193,6 +203,9 @@ def local(
                 geometry_code=boundary_code,
                 metric=metric,
                 k=k,
+                distance=distance,
+                kernel=kernel,
+                w=read_weights(weights, split_list(by)),
             )
             emit(result, output, [input])
             return

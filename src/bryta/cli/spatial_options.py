@@ -1,6 +1,8 @@
-"""The options of the spatial indices, defined once for ``measure`` and ``compare``:
-the boundaries and PySAL's parameters (``center``, ``alpha``, ``beta``, ``standardize``,
-``profile_steps``, ``metric``; see :class:`bryta.compute.spatial.indices.SpatialParams`)."""
+"""The options of the spatial indices, defined once for ``measure``, ``compare`` and
+``local``: the boundaries, PySAL's parameters (``center``, ``alpha``, ``beta``,
+``standardize``, ``profile_steps``, ``metric``; see
+:class:`bryta.compute.spatial.indices.SpatialParams`) and the egohoods (``--distance``,
+``--kernel``, ``--weights``; :mod:`bryta.compute.spatial.implicit`)."""
 
 from __future__ import annotations
 
@@ -45,6 +47,44 @@ ProfileSteps = Annotated[
 Metric = Annotated[
     str, typer.Option(help="Centroid distance of global_distortion (a scipy pdist metric).")
 ]
+
+
+Distance = Annotated[
+    float | None,
+    typer.Option(
+        "--distance",
+        help="With --boundaries: compute the aspatial indices on egohoods of this radius "
+        "in metres (PySAL's spatially implicit indices, distance=).",
+    ),
+]
+Kernel = Annotated[
+    str,
+    typer.Option(
+        "--kernel",
+        help="With --distance: the kernel weighting the egohood (PySAL's function=): "
+        "triangular, uniform, quadratic, quartic or gaussian.",
+    ),
+]
+Weights = Annotated[
+    Path | None,
+    typer.Option(
+        "--weights",
+        help="Egohoods from a weights table (.csv, .xlsx, .parquet: unit_i, unit_j, "
+        "weight, optionally the --by columns) instead of --distance (PySAL's w=).",
+    ),
+]
+
+
+def read_weights(weights: Path | None, by: list[str] | None) -> Any:
+    """The weights table of --weights, checked (None without it)."""
+    if weights is None:
+        return None
+    from bryta.app.tables import read_table
+    from bryta.cli._common import user_errors
+    from bryta.compute.spatial.implicit import weights_table
+
+    with user_errors(str(weights)):
+        return weights_table(read_table(weights), by or [], label=str(weights))
 
 
 def check_boundaries(boundaries: Path | None, boundary_code: str | None) -> None:
