@@ -259,7 +259,8 @@ def density_corrected_dissimilarity(
     Formula: Ddc = ½ Σᵢ σᵢ θ*ᵢ, σᵢ = √(p1ᵢ(1 − p1ᵢ)/Y + p0ᵢ(1 − p0ᵢ)/X), p0ᵢ = xᵢ/X,
     p1ᵢ = yᵢ/Y, θ*ᵢ the mode of the folded normal |N(θᵢ, 1)|, θᵢ = |p1ᵢ − p0ᵢ|/σᵢ, as PySAL
     2.5 finds it (scipy's Nelder–Mead from 0 with xatol 1e-5, the second vertex of the final
-    simplex); a unit with σᵢ = 0 adds 0
+    simplex); a unit with σᵢ = 0 adds 0, and so, in effect, does one with θᵢ > 38.6, where
+    φ underflows and the optimiser stays at 0 (docs/indices.md)
     Reference: Allen, R., Burgess, S., Davidson, R. & Windmeijer, F. (2015). More reliable
     inference for the dissimilarity index of segregation. The Econometrics Journal 18(1),
     40–66 (PySAL DensityCorrectedDissim).
