@@ -139,9 +139,9 @@ def _nelder_mead_modes(theta: np.ndarray) -> np.ndarray:
     0.5 x̄ + 0.5 x₁, shrink x₀ + 0.5 (x₁ − x₀). The branches compare as scipy does (a strict
     ``<`` everywhere but the outside contraction's ``≤``; scipy's test "better than the
     second-worst point" is "better than x₀" with two points, so a reflection that is not
-    better than x₀ always contracts); after every iteration the two
-    points are reordered only when the second is strictly better (numpy's argsort keeps
-    ties in place). The run stops when |x₁ − x₀| ≤ xatol and |f₁ − f₀| ≤ fatol, after 199
+    better than x₀ always contracts); after every iteration the two points are reordered
+    only when the second is strictly better (numpy's argsort keeps ties in place). The run
+    stops when |x₁ − x₀| ≤ xatol and |f₁ − f₀| ≤ fatol, after 199
     iterations, or when the 200th evaluation has been made; an iteration that would need a
     201st evaluation is abandoned where scipy abandons it (a shrink keeps its moved point
     with the old value).
@@ -260,7 +260,7 @@ def density_corrected_dissimilarity(
     p1ᵢ = yᵢ/Y, θ*ᵢ the mode of the folded normal |N(θᵢ, 1)|, θᵢ = |p1ᵢ − p0ᵢ|/σᵢ, as PySAL
     2.5 finds it (scipy's Nelder–Mead from 0 with xatol 1e-5, the second vertex of the final
     simplex); a unit with σᵢ = 0 adds 0, and so, in effect, does one with θᵢ > 38.6, where
-    φ underflows and the optimiser stays at 0 (docs/indices.md)
+    φ underflows and the optimiser stays near 0 (docs/indices.md)
     Reference: Allen, R., Burgess, S., Davidson, R. & Windmeijer, F. (2015). More reliable
     inference for the dissimilarity index of segregation. The Econometrics Journal 18(1),
     40–66 (PySAL DensityCorrectedDissim).
