@@ -4,14 +4,16 @@ Run from the project root (results on the 2-core machine: docs/performance.md)::
 
     uv run python benchmarks/bench_aspatial.py            # ~15 min
     uv run python benchmarks/bench_aspatial.py --quick    # smaller PySAL samples, ~8 min
+    uv run python benchmarks/bench_aspatial.py --only density   # one family (repeatable)
 
 A synthetic country: 290 kommuner × 20 years, each kommun 5–120 units (17,764 units per
 year, 355,280 unit rows), two groups, ~1,500 people per unit. bryta computes each index
 for every partition in one ``measure`` call, focal group ``g2``; PySAL (segregation 2.5.4)
 is run the way it is used: a loop over partitions, one object per number. PySAL is timed on
 a deterministic random sample of partitions and extrapolated linearly to all 5,800 (the
-simulation-based classes take seconds per partition, so their sample is small). The
-deterministic values on the sample are the parity check. bryta's peak memory is read before
+simulation-based classes take seconds per partition, so their sample is small, and
+DensityCorrectedDissim, which calls scipy's minimize once per unit, about half a second).
+The deterministic values on the sample are the parity check. bryta's peak memory is read before
 PySAL is imported.
 
 PySAL's ModifiedDissim and ModifiedGiniSeg run with ``n_jobs=1`` (their threads would share
@@ -36,11 +38,16 @@ SEED = 20261206
 GROUPS = ["g1", "g2"]
 FOCAL = "g2"
 DETERMINISTIC = {"con_prof": "ConProf", "min_max": "MinMax", "multigroup_divergence": None}
+#: Timed on its own: PySAL runs scipy's Nelder-Mead once per unit, so its sample is smaller.
+DENSITY = {"density_corrected_dissimilarity": "DensityCorrectedDissim"}
 SIMULATED = {
     "bias_corrected_dissimilarity": "BiasCorrectedDissim",
     "modified_dissimilarity": "ModifiedDissim",
     "modified_gini": "ModifiedGini",
 }
+
+
+PARTS = ("deterministic", "density", "simulated")
 
 
 def synthetic_country(n_kommun: int = 290, n_years: int = 20, seed: int = SEED) -> pl.DataFrame:
@@ -100,11 +107,23 @@ def pysal_loop(panel, parts, index: str, cls_name: str | None) -> tuple[dict, fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller PySAL samples")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=list(PARTS),
+        help="time only these families (repeatable; default all)",
+    )
     args = parser.parse_args()
+    parts = args.only or list(PARTS)
     panel = synthetic_country()
     keys = panel.select("kommun", "year").unique().sort("kommun", "year")
     n_parts = keys.height
     print(f"synthetic country: {n_parts} partitions, {panel.height:,} unit rows, 2 groups")
+
+    def run(indices, **kw):
+        return bryta.measure(
+            panel, unit="unit", groups=GROUPS, by=["kommun", "year"], indices=indices, **kw
+        )
 
     # ---- bryta: one pass per index family, all partitions ----
     bryta.measure(
@@ -112,40 +131,23 @@ def main() -> None:
         unit="unit",
         groups=GROUPS,
         by=["kommun", "year"],
-        indices=list(SIMULATED),
+        indices=[*SIMULATED, *DENSITY],
         focal=FOCAL,
         seed=0,
         B=2,
         iterations=2,
     )  # compile
-    det, t_det = timed(
-        lambda: bryta.measure(
-            panel,
-            unit="unit",
-            groups=GROUPS,
-            by=["kommun", "year"],
-            indices=list(DETERMINISTIC),
-            focal=FOCAL,
-        )
-    )
+    if "deterministic" in parts:
+        det, t_det = timed(lambda: run(list(DETERMINISTIC), focal=FOCAL))
+        print(f"bryta deterministic (3 indices, every partition): {t_det:.2f} s")
+    if "density" in parts:
+        dens, t_dens = timed(lambda: run(list(DENSITY), focal=FOCAL))
+        print(f"bryta density_corrected_dissimilarity (every partition): {t_dens:.2f} s")
     sim_times = {}
-    for name in SIMULATED:
-        _, sim_times[name] = timed(
-            lambda name=name: bryta.measure(
-                panel,
-                unit="unit",
-                groups=GROUPS,
-                by=["kommun", "year"],
-                indices=name,
-                focal=FOCAL,
-                seed=1,
-            )
-        )
-    rss = maxrss_mib()
-    print(f"bryta deterministic (3 indices, every partition): {t_det:.2f} s")
-    for name, t in sim_times.items():
-        print(f"bryta {name} (500 draws, every partition): {t:.2f} s")
-    print(f"bryta peak RSS: {rss:.0f} MiB")
+    for name in SIMULATED if "simulated" in parts else ():
+        _, sim_times[name] = timed(lambda name=name: run(name, focal=FOCAL, seed=1))
+        print(f"bryta {name} (500 draws, every partition): {sim_times[name]:.2f} s")
+    print(f"bryta peak RSS: {maxrss_mib():.0f} MiB")
 
     # ---- PySAL: a loop over a sample of partitions ----
     warnings.simplefilter("ignore")
@@ -153,6 +155,7 @@ def main() -> None:
     rng = np.random.default_rng(SEED)
     order = rng.permutation(n_parts)
     n_det = 60 if args.quick else 300
+    n_dens = 10 if args.quick else 40
     n_sim = {
         "bias_corrected_dissimilarity": 3 if args.quick else 10,
         "modified_dissimilarity": 2 if args.quick else 4,
@@ -160,36 +163,50 @@ def main() -> None:
     }
     sample = [tuple(keys.row(int(i))) for i in order]
     worst = 0.0
-    total_pysal_det = 0.0
-    print(f"\n{'index':<30}{'bryta s':>10}{'PySAL s (extrap.)':>20}{'ratio':>10}{'sample':>8}")
-    det_per_index = t_det / len(DETERMINISTIC)
-    for name, cls in DETERMINISTIC.items():
-        values, per = pysal_loop(panel, sample[:n_det], name, cls)
-        total_pysal_det += per * n_parts
+
+    def parity(out: pl.DataFrame, name: str, values: dict) -> float:
         group = None if name == "multigroup_divergence" else FOCAL
-        mine = det.filter(index=name)
+        mine = out.filter(index=name)
         mine = mine.filter(pl.col("group").is_null() if group is None else pl.col("group") == group)
         lookup = {(k, y): v for k, y, v in mine.select("kommun", "year", "value").iter_rows()}
-        for key, want in values.items():
-            worst = max(worst, abs(lookup[key] - want) / max(abs(want), 1e-300))
+        return max(abs(lookup[key] - want) / max(abs(want), 1e-300) for key, want in values.items())
+
+    print(f"\n{'index':<32}{'bryta s':>10}{'PySAL s (extrap.)':>20}{'ratio':>10}{'sample':>8}")
+    if "deterministic" in parts:
+        total_pysal_det = 0.0
+        det_per_index = t_det / len(DETERMINISTIC)
+        for name, cls in DETERMINISTIC.items():
+            values, per = pysal_loop(panel, sample[:n_det], name, cls)
+            total_pysal_det += per * n_parts
+            worst = max(worst, parity(det, name, values))
+            print(
+                f"{name:<32}{det_per_index:>10.3f}{per * n_parts:>20.1f}"
+                f"{per * n_parts / det_per_index:>10.0f}{n_det:>8}"
+            )
         print(
-            f"{name:<30}{det_per_index:>10.3f}{per * n_parts:>20.1f}"
-            f"{per * n_parts / det_per_index:>10.0f}{n_det:>8}"
+            f"{'(the three together)':<32}{t_det:>10.3f}{total_pysal_det:>20.1f}"
+            f"{total_pysal_det / t_det:>10.0f}"
         )
-    print(
-        f"{'(the three together)':<30}{t_det:>10.3f}{total_pysal_det:>20.1f}"
-        f"{total_pysal_det / t_det:>10.0f}"
-    )
-    for name, cls in SIMULATED.items():
+    if "density" in parts:
+        for name, cls in DENSITY.items():
+            values, per = pysal_loop(panel, sample[:n_dens], name, cls)
+            worst = max(worst, parity(dens, name, values))
+            print(
+                f"{name:<32}{t_dens:>10.3f}{per * n_parts:>20.1f}"
+                f"{per * n_parts / t_dens:>10.0f}{n_dens:>8}"
+            )
+    for name, cls in SIMULATED.items() if "simulated" in parts else ():
         _, per = pysal_loop(panel, sample[: n_sim[name]], name, cls)
         print(
-            f"{name:<30}{sim_times[name]:>10.2f}{per * n_parts:>20.0f}"
+            f"{name:<32}{sim_times[name]:>10.2f}{per * n_parts:>20.0f}"
             f"{per * n_parts / sim_times[name]:>10.0f}{n_sim[name]:>8}"
         )
-    print(
-        f"\nparity of the deterministic indices on the sample: max relative difference {worst:.1e}"
-    )
-    assert worst < 1e-10 or math.isnan(worst)
+    if "deterministic" in parts or "density" in parts:
+        print(
+            "\nparity of the deterministic indices on the sample: "
+            f"max relative difference {worst:.1e}"
+        )
+        assert worst < 1e-10 or math.isnan(worst)
 
 
 if __name__ == "__main__":

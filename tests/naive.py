@@ -3,6 +3,7 @@ literature with plain Python loops — an independent check of the vectorised en
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -50,7 +51,29 @@ def two_group(name: str, x: list[float], t: list[float], b: float = 0.5) -> floa
         below = sum(v for th, v in zip(grid, curve, strict=True) if th < P)
         above = sum(v for th, v in zip(grid, curve, strict=True) if th >= P)
         return (P - (below - above) / m) / (1 - P)
+    if name == "density_corrected_dissimilarity":  # Allen et al. (2015), the mode as PySAL finds it
+        total = 0.0
+        for xi, ti in pairs:
+            p0, p1 = xi / X, (ti - xi) / Y
+            sigma = math.sqrt(p1 * (1 - p1) / Y + p0 * (1 - p0) / X)
+            if sigma > 0:
+                total += sigma * _pysal_mode(abs(p1 - p0) / sigma)
+        return total / 2
     raise KeyError(name)
+
+
+@functools.cache
+def _pysal_mode(theta: float) -> float:
+    """scipy's Nelder–Mead on minus the folded-normal density, as PySAL 2.5 calls it, and the
+    second vertex of its final simplex, which PySAL takes."""
+    from scipy.optimize import minimize
+    from scipy.stats import norm
+
+    def f(v):
+        return -(norm.pdf(v - theta) + norm.pdf(v + theta))
+
+    res = minimize(f, np.array(0), method="nelder-mead", options={"xatol": 1e-5})
+    return float(res.final_simplex[0][1][0])
 
 
 def multigroup(name: str, rows: list[list[float]]) -> float:

@@ -1,8 +1,11 @@
 """PySAL segregation 2.5's remaining aspatial indices, against bryta's vectorised versions.
 
-Deterministic (``con_prof``, ``min_max``, ``multigroup_divergence``, the concentration
-profile): equal to PySAL to 1e-10 relative on Malmö's RegSO (bundled counts) and on seeded
-random tables, every partition in one bryta call against PySAL's loop.
+Deterministic (``con_prof``, ``min_max``, ``multigroup_divergence``,
+``density_corrected_dissimilarity``, the concentration profile): equal to PySAL to 1e-10
+relative on Malmö's RegSO (bundled counts) and on seeded random tables, every partition in one
+bryta call against PySAL's loop. For the density-corrected dissimilarity the tables are also
+built to put the units' θ where PySAL's optimiser behaves differently: 0, just below and just
+above 1, around 38.6 (where the density underflows) and far beyond.
 
 Simulation-based (``bias_corrected_dissimilarity``, ``modified_dissimilarity``,
 ``modified_gini``): they agree in distribution. What is compared is the mean of the simulated
@@ -32,7 +35,13 @@ from scipy.stats import binom, hypergeom, multinomial
 import bryta
 from bryta.compute.segregation._margins import Margins
 from bryta.compute.segregation.counts import prepare_counts
-from bryta.compute.segregation.variants import null_replicates
+from bryta.compute.segregation.indices import Params
+from bryta.compute.segregation.variants import (
+    _exact_modes,
+    _nelder_mead_modes,
+    density_corrected_dissimilarity,
+    null_replicates,
+)
 from bryta.datasets import load_demo_panel
 from bryta.errors import InputError
 
@@ -41,15 +50,20 @@ from segregation.multigroup import MultiDivergence  # noqa: E402
 from segregation.singlegroup import (  # noqa: E402
     BiasCorrectedDissim,
     ConProf,
+    DensityCorrectedDissim,
     MinMax,
 )
 from segregation.singlegroup.conprof import _conprof  # noqa: E402
+from segregation.singlegroup.density_corrected_dissim import (  # noqa: E402
+    _return_optimal_theta,
+)
 from segregation.singlegroup.modified_dissim import _modified_dissim  # noqa: E402
 from segregation.singlegroup.modified_gini import _modified_gini  # noqa: E402
 
 BIRTH = ["born_sweden", "born_abroad"]
 TENURE = ["rental", "tenant_owned", "owner_occupied"]
 DETERMINISTIC = ["con_prof", "min_max", "multigroup_divergence"]
+DCD = "density_corrected_dissimilarity"
 
 
 @pytest.fixture(autouse=True)
@@ -176,6 +190,232 @@ def test_parameters_are_checked():
             bryta.measure(counts, unit="unit", groups=["a", "b"], **kwargs)
     with pytest.raises(InputError, match="m"):
         bryta.con_prof_profile(counts, unit="unit", groups=["a", "b"], m=0)
+
+
+# ---- density-corrected dissimilarity ---------------------------------------------------------
+
+
+def pysal_dcd(frame: pl.DataFrame, groups: list[str], focal: str) -> float:
+    return DensityCorrectedDissim(pysal_frame(frame, groups), focal, "total").statistic
+
+
+@pytest.mark.parametrize("groups", [BIRTH, TENURE], ids=["birth_region", "tenure"])
+def test_density_corrected_malmo_equal_pysal(malmo, groups):
+    """2020 and 2023 in one call, every group focal (with two groups bryta solves one and
+    mirrors it, with three it solves each)."""
+    frame = malmo.filter(pl.col("year").is_in([2020, 2023]))
+    out = bryta.measure(frame, unit="regso", groups=groups, by="year", indices=DCD)
+    for year in (2020, 2023):
+        for g in groups:
+            want = pysal_dcd(frame.filter(year=year), groups, g)
+            assert rel_close(value(out, DCD, g, year=year), want), (year, g)
+
+
+def thetas(frame: pl.DataFrame, groups: list[str], focal: str) -> np.ndarray:
+    """θᵢ = |yᵢ/Y − xᵢ/X| / σᵢ from Allen et al.'s formulas (units with σᵢ = 0 left out)."""
+    x = frame[focal].to_numpy().astype(float)
+    y = frame.select(groups).sum_horizontal().to_numpy() - x
+    p0, p1 = x / x.sum(), y / y.sum()
+    sigma = np.sqrt(p1 * (1 - p1) / y.sum() + p0 * (1 - p0) / x.sum())
+    return (np.abs(p1 - p0) / np.where(sigma > 0, sigma, 1))[sigma > 0]
+
+
+def theta_tables() -> pl.DataFrame:
+    """Tables (groups a, b) whose units' θ lie where PySAL's optimiser behaves differently.
+
+    Two filler units make X = Y in each, so a unit with a = b has θ = 0 exactly.
+    ``near_one``: units (k(k−1)/2, k(k+1)/2) have (b − a)² = a + b, so θ is 1 plus a little
+    (the shares' squares); with one more person in each group, (b − a)² falls just short of
+    a + b and θ just below 1.
+    ``underflow``: a = 10,000, b = a + d, θ ≈ d/√(a + b) from 34 to 43: across 37.6 and 38.6,
+    where φ(θ) becomes subnormal and then 0 and Nelder–Mead sees a flat function.
+    ``large``: θ in the hundreds. ``small``: a few people per unit, θ mostly below 1."""
+    rng = np.random.default_rng(17)
+    k = np.arange(2, 41)
+    tri_a, tri_b = k * (k - 1) // 2, k * (k + 1) // 2
+    d = np.arange(5500, 7050, 50)
+    small = rng.integers(0, 6, size=(40, 2))
+    tables = {
+        "near_one": (
+            np.r_[tri_a, tri_a + 1, 50],
+            np.r_[tri_b, tri_b + 1, 50],
+            10**6,
+        ),
+        "underflow": (np.full(d.size, 10_000), 10_000 + d, 10**6),
+        "large": (
+            np.array([200_000, 100_000, 50_000, 300_000]),
+            np.array([100_000, 200_000, 150_000, 300_000]),
+            10**6,
+        ),
+        "small": (small[:, 0], small[:, 1], int(small.sum()) + 20),
+    }
+    frames = []
+    for name, (a, b, S) in tables.items():
+        a = np.r_[a, S - a.sum(), S]
+        b = np.r_[b, S, S - b.sum()]
+        frames.append(
+            pl.DataFrame({"table": name, "unit": [f"u{i}" for i in range(a.size)], "a": a, "b": b})
+        )
+    return pl.concat(frames)
+
+
+def test_density_corrected_theta_tables_equal_pysal():
+    tables = theta_tables()
+    groups = ["a", "b"]
+    out = bryta.measure(tables, unit="unit", groups=groups, by="table", indices=DCD)
+    every = []
+    for name in tables["table"].unique():
+        part = tables.filter(table=name)
+        every.append(thetas(part, groups, "a"))
+        for g in groups:
+            assert rel_close(value(out, DCD, g, table=name), pysal_dcd(part, groups, g)), (name, g)
+    theta = np.concatenate(every)
+    # The tables reach every region of θ they are built for.
+    assert (theta == 0).any() and ((theta > 0) & (theta < 0.5)).any()
+    assert ((theta > 0.99) & (theta < 1)).any() and ((theta > 1) & (theta < 1.0001)).any()
+    assert ((theta > 37.6) & (theta < 38.6)).any() and ((theta > 38.6) & (theta < 40)).any()
+    assert (theta > 200).any()
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_density_corrected_random_tables_equal_pysal(seed):
+    """2–4 groups, small and large counts, empty units and units of one group."""
+    tables = random_tables(seed, n_tables=15)
+    groups = [c for c in tables.columns if c.startswith("g")]
+    out = bryta.measure(tables, unit="unit", groups=groups, by="table", indices=DCD)
+    compared = 0
+    for k in range(tables["table"].max() + 1):
+        part = tables.filter(table=k)
+        for g in groups:
+            got = value(out, DCD, g, table=k)
+            if math.isnan(got):  # no focal group, no one else, or one populated unit
+                continue
+            assert rel_close(got, pysal_dcd(part, groups, g)), (k, g)
+            compared += 1
+    assert compared > 25
+
+
+def test_nelder_mead_modes_equal_scipy_run():
+    """The kernel's point for each θ is PySAL's second vertex of scipy's final simplex."""
+    theta = np.r_[
+        0.0, 1e-9, 0.5, 1.0, np.nextafter(1.0, 2.0), 1 + 1e-6, 1.001, 1.5, 4.140393356054125,
+        37.7, 38.5, 38.7, 50.0, 1e4, np.random.default_rng(3).uniform(0, 45, 60),
+    ]  # fmt: skip
+    got = _nelder_mead_modes(theta)
+    for t, g in zip(theta, got, strict=True):
+        assert rel_close(g, _return_optimal_theta(t)), t
+
+
+def test_exact_mode_solves_the_fixed_point_and_beats_nelder_mead():
+    """The exact mode: 0 for θ ≤ 1, else v = θ tanh(θ v) to rounding; the folded-normal
+    density there is at least the density at PySAL's point (scipy's norm.pdf)."""
+    from scipy.stats import norm
+
+    theta = np.r_[
+        0.0, 0.3, 1.0, np.nextafter(1.0, 2.0), 1 + 1e-9, 1 + 1e-6, 1.001, 1.01, 1.5, 2.0,
+        4.140393356054125, 10.0, 38.0, 38.7, 50.0, 500.0, np.linspace(0, 60, 601),
+    ]  # fmt: skip
+    exact = _exact_modes(theta)
+    nelder_mead = _nelder_mead_modes(theta)
+    assert (exact[theta <= 1] == 0).all() and (exact[theta > 1] > 0).all()
+    residual = np.abs(exact - theta * np.tanh(theta * exact))
+    assert (residual <= 4 * np.spacing(np.maximum(theta, 1.0))).all()
+    assert (exact <= theta).all()
+
+    def density(v):
+        return norm.pdf(v - theta) + norm.pdf(v + theta)
+
+    # At θ = 1 the density is flat to fourth order at 0: equal up to rounding there.
+    assert (density(exact) >= density(nelder_mead) * (1 - 4e-16)).all()
+    strict = (theta > 1.1) & (theta < 37)
+    assert (density(exact)[strict] > density(nelder_mead)[strict]).all()
+
+
+def test_density_corrected_exact_on_the_worked_example_and_malmo(malmo):
+    """The exact optimizer gives D where every θ is large or 0 (the worked example: 1/3),
+    never more than D, and with σ = 0 the limit |p1 − p0| (complete segregation: 1)."""
+    m = _margins(example(), ["a", "b"])
+    exact = density_corrected_dissimilarity(m, Params(), optimizer="exact")
+    assert exact[0, 0] == pytest.approx(1 / 3, rel=1e-13)
+    split = pl.DataFrame({"unit": ["u1", "u2"], "a": [5, 0], "b": [0, 7]})
+    m = _margins(split, ["a", "b"])
+    assert density_corrected_dissimilarity(m, Params(), optimizer="exact")[0, 0] == 1
+    frame = malmo.filter(year=2023).select("regso", *BIRTH)
+    m = _margins(frame, BIRTH)
+    exact = density_corrected_dissimilarity(m, Params(), optimizer="exact")[0, 1]
+    d = value(
+        bryta.measure(frame, unit="regso", groups=BIRTH, indices="dissimilarity"),
+        "dissimilarity",
+        "born_abroad",
+    )
+    assert exact <= d
+
+
+def test_density_corrected_degenerate_units_and_partitions():
+    """An empty unit adds nothing (PySAL: θ = 0/0, σ θ* = 0); units with σ = 0 add nothing
+    (complete segregation over two units: D = 1, but PySAL gives 0, and so does bryta);
+    the engine's degenerate partitions are NaN."""
+    frame = pl.DataFrame(
+        {
+            "part": ["empty"] * 4 + ["split"] * 2 + ["absent"] * 2 + ["alone"] * 2,
+            "unit": ["u1", "u2", "u3", "u4", "u1", "u2", "u1", "u2", "u1", "u2"],
+            "a": [30, 0, 10, 20, 5, 0, 0, 0, 4, 0],
+            "b": [10, 0, 30, 20, 0, 7, 5, 6, 6, 0],
+        }
+    )
+    out = bryta.measure(frame, unit="unit", groups=["a", "b"], by="part", indices=DCD, reasons=True)
+    with_empty = value(out, DCD, "a", part="empty")
+    assert with_empty == value(
+        bryta.measure(example(), unit="unit", groups=["a", "b"], indices=DCD), DCD, "a"
+    )
+    assert rel_close(with_empty, pysal_dcd(frame.filter(part="empty"), ["a", "b"], "a"))
+    assert value(out, DCD, "a", part="split") == 0
+    assert pysal_dcd(frame.filter(part="split"), ["a", "b"], "a") == 0
+    reasons = {r["part"]: r["reason"] for r in out.filter(group="a").iter_rows(named=True)}
+    assert reasons["absent"] == "focal group absent"
+    assert reasons["alone"] == "fewer than two populated units"
+    assert math.isnan(value(out, DCD, "a", part="absent"))
+
+
+def test_density_corrected_bootstrap_expected_and_command_line(malmo, tmp_path):
+    from typer.testing import CliRunner
+
+    from bryta.cli import app
+
+    frame = malmo.filter(year=2023).select("regso", *BIRTH)
+    measured = value(
+        bryta.measure(frame, unit="regso", groups=BIRTH, indices=DCD), DCD, "born_abroad"
+    )
+    boot = bryta.bootstrap(
+        frame, unit="regso", groups=BIRTH, indices=DCD, focal="born_abroad", n_bootstrap=40, seed=2
+    ).row(0, named=True)
+    assert boot["value"] == measured
+    assert boot["se"] > 0 and boot["ci_low"] < boot["ci_high"]
+    # Under random allocation each replicate's θ* ≤ θ (up to Nelder–Mead's 10⁻⁵), so the
+    # expected Ddc is below the expected D of the same replicates.
+    exp = bryta.expected(
+        frame,
+        unit="regso",
+        groups=BIRTH,
+        indices=[DCD, "dissimilarity"],
+        focal="born_abroad",
+        n_bootstrap=40,
+        seed=3,
+    )
+    dcd = exp.filter(index=DCD).row(0, named=True)
+    d = exp.filter(index="dissimilarity").row(0, named=True)
+    assert 0 <= dcd["expected"] < d["expected"] < measured
+    assert dcd["adjusted"] == pytest.approx((measured - dcd["expected"]) / (1 - dcd["expected"]))
+    path = tmp_path / "malmo.csv"
+    frame.write_csv(path)
+    res = CliRunner().invoke(
+        app,
+        ["measure", str(path), "--unit", "regso", "--groups", ",".join(BIRTH), "--index", DCD,
+         "-o", str(tmp_path / "out.csv")],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    cli = pl.read_csv(tmp_path / "out.csv")
+    assert cli.filter(group="born_abroad")["value"][0] == measured
 
 
 # ---- bryta's inference on the new deterministic indices ------------------------------------

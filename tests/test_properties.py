@@ -73,8 +73,13 @@ def test_values_within_declared_range(frame):
 @SETTINGS
 @given(counts_tables(), st.integers(2, 9))
 def test_invariant_to_scaling_all_counts(frame, k):
+    """Every index but density_corrected_dissimilarity, whose correction for sampling noise
+    shrinks, by design, as the counts grow (σᵢ falls as 1/√X)."""
     scaled = frame.with_columns(pl.col(groups_of(frame)) * k)
-    a, b = run(frame)["value"].to_numpy(), run(scaled)["value"].to_numpy()
+    names = [n for n in INDEX_NAMES if n != "density_corrected_dissimilarity"]
+    names = [n for n in names if not bryta.INDICES[n].simulated]
+    a = run(frame, indices=names)["value"].to_numpy()
+    b = run(scaled, indices=names)["value"].to_numpy()
     np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 
 

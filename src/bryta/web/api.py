@@ -60,6 +60,7 @@ Index = Literal[
     "diversity",
     "con_prof",
     "min_max",
+    "density_corrected_dissimilarity",
     "multigroup_divergence",
 ]
 AreaLevel = Literal["regso", "kommun", "lan", "riket"]

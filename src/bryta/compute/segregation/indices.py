@@ -451,6 +451,11 @@ REGISTRY: dict[str, IndexSpec] = {
         IndexSpec("con_prof", "two_group", variants.con_prof, lower=-1.0, upper=None),
         IndexSpec("min_max", "two_group", variants.min_max),
         IndexSpec(
+            "density_corrected_dissimilarity",
+            "two_group",
+            variants.density_corrected_dissimilarity,
+        ),
+        IndexSpec(
             "multigroup_divergence", "multigroup", variants.multigroup_divergence, upper=None
         ),
         IndexSpec(
