@@ -279,8 +279,11 @@ def density_corrected_dissimilarity(
     >>> round(example_value("density_corrected_dissimilarity", "a"), 7)
     0.3333341
     """
-    # With two groups the second is the first's mirror image: σ and θ are the same numbers.
-    columns = np.arange(1 if m.n_groups == 2 else m.n_groups)
+    # With two groups the second is usually the first's mirror image (its rest is the first
+    # group): σ and θ are then the same numbers. Not on egohoods, where PySAL rounds the
+    # smoothed total on its own (t̃ − x̃ ≠ ỹ), so the mirror is checked, not assumed.
+    mirror = m.n_groups == 2 and np.array_equal(m.other[:, 0], m.n[:, 1])
+    columns = np.arange(1 if mirror else m.n_groups)
     sigma, theta, gap = _density_terms(m, columns)
     ok = sigma > 0  # NaN (no focal group, or no one else) and σ = 0 are left out
     solve = _exact_modes if optimizer == "exact" else _nelder_mead_modes
@@ -291,7 +294,7 @@ def density_corrected_dissimilarity(
         terms = np.where(sigma == 0, gap, terms)
     terms = np.where(np.isnan(sigma), np.nan, terms)
     out = m.segsum(terms) / 2
-    return np.repeat(out, m.n_groups, axis=1) if m.n_groups == 2 else out
+    return np.repeat(out, m.n_groups, axis=1) if mirror else out
 
 
 def multigroup_divergence(m: Margins, params: Params) -> np.ndarray:
