@@ -706,3 +706,34 @@ def test_gini_of_padded_partitions_equals_the_engine():
     stacked = Margins(np.stack([x.ravel(), np.tile(t, 6) - x.ravel()], axis=1), stacked_part)
     want = _gini(stacked)[:, 0].reshape(6, 25)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+def test_density_corrected_exact_through_measure_equals_scipy_roots(malmo):
+    """``density_optimizer="exact"`` in measure and on the command line: Ddc from each unit's
+    true mode, found here with scipy's brentq on v = θ tanh(θ v) (0 for θ ≤ 1)."""
+    from scipy.optimize import brentq
+
+    frame = malmo.filter(year=2023).select("regso", *BIRTH)
+    x = frame["born_abroad"].to_numpy().astype(float)
+    y = frame["born_sweden"].to_numpy().astype(float)
+    p0, p1 = x / x.sum(), y / y.sum()
+    sigma = np.sqrt(p1 * (1 - p1) / y.sum() + p0 * (1 - p0) / x.sum())
+    theta = np.abs(p1 - p0) / sigma
+    modes = [
+        0.0 if t <= 1 else brentq(lambda v, t=t: v - t * np.tanh(t * v), 1e-12, t, xtol=1e-15)
+        for t in theta
+    ]
+    want = float(np.sum(sigma * np.array(modes)) / 2)
+    out = bryta.measure(
+        frame,
+        unit="regso",
+        groups=BIRTH,
+        focal="born_abroad",
+        indices="density_corrected_dissimilarity",
+        density_optimizer="exact",
+    )
+    assert out["value"][0] == pytest.approx(want, rel=1e-10)
+    pysal = DensityCorrectedDissim(pd.DataFrame({"x": x, "t": x + y}), "x", "t").statistic
+    assert pysal < want - 0.04  # PySAL's underflow: units with θ > 38.6 add almost nothing
+    with pytest.raises(InputError, match="density_optimizer"):
+        bryta.measure(frame, unit="regso", groups=BIRTH, density_optimizer="newton")

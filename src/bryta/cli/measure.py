@@ -44,6 +44,7 @@ class _Common(TypedDict):
     count_col: str | None
     b: float
     base: float
+    density_optimizer: str
 
 
 def measure(
@@ -112,6 +113,13 @@ def measure(
         int,
         typer.Option(help="modified_dissimilarity and modified_gini: the draws (PySAL's)."),
     ] = 500,
+    density_optimizer: Annotated[
+        str,
+        typer.Option(
+            help="density_corrected_dissimilarity: 'nelder_mead' (PySAL's optimiser and "
+            "value) or 'exact' (the true modes; see docs/indices.md)."
+        ),
+    ] = "nelder_mead",
     ci: Annotated[float, typer.Option(help="Confidence level of the interval.")] = 0.95,
     ci_method: Annotated[
         str, typer.Option(help="'bias_corrected' (centred on value_bc) or 'percentile'.")
@@ -214,6 +222,7 @@ def measure(
             "count_col": count_col,
             "b": b,
             "base": base,
+            "density_optimizer": density_optimizer,
         }
         if (bootstrap is not None or expected is not None) and reasons:
             raise typer.BadParameter("--reasons cannot be combined with --bootstrap/--expected")

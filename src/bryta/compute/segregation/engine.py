@@ -186,6 +186,7 @@ def plan(
     iterations: int = 500,
     seed: int | None = None,
     attach_geometry: bool = True,
+    density_optimizer: str = "nelder_mead",
     distance: float | None = None,
     kernel: str = "triangular",
     w: Any = None,
@@ -203,7 +204,15 @@ def plan(
 
         check_egohood(distance, kernel, geometry, indices, w)
     specs = resolve_indices(indices, spatial=geometry is not None and not egohood)
-    params = Params(b=b, base=base, m=m, B=B, iterations=iterations, seed=seed)
+    params = Params(
+        b=b,
+        base=base,
+        m=m,
+        B=B,
+        iterations=iterations,
+        seed=seed,
+        density_optimizer=density_optimizer,
+    )
     prepared = prepare_counts(
         counts,
         unit=unit,
@@ -279,6 +288,7 @@ def measure(
     B: int = 500,
     iterations: int = 500,
     seed: int | None = None,
+    density_optimizer: str = "nelder_mead",
     distance: float | None = None,
     kernel: str = "triangular",
     w: Any = None,
@@ -322,6 +332,10 @@ def measure(
         iterations: the draws of ``modified_dissimilarity`` and ``modified_gini`` (500).
         seed: seed of those simulations: the same seed gives the same numbers on any machine
             and number of threads; None draws fresh randomness.
+        density_optimizer: how ``density_corrected_dissimilarity`` finds each unit's mode:
+            ``nelder_mead`` (PySAL's optimiser, step for step: PySAL's value) or ``exact``
+            (the true mode; PySAL's normal density underflows for units with θ > 38.6,
+            which then add nearly nothing, see docs/indices.md).
         distance: PySAL's spatially implicit indices: every aspatial index is computed on
             egohoods, each group's count replaced by round(Σⱼ K(dᵢⱼ / distance) nⱼ) over the
             units whose centroids (of ``geometry``) lie within ``distance`` metres, the unit
@@ -380,6 +394,7 @@ def measure(
         B=B,
         iterations=iterations,
         seed=seed,
+        density_optimizer=density_optimizer,
         distance=distance,
         kernel=kernel,
         w=w,

@@ -41,7 +41,8 @@ class Params:
     """Index parameters: ``b`` for Atkinson, ``base`` of the logarithm for M and entropies;
     ``m`` thresholds for ``con_prof``; ``B`` draws for ``bias_corrected_dissimilarity`` and
     ``iterations`` for ``modified_dissimilarity`` / ``modified_gini`` (PySAL's names and
-    defaults), and the ``seed`` of those simulations (None: fresh randomness); ``spatial`` the
+    defaults), and the ``seed`` of those simulations (None: fresh randomness);
+    ``density_optimizer`` for ``density_corrected_dissimilarity``; ``spatial`` the
     geometry and parameters of the spatial indices
     (:class:`bryta.compute.spatial.indices.SpatialParams`), None without boundaries."""
 
@@ -55,8 +56,16 @@ class Params:
     #: which then simulate no other group); None: every group.
     focal: tuple[int, ...] | None = None
     spatial: Any = None
+    #: How ``density_corrected_dissimilarity`` finds each unit's mode: ``nelder_mead``
+    #: (PySAL's optimiser, step for step) or ``exact``.
+    density_optimizer: str = "nelder_mead"
 
     def __post_init__(self) -> None:
+        if self.density_optimizer not in ("nelder_mead", "exact"):
+            raise InputError(
+                "density_optimizer must be 'nelder_mead' (PySAL's) or 'exact', not "
+                f"{self.density_optimizer!r}"
+            )
         if not 0 < self.b < 1:
             raise InputError(f"Atkinson's b must be between 0 and 1 (exclusive), got {self.b}")
         if self.base <= 0 or self.base == 1:

@@ -231,6 +231,7 @@ def bootstrap(
     geometry: Any = None,
     geometry_code: str | None = None,
     spatial: dict[str, Any] | None = None,
+    density_optimizer: str = "nelder_mead",
 ) -> pl.DataFrame:
     """Indices with bootstrap standard errors, percentile intervals and bias.
 
@@ -239,6 +240,7 @@ def bootstrap(
     ``threads``. ``progress`` is called with the number of replicates just finished; the
     steps add up to ``n_bootstrap`` (see :mod:`bryta.compute.progress`).
 
+    ``density_optimizer`` is :func:`bryta.measure`'s.
     ``geometry`` and ``geometry_code`` (as for :func:`bryta.measure`) add the spatial indices;
     ``spatial`` holds their parameters by name (``center``, ``alpha``, ``beta``,
     ``standardize``, ``profile_steps``, ``metric``). People are resampled within their
@@ -270,6 +272,7 @@ def bootstrap(
         geometry=geometry,
         geometry_code=geometry_code,
         spatial=spatial,
+        density_optimizer=density_optimizer,
     )
     m, estimate = obs.margins, obs.values
     seg_lo, seg_hi = _partition_segments(m, obs.people.shape[1])
@@ -317,6 +320,7 @@ def expected(
     geometry: Any = None,
     geometry_code: str | None = None,
     spatial: dict[str, Any] | None = None,
+    density_optimizer: str = "nelder_mead",
 ) -> pl.DataFrame:
     """Each index's expected value when people are allocated to units at random.
 
@@ -353,6 +357,7 @@ def expected(
         geometry=geometry,
         geometry_code=geometry_code,
         spatial=spatial,
+        density_optimizer=density_optimizer,
     )
     m, observed, people = obs.margins, obs.values, obs.people
     n_groups = people.shape[1]
@@ -539,6 +544,7 @@ def compare(
     geometry: Any = None,
     geometry_code: str | None = None,
     spatial: dict[str, Any] | None = None,
+    density_optimizer: str = "nelder_mead",
 ) -> pl.DataFrame:
     """Compare each index between two values of ``between`` (two years, or two regions).
 
@@ -593,6 +599,7 @@ def compare(
             base=base,
             geometry=geometry,
             attach_geometry=False,  # built below, on the units of both samples
+            density_optimizer=density_optimizer,
         )
         for s in sides
     ]

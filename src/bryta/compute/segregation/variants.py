@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numba as nb
 import numpy as np
@@ -252,7 +252,7 @@ def _density_terms(m: Margins, columns: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def density_corrected_dissimilarity(
-    m: Margins, params: Params, optimizer: DensityOptimizer = "nelder_mead"
+    m: Margins, params: Params, optimizer: DensityOptimizer | None = None
 ) -> np.ndarray:
     """Density-corrected dissimilarity: D with each unit's gap replaced by its likely size.
 
@@ -272,8 +272,9 @@ def density_corrected_dissimilarity(
     and 7.8125·10⁻⁶ for θ₃, so Ddc = ½(2 · 0.0805076 · 4.1403984375 + 0.0860663 ·
     7.8125·10⁻⁶) = 0.3333341.
 
-    ``optimizer="exact"`` (not reachable from :func:`bryta.measure`) takes the true mode
-    instead (:func:`_exact_modes`), and for σᵢ = 0 the limit σθ* → |p1ᵢ − p0ᵢ|.
+    ``density_optimizer="exact"`` (:func:`bryta.measure`, ``--density-optimizer exact``; or
+    ``optimizer=`` here) takes the true mode instead (:func:`_exact_modes`), and for σᵢ = 0
+    the limit σθ* → |p1ᵢ − p0ᵢ|.
 
     >>> from bryta.compute.segregation._examples import example_value
     >>> round(example_value("density_corrected_dissimilarity", "a"), 7)
@@ -284,6 +285,8 @@ def density_corrected_dissimilarity(
     # smoothed total on its own (t̃ − x̃ ≠ ỹ), so the mirror is checked, not assumed.
     mirror = m.n_groups == 2 and np.array_equal(m.other[:, 0], m.n[:, 1])
     columns = np.arange(1 if mirror else m.n_groups)
+    if optimizer is None:
+        optimizer = cast("DensityOptimizer", params.density_optimizer)
     sigma, theta, gap = _density_terms(m, columns)
     ok = sigma > 0  # NaN (no focal group, or no one else) and σ = 0 are left out
     solve = _exact_modes if optimizer == "exact" else _nelder_mead_modes
