@@ -410,7 +410,6 @@ def test_cli_distance_and_kernel(malmo, tmp_path):
         ([*geo, "--distance", "-3"], "positive number of metres"),
         ([*geo, "--distance", "2000", "--kernel", "box"], "unknown kernel 'box'"),
         ([*geo, "--distance", "2000", "--index", "delta"], "'delta' cannot be computed"),
-        ([*geo, "--distance", "2000", "--bootstrap", "10"], "cannot be combined"),
     ]:
         res = CliRunner().invoke(app, [*base, *extra, "-o", str(tmp_path / "x.csv")])
         assert res.exit_code == 2, (extra, res.output)

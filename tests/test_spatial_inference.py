@@ -372,3 +372,91 @@ def test_permutation_of_spatial_indices_needs_the_same_units():
     extra = pl.concat([geometry, boundary_frame(["c0"], squares(1, 1, 50.0))])
     with pytest.raises(bryta.InputError, match="c0"):
         bryta.compare(frame, **{**args, "geometry": extra})
+
+
+# ---- egohoods: people drawn from the counts, every replicate smoothed ------------------------
+
+EGO_INDICES = ["dissimilarity", "gini", "theil_h", "min_max", "density_corrected_dissimilarity"]
+
+
+@pytest.mark.parametrize("kernel", ["triangular", "uniform"])
+def test_egohood_replicates_equal_each_replicate_measured_alone(malmo, kernel):
+    from bryta.compute.segregation.inference import _Observed
+
+    panel, boundaries = malmo
+    args = dict(
+        unit="regso",
+        groups=GROUPS,
+        by="year",
+        indices=EGO_INDICES,
+        focal=None,
+        group_col=None,
+        count_col=None,
+        b=0.5,
+        base=np.e,
+        geometry=boundaries,
+        geometry_code="code",
+        distance=2000.0,
+        kernel=kernel,
+    )
+    obs = _Observed.of(panel, "the bootstrap", **args)
+    direct = bryta.measure(
+        panel,
+        unit="regso",
+        groups=GROUPS,
+        by="year",
+        indices=EGO_INDICES,
+        geometry=boundaries,
+        distance=2000.0,
+        kernel=kernel,
+    )
+    np.testing.assert_allclose(obs.values.ravel(), direct["value"].to_numpy(), rtol=1e-12)
+    rng = np.random.default_rng(9)
+    n_rep = 3
+    raw = obs.people
+    cells = rng.poisson(raw[None], size=(n_rep, *raw.shape))
+    cells[2, 4, :] = 0
+    stacked = obs.evaluate(cells, n_rep)
+    keys = obs.prepared.keys[obs.prepared.part]
+    for r in range(n_rep):
+        table = keys.with_columns(
+            regso=obs.prepared.units, born_sweden=cells[r, :, 0], born_abroad=cells[r, :, 1]
+        )
+        alone = bryta.measure(
+            table,
+            unit="regso",
+            groups=GROUPS,
+            by="year",
+            indices=EGO_INDICES,
+            geometry=boundaries,
+            distance=2000.0,
+            kernel=kernel,
+        )
+        np.testing.assert_allclose(
+            stacked[r].ravel(), alone["value"].to_numpy(), rtol=1e-12, atol=1e-15
+        )
+
+
+def test_egohood_bootstrap_and_expected(malmo):
+    panel, boundaries = malmo
+    args = dict(
+        unit="regso",
+        groups=GROUPS,
+        by="year",
+        indices=["dissimilarity", "theil_h"],
+        focal="born_abroad",
+        n_bootstrap=60,
+        seed=5,
+        geometry=boundaries,
+        distance=1500.0,
+    )
+    boot = bryta.bootstrap(panel, **args)
+    plain = bryta.bootstrap(panel, **{**args, "geometry": None, "distance": None})
+    # smoothing averages over neighbours: the egohood index is lower than the plain one
+    assert np.all(boot["value"].to_numpy() < plain["value"].to_numpy())
+    assert np.all(boot["se"].to_numpy() > 0)
+    null = bryta.expected(panel, **args)
+    # random allocation, then smoothing: far below the data, and below the plain expectation
+    assert np.all(null["expected"].to_numpy() < 0.2 * null["value"].to_numpy())
+    plain_null = bryta.expected(panel, **{**args, "geometry": None, "distance": None})
+    assert np.all(null["expected"].to_numpy() < plain_null["expected"].to_numpy())

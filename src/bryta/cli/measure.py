@@ -199,10 +199,6 @@ def measure(
         if egohood or kernel != "triangular":
             from bryta.compute.spatial.implicit import check_egohood
 
-            if bootstrap is not None or expected is not None:
-                raise typer.BadParameter(
-                    "--distance/--weights cannot be combined with --bootstrap/--expected"
-                )
             check_egohood(distance, kernel, boundaries, names, weights)
         weight_table = read_weights(weights, split_list(by))
         specs = resolve_indices(names, spatial=boundaries is not None and not egohood)
@@ -260,6 +256,9 @@ def measure(
                     geometry=boundaries,
                     geometry_code=boundary_code,
                     spatial=spatial,
+                    distance=distance,
+                    kernel=kernel,
+                    w=weight_table,
                     **common,
                 )
         if expected is not None:
@@ -273,6 +272,9 @@ def measure(
                     geometry=boundaries,
                     geometry_code=boundary_code,
                     spatial=spatial,
+                    distance=distance,
+                    kernel=kernel,
+                    w=weight_table,
                     **common,
                 )
             if result is None:

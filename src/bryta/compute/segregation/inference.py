@@ -163,13 +163,31 @@ class _Observed:
     def of(cls, counts: Any, what: str, **plan_args: Any) -> _Observed:
         prepared, specs, focal, params = plan(counts, **plan_args)
         _deterministic(specs, what)
-        m = Margins(prepared.values, prepared.part)
-        values, _, columns = compute_blocks(m, specs, focal, params)
-        people = _whole_people(prepared.values, what)
+        from bryta.compute.spatial.implicit import EgohoodCounts, egohood_blocks
+
+        if isinstance(prepared, EgohoodCounts):
+            # people are drawn from the counts as they are; every replicate is smoothed
+            m = Margins(prepared.raw, prepared.part)
+            values, _, columns = egohood_blocks(prepared, specs, focal, params)
+        else:
+            m = Margins(prepared.values, prepared.part)
+            values, _, columns = compute_blocks(m, specs, focal, params)
+        people = _whole_people(m.n, what)
         return cls(prepared, specs, focal, params, m, values, columns, people)
 
     def evaluate(self, cells: np.ndarray, n_rep: int) -> np.ndarray:
         m = self.margins
+        from bryta.compute.spatial.implicit import (
+            EgohoodCounts,
+            smooth_replicates,
+            smoothed_blocks,
+        )
+
+        if isinstance(self.prepared, EgohoodCounts):
+            smoothed = smooth_replicates(self.prepared, cells, n_rep)
+            n_parts = m.n_partitions * n_rep
+            out, _, _ = smoothed_blocks(smoothed, n_parts, self.specs, self.focal, self.params)
+            return out.reshape(n_rep, m.n_partitions, -1)
         return _evaluate(cells, m.part, n_rep, m.n_partitions, self.specs, self.focal, self.params)
 
     def result(self) -> pl.DataFrame:
@@ -232,6 +250,9 @@ def bootstrap(
     geometry_code: str | None = None,
     spatial: dict[str, Any] | None = None,
     density_optimizer: str = "nelder_mead",
+    distance: float | None = None,
+    kernel: str = "triangular",
+    w: Any = None,
 ) -> pl.DataFrame:
     """Indices with bootstrap standard errors, percentile intervals and bias.
 
@@ -240,7 +261,9 @@ def bootstrap(
     ``threads``. ``progress`` is called with the number of replicates just finished; the
     steps add up to ``n_bootstrap`` (see :mod:`bryta.compute.progress`).
 
-    ``density_optimizer`` is :func:`bryta.measure`'s.
+    ``density_optimizer`` is :func:`bryta.measure`'s, and so are ``distance``, ``kernel`` and
+    ``w`` (egohoods): the people are drawn from the counts as given and every replicate is
+    smoothed over the egohoods before the index is computed.
     ``geometry`` and ``geometry_code`` (as for :func:`bryta.measure`) add the spatial indices;
     ``spatial`` holds their parameters by name (``center``, ``alpha``, ``beta``,
     ``standardize``, ``profile_steps``, ``metric``). People are resampled within their
@@ -273,6 +296,9 @@ def bootstrap(
         geometry_code=geometry_code,
         spatial=spatial,
         density_optimizer=density_optimizer,
+        distance=distance,
+        kernel=kernel,
+        w=w,
     )
     m, estimate = obs.margins, obs.values
     seg_lo, seg_hi = _partition_segments(m, obs.people.shape[1])
@@ -321,6 +347,9 @@ def expected(
     geometry_code: str | None = None,
     spatial: dict[str, Any] | None = None,
     density_optimizer: str = "nelder_mead",
+    distance: float | None = None,
+    kernel: str = "triangular",
+    w: Any = None,
 ) -> pl.DataFrame:
     """Each index's expected value when people are allocated to units at random.
 
@@ -333,7 +362,8 @@ def expected(
     independence model t_u N_g / T, so the margins vary too. ``progress`` is called with the
     number of allocations just finished; the steps add up to ``n_bootstrap``.
     ``geometry``, ``geometry_code`` and ``spatial`` add the spatial indices, as for
-    :func:`bootstrap`: people move between units at random, the map stays.
+    :func:`bootstrap`: people move between units at random, the map stays; with
+    ``distance``/``kernel``/``w`` every random table is smoothed over the egohoods.
 
     >>> import polars as pl
     >>> df = pl.DataFrame({"unit": ["u1", "u2"], "a": [5, 5], "b": [5, 5]})
@@ -358,6 +388,9 @@ def expected(
         geometry_code=geometry_code,
         spatial=spatial,
         density_optimizer=density_optimizer,
+        distance=distance,
+        kernel=kernel,
+        w=w,
     )
     m, observed, people = obs.margins, obs.values, obs.people
     n_groups = people.shape[1]

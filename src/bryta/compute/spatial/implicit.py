@@ -180,6 +180,62 @@ class EgohoodCounts(Counts):
     rest: np.ndarray
     distance: float | None
     kernel: str | None
+    #: The counts before smoothing (rows × groups) and the smoothing matrix (rows × rows,
+    #: block-diagonal by partition, diagonal 1): the bootstrap and random allocation draw
+    #: people from ``raw`` and smooth every replicate with ``matrix``.
+    raw: np.ndarray
+    matrix: sp.csr_matrix
+
+
+@dataclass(frozen=True)
+class Smoothed:
+    """Smoothed, rounded counts of stacked tables: group counts, totals and rests, as
+    :class:`EgohoodCounts` holds them, and each row's partition."""
+
+    values: np.ndarray
+    total: np.ndarray
+    rest: np.ndarray
+    part: np.ndarray
+
+
+def smooth(matrix: sp.csr_matrix, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """round(W n), round(W t) and round(W (t − n)) for counts ``n`` (rows × groups), t the
+    row totals, rounded half to even as pandas' ``round(0)``."""
+    t = n.sum(axis=1)
+    k = n.shape[1]
+    lag = np.asarray(matrix @ np.column_stack([n, t, t[:, None] - n]))
+    rounded = np.round(lag)
+    return rounded[:, :k], rounded[:, k], rounded[:, k + 1 :]
+
+
+def smooth_replicates(counts: EgohoodCounts, cells: np.ndarray, n_rep: int) -> Smoothed:
+    """Every replicate table (``cells``: n_rep × rows × groups of raw counts, any shape of
+    that size) smoothed with its partition's egohoods in one sparse product; replicate r's
+    partition p becomes partition r·P + p."""
+    rows, k = counts.raw.shape
+    cube = np.asarray(cells, dtype=np.float64).reshape(n_rep, rows, k)
+    t = cube.sum(axis=2)  # n_rep × rows
+    stacked = np.concatenate(
+        [
+            cube.transpose(1, 0, 2).reshape(rows, n_rep * k),
+            t.T,
+            (t[:, :, None] - cube).transpose(1, 0, 2).reshape(rows, n_rep * k),
+        ],
+        axis=1,
+    )
+    lag = np.round(np.asarray(counts.matrix @ stacked))
+
+    def back(block: np.ndarray) -> np.ndarray:
+        return block.reshape(rows, n_rep, k).transpose(1, 0, 2).reshape(n_rep * rows, k)
+
+    n_parts = counts.n_partitions
+    part = (np.arange(n_rep, dtype=np.int64)[:, None] * n_parts + counts.part[None, :]).ravel()
+    return Smoothed(
+        values=back(lag[:, : n_rep * k]),
+        total=lag[:, n_rep * k : n_rep * k + n_rep].T.ravel(),
+        rest=back(lag[:, n_rep * k + n_rep :]),
+        part=part,
+    )
 
 
 def _unit_centroids(counts: Counts, geometry: Any, code: str | None) -> np.ndarray:
@@ -377,11 +433,7 @@ def egohood_counts(
         (np.r_[wij, np.ones(n_rows)], (np.r_[i, np.arange(n_rows)], np.r_[j, np.arange(n_rows)])),
         shape=(n_rows, n_rows),
     )
-    n = counts.values
-    t = n.sum(axis=1)
-    k = n.shape[1]
-    lag = np.asarray(matrix @ np.column_stack([n, t, t[:, None] - n]))
-    smooth = np.round(lag)  # pandas' round(0): half to even
+    values, total, rest = smooth(matrix, counts.values)
     return EgohoodCounts(
         keys=counts.keys,
         by=counts.by,
@@ -389,11 +441,13 @@ def egohood_counts(
         groups=counts.groups,
         units=counts.units,
         part=counts.part,
-        values=smooth[:, :k],
-        total=smooth[:, k],
-        rest=smooth[:, k + 1 :],
+        values=values,
+        total=total,
+        rest=rest,
         distance=None if distance is None else float(distance),
         kernel=kernel if distance is not None else None,
+        raw=counts.values,
+        matrix=matrix,
     )
 
 
@@ -446,6 +500,20 @@ def egohood_blocks(
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[str, int]]]:
     """:func:`bryta.compute.segregation.engine.compute_blocks` on egohood counts: each index
     gets the margins PySAL's class of it uses (see the module docstring)."""
+    smoothed = Smoothed(counts.values, counts.total, counts.rest, counts.part)
+    return smoothed_blocks(smoothed, counts.n_partitions, specs, focal, params, progress)
+
+
+def smoothed_blocks(
+    counts: Smoothed,
+    n_parts: int,
+    specs: Sequence[Any],
+    focal: np.ndarray,
+    params: Any,
+    progress: Progress | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[tuple[str, int]]]:
+    """:func:`egohood_blocks` on smoothed counts of ``n_parts`` partitions (stacked
+    replicates too)."""
     from bryta.compute.segregation.engine import compute_blocks
 
     multi = Margins(counts.values, counts.part)
@@ -462,7 +530,6 @@ def egohood_blocks(
         values.append(v)
         reasons.append(r)
         columns += c
-    n_parts = counts.n_partitions
     if not values:
         return np.zeros((n_parts, 0)), np.zeros((n_parts, 0), dtype=np.int64), []
     return np.hstack(values), np.hstack(reasons), columns
