@@ -1,0 +1,133 @@
+"""Random allocation for the spatial indices: bryta's ``expected`` against PySAL's
+``SingleValueTest(null_approach="person_permutation")``, on the synthetic country of
+``bench_spatial.py``.
+
+Both draw people at random over the units with every unit's size and every group's size fixed
+(PySAL: one row per person, shuffled; bryta: a hypergeometric allocation per cell) and
+compute the index on each random table; the mean is the index's expected value under random
+allocation. bryta does every partition in one call, replicates stacked as partitions with
+their geometry shared; PySAL one region at a time (timed on a random subset and
+**extrapolated**, as in ``bench_spatial.py``). The script also checks that the two means
+agree within Monte-Carlo error on the subset.
+
+    uv run python benchmarks/bench_spatial_inference.py [--draws 50] [--pysal-partitions 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import polars as pl
+import shapely
+from _measure import maxrss_mib
+from bench_spatial import country
+
+import bryta
+
+INDICES = {
+    "delta": "Delta",
+    "spatial_proximity": "SpatialProximity",
+    "absolute_clustering": "AbsoluteClustering",
+}
+
+
+def run_pysal(counts, polygons, keys, draws: int) -> tuple[float, dict]:
+    import geopandas as gpd
+    from segregation import singlegroup
+    from segregation.inference import SingleValueTest
+
+    seconds, means = 0.0, {}
+    warm = True  # the first call starts joblib's workers: not timed
+    for kommun, year in keys:
+        rows = counts.filter(kommun=kommun, year=year).sort("unit")
+        geoms = np.array([polygons[c] for c in rows["unit"]])
+        x0, y0 = shapely.total_bounds(geoms)[:2]
+        local = shapely.transform(geoms, lambda xy, x0=x0, y0=y0: xy - [x0, y0])
+        frame = gpd.GeoDataFrame(
+            {"x": rows["a"].to_numpy(), "t": (rows["a"] + rows["b"]).to_numpy()},
+            geometry=local,
+            crs="EPSG:3006",
+        )
+        for name, cls in INDICES.items():
+            if warm:
+                with warnings.catch_warnings(), np.errstate(all="ignore"):
+                    warnings.simplefilter("ignore")
+                    index = getattr(singlegroup, cls)(frame, "x", "t")
+                    SingleValueTest(index, iterations_under_null=2, null_approach="bootstrap")
+                warm = False
+            start = time.perf_counter()
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                index = getattr(singlegroup, cls)(frame, "x", "t")
+                test = SingleValueTest(
+                    index, iterations_under_null=draws, null_approach="person_permutation"
+                )
+            seconds += time.perf_counter() - start
+            sims = np.asarray(test.est_sim, dtype=float)
+            means[kommun, year, name] = (sims.mean(), sims.std(ddof=1) / np.sqrt(sims.size))
+    return seconds, means
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kommuner", type=int, default=290)
+    parser.add_argument("--years", type=int, default=20)
+    parser.add_argument("--draws", type=int, default=50)
+    parser.add_argument("--pysal-partitions", type=int, default=3)
+    args = parser.parse_args()
+
+    counts, boundaries, polygons = country(args.kommuner, args.years)
+    n_parts = args.kommuner * args.years
+    print(
+        f"synthetic country: {n_parts} partitions, {boundaries.height} hexagons, "
+        f"{counts.height} rows; {len(INDICES)} spatial indices, {args.draws} random "
+        "allocations each"
+    )
+    common = dict(
+        unit="unit",
+        groups=["a", "b"],
+        by=["kommun", "year"],
+        focal="a",
+        indices=list(INDICES),
+        geometry=boundaries,
+    )
+    small = counts.filter(pl.col("kommun") == counts["kommun"][0], pl.col("year") == 2001)
+    bryta.expected(
+        small,
+        n_bootstrap=2,
+        seed=1,
+        **{**common, "geometry": boundaries.filter(pl.col("code").is_in(small["unit"].implode()))},
+    )  # compile
+    start = time.perf_counter()
+    ours = bryta.expected(counts, n_bootstrap=args.draws, seed=1, **common)
+    bryta_s = time.perf_counter() - start
+    print(
+        f"bryta.expected, all partitions in one call: {bryta_s:.1f} s, "
+        f"peak RSS {maxrss_mib():.0f} MiB"
+    )
+
+    rng = np.random.default_rng(3)
+    keys = counts.select("kommun", "year").unique().sort("kommun", "year").rows()
+    subset = [keys[i] for i in rng.choice(len(keys), args.pysal_partitions, replace=False)]
+    pysal_s, means = run_pysal(counts, polygons, subset, args.draws)
+    scale = n_parts / len(subset)
+    print(
+        f"PySAL SingleValueTest(person_permutation): {len(subset)} partitions in "
+        f"{pysal_s:.1f} s; extrapolated to all {n_parts}: {pysal_s * scale:.0f} s"
+    )
+    print(f"ratio (PySAL extrapolated / bryta): {pysal_s * scale / bryta_s:.0f}×")
+    worst = 0.0
+    for (kommun, year, name), (mean, se) in means.items():
+        row = ours.filter(kommun=kommun, year=year, index=name)
+        ours_mean, ours_sd = row["expected"].item(), row["expected_se"].item()
+        z = abs(ours_mean - mean) / np.hypot(se, ours_sd / np.sqrt(args.draws))
+        worst = max(worst, z)
+        print(f"  {kommun} {year} {name:20s} PySAL {mean:.6f}  bryta {ours_mean:.6f}  z {z:.1f}")
+    print(f"largest |difference| / Monte-Carlo SE: {worst:.1f}")
+
+
+if __name__ == "__main__":
+    main()
