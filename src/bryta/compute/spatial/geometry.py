@@ -38,7 +38,7 @@ import shapely
 from bryta.compute.segregation.counts import Counts
 from bryta.errors import InputError
 
-__all__ = ["Geometry", "build_geometry", "load_geometry"]
+__all__ = ["Geometry", "build_geometry", "load_geometry", "matched_boundaries"]
 
 _LISTED = 10
 
@@ -246,12 +246,10 @@ class Geometry:
         return result
 
 
-def build_geometry(counts: Counts, geometry: Any, code: str | None) -> Geometry:
-    """The :class:`Geometry` of ``counts``' rows from boundaries (see :func:`load_geometry`).
-
-    Every unit of the counts needs a polygon and every polygon a unit: the first ten codes
-    missing on either side are named.
-    """
+def matched_boundaries(counts: Counts, geometry: Any, code: str | None) -> pl.DataFrame:
+    """The boundaries of ``counts``' units (``code``, WKB ``geometry``; see
+    :func:`load_geometry`). Every unit of the counts needs a polygon and every polygon a unit:
+    the first ten codes missing on either side are named."""
     frame, label = load_geometry(geometry, code)
     column = code or "code"
     codes = frame.get_column("code").cast(pl.String)
@@ -270,6 +268,15 @@ def build_geometry(counts: Counts, geometry: Any, code: str | None) -> Geometry:
             f"{label}: {len(extra)} areas in column {column!r} have no counts (measure the "
             f"same units as the boundaries, or filter the boundaries): {_first(extra)}"
         )
+    return frame
+
+
+def build_geometry(counts: Counts, geometry: Any, code: str | None) -> Geometry:
+    """The :class:`Geometry` of ``counts``' rows from boundaries (see
+    :func:`matched_boundaries`)."""
+    frame = matched_boundaries(counts, geometry, code)
+    codes = frame.get_column("code").cast(pl.String)
+    units = counts.units.cast(pl.String)
     polygons = shapely.from_wkb(frame.get_column("geometry").to_numpy())
     index = dict(zip(codes.to_list(), range(codes.len()), strict=True))
 

@@ -243,26 +243,11 @@ def _unit_centroids(counts: Counts, geometry: Any, code: str | None) -> np.ndarr
     polygon and every polygon a unit (as for the spatial indices)."""
     import shapely
 
-    from bryta.compute.spatial.geometry import load_geometry
+    from bryta.compute.spatial.geometry import matched_boundaries
 
-    frame, label = load_geometry(geometry, code)
-    column = code or "code"
+    frame = matched_boundaries(counts, geometry, code)
     codes = frame.get_column("code").cast(pl.String)
     units = counts.units.cast(pl.String)
-    known = set(codes.to_list())
-    present = set(units.unique().to_list())
-    lacking = sorted(present - known)
-    if lacking:
-        raise InputError(
-            f"{label}: {len(lacking)} units of the counts have no geometry in column "
-            f"{column!r}: {_listed(lacking)}"
-        )
-    extra = sorted(known - present)
-    if extra:
-        raise InputError(
-            f"{label}: {len(extra)} areas in column {column!r} have no counts (measure the "
-            f"same units as the boundaries, or filter the boundaries): {_listed(extra)}"
-        )
     centroids = shapely.centroid(shapely.from_wkb(frame.get_column("geometry").to_numpy()))
     xy = np.column_stack([shapely.get_x(centroids), shapely.get_y(centroids)])
     position = pl.DataFrame({"code": codes, "_pos": np.arange(codes.len())})
