@@ -460,3 +460,46 @@ def test_egohood_bootstrap_and_expected(malmo):
     assert np.all(null["expected"].to_numpy() < 0.2 * null["value"].to_numpy())
     plain_null = bryta.expected(panel, **{**args, "geometry": None, "distance": None})
     assert np.all(null["expected"].to_numpy() < plain_null["expected"].to_numpy())
+
+
+def test_cli_where_keeps_one_kommun_for_its_boundaries(tmp_path):
+    """The README's path: the whole country's counts, one kommun's boundaries, --where."""
+    from typer.testing import CliRunner
+
+    from bryta.cli import app
+
+    panel = load_demo_panel().select("kommun", "regso", "year", *GROUPS)
+    counts = tmp_path / "counts.csv"
+    panel.write_csv(counts, separator=";")
+    shapes = tmp_path / "regso.parquet"
+    write_geoparquet(bundled_boundaries("regso_malmo"), shapes)
+    out = tmp_path / "out.csv"
+    base = ["measure", str(counts), "--unit", "regso", "--groups", ",".join(GROUPS)]
+    args = [*base, "--by", "year", "--focal", "born_abroad", "--index", "delta"]
+    geo = ["--boundaries", str(shapes), "--boundary-code", "code"]
+    res = CliRunner().invoke(app, [*args, *geo, "--where", "kommun=1280", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    malmo = panel.filter(kommun="1280")
+    want = bryta.measure(
+        malmo,
+        unit="regso",
+        groups=GROUPS,
+        by="year",
+        focal="born_abroad",
+        indices="delta",
+        geometry=bundled_boundaries("regso_malmo"),
+    )
+    np.testing.assert_allclose(pl.read_csv(out)["value"].to_numpy(), want["value"].to_numpy())
+    for where, message in [
+        ("kommun=9999", "no row has kommun = 9999"),
+        ("kommune=1280", "no column 'kommune'"),
+        ("kommun", "write COLUMN=VALUE"),
+    ]:
+        res = CliRunner().invoke(
+            app, [*args, *geo, "--where", where, "-o", str(tmp_path / "x.csv")]
+        )
+        assert res.exit_code == 2 and message in " ".join(res.output.split()), res.output
+    # without --where, the units outside Malmö have no polygon: named in the error
+    res = CliRunner().invoke(app, [*args, *geo, "-o", str(tmp_path / "x.csv")])
+    assert res.exit_code == 2 and "have no geometry" in " ".join(res.output.split())
+    assert not (tmp_path / "x.csv").exists()

@@ -73,6 +73,37 @@ def read_table(path: Path) -> pl.DataFrame:
     return frame
 
 
+def keep_rows(frame: pl.DataFrame, where: Iterable[str], source: str) -> pl.DataFrame:
+    """The rows of ``frame`` that meet every condition ``COLUMN=VALUE[,VALUE…]`` (compared as
+    text, so ``kommun=0180`` keeps its leading zero). ``source`` names the table in messages.
+
+    >>> frame = pl.DataFrame({"kommun": ["0180", "1280", "1480"], "n": [1, 2, 3]})
+    >>> keep_rows(frame, ["kommun=1280,1480"], "counts.csv")["n"].to_list()
+    [2, 3]
+    """
+    for condition in where:
+        column, sep, values = condition.partition("=")
+        column = column.strip()
+        wanted = [v.strip() for v in values.split(",") if v.strip()]
+        if not sep or not column or not wanted:
+            raise InputError(f"--where {condition!r}: write COLUMN=VALUE, e.g. kommun=1280")
+        if column not in frame.columns:
+            raise InputError(
+                f"{source}: --where {condition!r}: no column {column!r} "
+                f"(columns: {', '.join(frame.columns)})"
+            )
+        text = frame.get_column(column).cast(pl.String)
+        kept = frame.filter(text.is_in(wanted))
+        if kept.height == 0:
+            present = text.drop_nulls().unique().sort().head(10).to_list()
+            raise InputError(
+                f"{source}: --where {condition!r}: no row has {column} = "
+                f"{' or '.join(wanted)} (values include {', '.join(present)})"
+            )
+        frame = kept
+    return frame
+
+
 def decode_text(data: bytes, source: str) -> str:
     """UTF-16 with a BOM, UTF-8 (BOM or not), else Windows-1252; strict, never lossy."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):

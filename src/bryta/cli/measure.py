@@ -54,6 +54,13 @@ def measure(
         str | None, typer.Option(help="Count columns, comma-separated (wide input).")
     ] = None,
     by: Annotated[str | None, typer.Option(help="Partition key columns, comma-separated.")] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where",
+            help="Keep only rows with COLUMN=VALUE[,VALUE] (repeatable), e.g. kommun=1280.",
+        ),
+    ] = None,
     index: Annotated[
         list[str] | None,
         typer.Option("--index", help="Index to compute (repeatable); all when omitted."),
@@ -156,6 +163,9 @@ def measure(
     Example: bryta measure panel.csv --unit regso --groups born_sweden,born_abroad
     --by kommun,year -o results.csv
 
+    --where kommun=1280 measures only the rows of one kommun (values compared as text;
+    several values with commas, several columns with several --where).
+
     With --bootstrap N the output gains value_bc (the bias-corrected estimate = value - bias),
     bias (mean of the replicates - value), se, ci_low and ci_high; value stays the estimate.
     With --expected N it gains expected (the mean over N random allocations with the unit
@@ -181,7 +191,7 @@ def measure(
     centroids lie within METRES, rounded, as PySAL's distance= does; --weights FILE gives the
     egohoods as a table instead.
     """
-    from bryta.app.tables import read_table
+    from bryta.app.tables import keep_rows, read_table
     from bryta.cli._progress import delayed_progress
     from bryta.compute.segregation.counts import drop_totals as without_totals
     from bryta.compute.segregation.engine import measure as run_measure
@@ -202,7 +212,7 @@ def measure(
             check_egohood(distance, kernel, boundaries, names, weights)
         weight_table = read_weights(weights, split_list(by))
         specs = resolve_indices(names, spatial=boundaries is not None and not egohood)
-        frame = read_table(input)
+        frame = keep_rows(read_table(input), where or [], str(input))
         group_list = split_list(groups)
         if drop_totals:
             frame, group_list = without_totals(
