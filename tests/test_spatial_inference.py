@@ -503,3 +503,54 @@ def test_cli_where_keeps_one_kommun_for_its_boundaries(tmp_path):
     res = CliRunner().invoke(app, [*args, *geo, "-o", str(tmp_path / "x.csv")])
     assert res.exit_code == 2 and "have no geometry" in " ".join(res.output.split())
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_cli_where_on_compare_and_local(tmp_path):
+    from typer.testing import CliRunner
+
+    from bryta.cli import app
+
+    panel = load_demo_panel().select("kommun", "regso", "year", *GROUPS)
+    counts = tmp_path / "counts.csv"
+    panel.write_csv(counts)
+    common = ["--unit", "regso", "--groups", ",".join(GROUPS), "--where", "kommun=1280,0180"]
+    out = tmp_path / "cmp.csv"
+    res = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            str(counts),
+            *common,
+            "--by",
+            "kommun",
+            "--between",
+            "year",
+            "--first",
+            "2020",
+            "--second",
+            "2023",
+            "--index",
+            "dissimilarity",
+            "--focal",
+            "born_abroad",
+            "--bootstrap",
+            "10",
+            "--seed",
+            "1",
+            "-o",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert sorted(pl.read_csv(out, schema_overrides={"kommun": pl.String})["kommun"]) == [
+        "0180",
+        "1280",
+    ]
+    out = tmp_path / "local.csv"
+    res = CliRunner().invoke(
+        app, ["local", str(counts), *common, "--where", "year=2023", "-o", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    units = pl.read_csv(out)["regso"].unique()
+    want = panel.filter(pl.col("kommun").is_in(["1280", "0180"]), year=2023)["regso"].unique()
+    assert sorted(units) == sorted(want)

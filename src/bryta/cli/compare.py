@@ -10,6 +10,7 @@ import typer
 
 from bryta.cli._common import check_output, emit, index_names, split_list, user_errors
 from bryta.cli.mutual import Base, By, CountCol, GroupCol, Groups, Output, Unit
+from bryta.cli.options import Where
 from bryta.cli.spatial_options import (
     Alpha,
     Beta,
@@ -32,6 +33,7 @@ def compare(
     second: Annotated[str, typer.Option(help="Value of --between for the second sample.")],
     groups: Groups = None,
     by: By = None,
+    where: Where = None,
     index: Annotated[
         list[str] | None, typer.Option("--index", help="Index (repeatable); all when omitted.")
     ] = None,
@@ -66,7 +68,7 @@ def compare(
     both samples; the people are resampled, the boundaries stay.
     """
     from bryta.app.comparisons import compare as run_compare
-    from bryta.app.tables import read_table
+    from bryta.app.tables import keep_rows, read_table
     from bryta.cli._progress import delayed_progress
     from bryta.compute.segregation.engine import resolve_indices
 
@@ -76,7 +78,7 @@ def compare(
         check_boundaries(boundaries, boundary_code)
         spatial = spatial_parameters(center, alpha, beta, standardize, profile_steps, metric)
         specs = resolve_indices(names, spatial=boundaries is not None)
-        frame = read_table(input)
+        frame = keep_rows(read_table(input), where or [], str(input))
         with delayed_progress(n_bootstrap, method) as bar:
             result = run_compare(
                 frame,

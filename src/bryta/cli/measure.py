@@ -9,7 +9,7 @@ from typing import Annotated, Literal, TypedDict, cast
 import typer
 
 from bryta.cli._common import check_output, emit, index_names, split_list, user_errors
-from bryta.cli.options import Result
+from bryta.cli.options import Result, Where
 from bryta.cli.spatial_options import (
     Alpha,
     Beta,
@@ -54,13 +54,7 @@ def measure(
         str | None, typer.Option(help="Count columns, comma-separated (wide input).")
     ] = None,
     by: Annotated[str | None, typer.Option(help="Partition key columns, comma-separated.")] = None,
-    where: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--where",
-            help="Keep only rows with COLUMN=VALUE[,VALUE] (repeatable), e.g. kommun=1280.",
-        ),
-    ] = None,
+    where: Where = None,
     index: Annotated[
         list[str] | None,
         typer.Option("--index", help="Index to compute (repeatable); all when omitted."),

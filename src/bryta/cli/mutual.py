@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, TypedDict
 import typer
 
 from bryta.cli._common import check_output, emit, split_list, user_errors
-from bryta.cli.options import Result
+from bryta.cli.options import Result, Where
 from bryta.cli.spatial_options import Distance, Kernel, Weights, read_weights
 
 if TYPE_CHECKING:
@@ -41,13 +41,15 @@ def read_counts(
     groups: str | None,
     group_col: str | None,
     drop_totals: bool,
+    where: list[str] | None = None,
 ) -> tuple[pl.DataFrame, list[str] | None]:
-    """The counts table and its groups; with ``drop_totals`` rows and columns that are
-    totals are dropped (otherwise the computation refuses them)."""
-    from bryta.app.tables import read_table
+    """The counts table and its groups, the rows meeting ``where`` (``--where``); with
+    ``drop_totals`` rows and columns that are totals are dropped (otherwise the computation
+    refuses them)."""
+    from bryta.app.tables import keep_rows, read_table
     from bryta.compute.segregation.counts import drop_totals as without_totals
 
-    frame, names = read_table(input), split_list(groups)
+    frame, names = keep_rows(read_table(input), where or [], str(input)), split_list(groups)
     if drop_totals:
         frame, names = without_totals(frame, unit=unit, groups=names, group_col=group_col)
     return frame, names
@@ -69,6 +71,7 @@ def decompose(
     unit: Unit,
     groups: Groups = None,
     by: By = None,
+    where: Where = None,
     within: Annotated[
         str | None,
         typer.Option(help="Strata: per-stratum components M, p, H, ent_ratio."),
@@ -95,7 +98,12 @@ def decompose(
         if within and levels:
             raise typer.BadParameter("give --within or --levels, not both")
         frame, names = read_counts(
-            input, unit=unit, groups=groups, group_col=group_col, drop_totals=drop_totals
+            input,
+            unit=unit,
+            groups=groups,
+            group_col=group_col,
+            drop_totals=drop_totals,
+            where=where,
         )
         common: _Decompose = {
             "unit": unit,
@@ -119,6 +127,7 @@ def local(
     unit: Unit,
     groups: Groups = None,
     by: By = None,
+    where: Where = None,
     of: Annotated[str, typer.Option(help="'unit' or 'group': whose local scores.")] = "unit",
     group_col: GroupCol = None,
     count_col: CountCol = None,
@@ -185,7 +194,12 @@ def local(
         if measures is not None and of != "unit":
             raise typer.BadParameter("--of group gives ls and p; it cannot go with --measures")
         frame, names = read_counts(
-            input, unit=unit, groups=groups, group_col=group_col, drop_totals=drop_totals
+            input,
+            unit=unit,
+            groups=groups,
+            group_col=group_col,
+            drop_totals=drop_totals,
+            where=where,
         )
         if measures is not None:
             from bryta.compute.spatial.local import local_measures

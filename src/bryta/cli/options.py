@@ -38,3 +38,10 @@ Result = Annotated[
         help="Write the result to .csv, .xlsx, .parquet or .json (default: print it as a table).",
     ),
 ]
+Where = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--where",
+        help="Keep only rows with COLUMN=VALUE[,VALUE] (repeatable), e.g. kommun=1280.",
+    ),
+]
