@@ -65,6 +65,25 @@ def test_kommun_page_draws_the_indices_and_the_regso_map(page, server):
     assert_only_local(page, server, "/geo/regso/1280.geojson")
 
 
+def test_kommun_page_shows_the_spatial_pattern(page, server):
+    page.goto(server + "/kommun/1280")
+    section = page.locator("#spatial")
+    section.scroll_into_view_if_needed()
+    assert section.locator("h2").inner_text() == "Rumsligt mönster för utrikes födda, 2023"
+    assert section.locator("#spatial-table tbody tr[data-index]").count() == 13
+    assert section.locator("#spatial-table th[scope=rowgroup]").count() == 4
+    # the table fits a 1280 px window: no horizontal scrolling in its region
+    fits = page.evaluate(
+        "(() => { const r = document.querySelector('#spatial .wide');"
+        " return r.scrollWidth <= r.clientWidth; })()"
+    )
+    assert fits, "the spatial table is wider than its panel"
+    delta = section.locator("tr[data-index=delta] td.num").first.inner_text()
+    assert "," in delta and "." not in delta
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    section.screenshot(path=str(SCREENSHOTS / "kommun-spatial.png"))
+
+
 def test_kommun_page_from_the_sverige_table(page, server):
     page.goto(server + "/?lang=en")
     with page.expect_navigation():

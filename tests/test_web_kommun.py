@@ -252,6 +252,169 @@ def test_a_kommun_without_regso_boundaries_says_how_to_get_them(client):
     assert client.get("/geo/regso/0180.geojson").status_code == 404
 
 
+# ---- the spatial pattern ----------------------------------------------------------------------
+SPATIAL = [name for name, spec in bryta.SPATIAL_INDICES.items() if spec.kind == "two_group"]
+
+
+def malmo_boundaries() -> pl.DataFrame:
+    from bryta.geography.boundaries import bundled_boundaries
+
+    return bundled_boundaries("regso_malmo").filter(pl.col("code").str.starts_with("1280"))
+
+
+def spatial_expected(code: str, boundaries: pl.DataFrame) -> dict[str, dict[str, float]]:
+    """The spatial indices of the born abroad in the latest year of the bundled panel, through
+    the library: ``measure``, and ``bootstrap``/``expected`` with the page's replicates and
+    seed."""
+    panel = load_demo_panel().filter(pl.col("kommun") == code)
+    panel = panel.filter(pl.col("year") == panel["year"].max())
+    common = {
+        "unit": "regso",
+        "groups": BIRTH,
+        "indices": SPATIAL,
+        "focal": "born_abroad",
+        "geometry": boundaries,
+        "geometry_code": "code",
+    }
+    value = bryta.measure(panel, **common)
+    boot = bryta.bootstrap(panel, n_bootstrap=200, seed=barometer.KOMMUN_SEED, **common)
+    random = bryta.expected(panel, n_bootstrap=200, seed=barometer.KOMMUN_SEED, **common)
+    out: dict[str, dict[str, float]] = {}
+    for frame in (value, boot, random):
+        for row in frame.filter(pl.col("group") == "born_abroad").iter_rows(named=True):
+            out.setdefault(row["index"], {}).update(row)
+    return out
+
+
+def test_spatial_pattern_of_malmo_equals_the_library(client):
+    data = client.get("/kommun/1280.json").json()["spatial"]
+    assert data["status"] == "ok" and data["year"] == 2023 and data["source"] == "bundled"
+    assert data["units"] == 91 and data["missing"] == []
+    assert len(SPATIAL) == 13
+    assert sorted(row["index"] for row in data["indices"]) == sorted(SPATIAL)
+    assert data["bootstrap"]["replicates"] == 200
+    assert data["random_allocation"]["draws"] == 200
+    want = spatial_expected("1280", malmo_boundaries())
+    for row in data["indices"]:
+        index = row["index"]
+        assert row["value"] == pytest.approx(want[index]["value"], rel=1e-12, abs=1e-14), index
+        for key in ("ci_low", "ci_high", "se", "expected"):
+            assert row[key] == pytest.approx(want[index][key], rel=1e-12, abs=1e-14), (index, key)
+        assert row["ci_low"] <= row["value"] <= row["ci_high"], index
+        assert row["label"] and row["explanation"]
+    # the worked value of docs/indices.md (PySAL 2.5 on the same polygons)
+    delta = next(row for row in data["indices"] if row["index"] == "delta")
+    assert delta["value"] == pytest.approx(0.608930, abs=5e-7)
+
+
+def test_spatial_section_on_the_swedish_page(client):
+    html = client.get("/kommun/1280").text
+    assert "Rumsligt mönster för utrikes födda, 2023" in html
+    start = html.index('id="spatial-table"')
+    table = html[start : html.index("</table>", start)]
+    assert table.count("<tr data-index=") == 13
+    assert set(re.findall(r'<tr data-index="([a-z_]+)">', table)) == set(SPATIAL)
+    # grouped by dimension, each with a header for its rows
+    assert table.count('<th scope="rowgroup"') == 4
+    assert "<caption" in table and table.count('<th scope="row">') == 13
+    # the column of random allocation, and the plain-language line of delta
+    assert "Slumpmässig fördelning" in table
+    assert "skulle behöva flytta för att de skulle bo lika tätt över hela kommunens yta" in table
+    want = spatial_expected("1280", malmo_boundaries())["delta"]
+    row = re.search(
+        r'<tr data-index="delta"><th scope="row">Delta</th><td class="explain">[^<]*</td>'
+        r'<td class="num">([^<]*)</td><td class="num">([^<]*)</td><td class="num">([^<]*)</td>'
+        r'<td class="num">([^<]*)</td></tr>',
+        table,
+    )
+    assert row, "no row for delta"
+    keys = ("value", "ci_low", "ci_high", "expected")
+    assert row.groups() == tuple(f"{want[k]:.3f}".replace(".", ",") for k in keys)
+    english = client.get("/kommun/1280", params={"lang": "en"}).text
+    assert "Spatial pattern of the foreign-born, 2023" in english
+    assert f'<td class="num">{want["value"]:.3f}</td>' in english  # decimal point
+
+
+def test_spatial_section_without_boundaries_says_how_to_get_them(client):
+    html = client.get("/kommun/0180").text
+    assert 'id="spatial-table"' not in html
+    note = re.search(r'<p class="note" id="no-spatial">(.*?)</p>', html, re.S)
+    assert note and "<code>bryta import boundaries --scb RegSO_2020 --kommun 0180</code>" in (
+        note.group(1)
+    )
+    data = client.get("/kommun/0180.json").json()["spatial"]
+    assert data["status"] == "no_boundaries" and data["indices"] == []
+    assert data["how_to_import"] == "bryta import boundaries --scb RegSO_2020"
+
+
+def store_regso(data_dir: Path, frame: pl.DataFrame, name: str) -> None:
+    from bryta.app.imports import store_boundaries
+    from bryta.warehouse import Provenance, Warehouse
+
+    with Warehouse.open(data_dir) as wh:
+        store_boundaries(
+            wh,
+            name,
+            frame.select("code", "name", "geometry"),
+            Provenance(source="test", licence="CC0 1.0", query=""),
+            level="regso",
+            replace=True,
+        )
+
+
+def test_spatial_section_names_regso_without_a_polygon(tmp_path):
+    # imported boundaries lacking two of Malmö's RegSO: named, nothing computed
+    store_regso(
+        tmp_path,
+        malmo_boundaries().filter(~pl.col("code").is_in(["1280R001", "1280R002"])),
+        "malmo",
+    )
+    client = TestClient(create_app(Settings(data_dir=tmp_path)))
+    data = client.get("/kommun/1280.json").json()["spatial"]
+    assert data["status"] == "missing_polygons" and data["source"] == "warehouse:malmo"
+    assert data["missing"] == ["1280R001", "1280R002"] and data["indices"] == []
+    html = client.get("/kommun/1280").text
+    note = re.search(r'<p class="note" id="spatial-missing">(.*?)</p>', html, re.S)
+    assert note and "1280R001, 1280R002" in note.group(1)
+    assert "bryta import boundaries --scb RegSO_2020 --kommun 1280" in note.group(1)
+    assert client.get("/kommun/1280/spatial.csv").status_code == 200
+
+
+def test_spatial_section_uses_imported_boundaries(tmp_path):
+    # the whole of Malmö imported (one polygon moved far away): the imported ones are used,
+    # and a new import is seen on the next request
+    boundaries = malmo_boundaries()
+    store_regso(tmp_path, boundaries, "malmo")
+    client = TestClient(create_app(Settings(data_dir=tmp_path)))
+    data = client.get("/kommun/1280.json").json()["spatial"]
+    assert data["status"] == "ok" and data["source"] == "warehouse:malmo"
+    want = spatial_expected("1280", boundaries)
+    assert {r["index"]: r["value"] for r in data["indices"]} == pytest.approx(
+        {index: want[index]["value"] for index in SPATIAL}, rel=1e-12
+    )
+    import shapely
+
+    moved = boundaries.with_columns(
+        pl.when(pl.col("code") == "1280R001")
+        .then(
+            pl.col("geometry").map_elements(
+                lambda g: shapely.to_wkb(
+                    shapely.affinity.translate(shapely.from_wkb(g), xoff=20_000)
+                ),
+                return_dtype=pl.Binary,
+            )
+        )
+        .otherwise(pl.col("geometry"))
+        .alias("geometry")
+    )
+    store_regso(tmp_path, moved, "malmo")
+    again = client.get("/kommun/1280.json").json()["spatial"]
+    centralization = spatial_expected("1280", moved)["absolute_centralization"]["value"]
+    shown = next(r for r in again["indices"] if r["index"] == "absolute_centralization")
+    assert shown["value"] == pytest.approx(centralization, rel=1e-12)
+    assert shown["value"] != pytest.approx(want["absolute_centralization"]["value"], rel=1e-6)
+
+
 def test_regso_geojson_of_malmo(client):
     r = client.get("/geo/regso/1280.geojson")
     assert r.headers["content-type"] == "application/geo+json"
@@ -462,6 +625,7 @@ def test_csv_downloads_equal_the_page_tables(seeded):
     assert set(data["downloads"]["csv"]) == {
         "indices",
         "regso",
+        "spatial",
         "comparison",
         "area_types",
         "transitions",
@@ -491,6 +655,12 @@ def test_csv_downloads_equal_the_page_tables(seeded):
         (r["code"], r["population"]) for r in data["regso"]
     ]
     assert "suppressed" in regso.columns
+    spatial = read_csv_download(seeded.get("/kommun/1280/spatial.csv").content)
+    assert spatial.select("index", "value", "ci_low", "ci_high", "expected").rows() == [
+        tuple(r[k] for k in ("index", "value", "ci_low", "ci_high", "expected"))
+        for r in data["spatial"]["indices"]
+    ]
+    assert set(spatial["year"]) == {data["spatial"]["year"]}
     # decimal commas, not points, in the numbers
     text = seeded.get("/kommun/1280/area_types.csv").content.decode("utf-8-sig")
     assert re.search(r";0,\d+", text) and not re.search(r";0\.\d+", text)
@@ -510,6 +680,7 @@ def test_excel_download_has_a_sheet_per_table_and_the_source(seeded, tmp_path):
     assert list(sheets) == [
         "indices",
         "regso",
+        "spatial",
         "comparison",
         "area_types",
         "transitions",

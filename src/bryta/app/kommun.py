@@ -12,7 +12,8 @@ table of the page as data for downloads.
   it, read through the registry service for the public.
 * :func:`portfolio_brief` — :func:`bryta.app.registry.diagnose` of what the public sees, the
   kommun's row, reduced to a few figures with their rules.
-* :func:`download_tables` — the page's tables as frames, counts of people protected by
+* :func:`download_tables` — the page's tables as frames (the spatial indices from
+  :func:`bryta.app.spatial_pattern.spatial_table`), counts of people protected by
   :func:`bryta.compute.disclosure.suppress_small`, for CSV and Excel.
 
 Functions take a :class:`~bryta.app.context.Context` where they read the registry and return
@@ -40,6 +41,7 @@ LEAD_ROLES = ("accountable", "implementing")
 TABLES = (
     "indices",
     "regso",
+    "spatial",
     "comparison",
     "area_types",
     "transitions",
@@ -48,13 +50,14 @@ TABLES = (
 )
 SOURCE_TEXT = (
     "Källa: SCB, öppna data (RegSO 2020–2023: folkmängd efter födelseregion, lägenheter efter "
-    "upplåtelseform; områdestyper 2022), licens CC0. Insatser: bryta:s register "
+    "upplåtelseform; områdestyper 2022; RegSO-gränser), licens CC0. Insatser: bryta:s register "
     "(programmes.csv och det som registrerats), publicerade uppgifter. Beräknat med bryta."
 )
 SOURCE_TEXT_EN = (
     "Source: Statistics Sweden (SCB), open data (RegSO 2020–2023: population by birth region, "
-    "dwellings by tenure; area types 2022), licence CC0. Interventions: bryta's registry "
-    "(programmes.csv and what has been registered), published records. Computed with bryta."
+    "dwellings by tenure; area types 2022; RegSO boundaries), licence CC0. Interventions: "
+    "bryta's registry (programmes.csv and what has been registered), published records. "
+    "Computed with bryta."
 )
 
 
@@ -358,6 +361,8 @@ def download_tables(
         },
     )
     brief = portfolio_brief(ctx, code, as_of=as_of)
+    from bryta.app.spatial_pattern import spatial_table
+
     diagnostics = pl.DataFrame(
         brief["figures"],
         schema={"family": pl.String, "metric": pl.String, "kind": pl.String, "value": pl.Float64},
@@ -367,6 +372,7 @@ def download_tables(
             "grouping", "index", "group", "year", "value", "ci_low", "ci_high", "se"
         ),
         "regso": protect(regso, ["population"]),
+        "spatial": spatial_table(ctx, code),
         "comparison": protect(comparison, ["population"]),
         "area_types": protect(moves.by_year, ["population"]),
         "transitions": protect(

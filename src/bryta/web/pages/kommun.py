@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from bryta.app import barometer
 from bryta.app import kommun as kommun_use_cases
+from bryta.app import spatial_pattern as spatial_use_cases
 from bryta.app.context import Context
 from bryta.app.maps import has_regso_boundaries
 from bryta.errors import NotFound
@@ -153,6 +154,7 @@ def _kommun_data(code: str, language: str, ctx: Context) -> dict[str, Any]:
         "transitions": _transitions_data(code, language),
         "interventions": _interventions_data(ctx, code, language),
         "portfolio": _portfolio_data(ctx, code, language),
+        "spatial": _spatial_data(ctx, code, language),
         "downloads": {
             "excel": f"/kommun/{code}/data.xlsx",
             "csv": {table: f"/kommun/{code}/{table}.csv" for table in kommun_use_cases.TABLES},
@@ -302,6 +304,167 @@ def _portfolio_data(ctx: Context, code: str, language: str) -> dict[str, Any]:
         row["label"], row["rule"] = _(what), _(rule)
         row["family_label"] = _(FAMILY_LABELS[row["family"]])
     return brief
+
+
+# ---- the spatial pattern ---------------------------------------------------------------------
+#: Massey & Denton's dimensions: (heading, what they ask).
+SPATIAL_DIMENSIONS = {
+    "evenness_across_borders": (
+        N_("Evenness across borders"),
+        N_(
+            "How unevenly the foreign-born are spread, when people can meet across the borders "
+            "of neighbouring areas."
+        ),
+    ),
+    "concentration": (
+        N_("Concentration"),
+        N_("How much of the kommun's land the foreign-born live on."),
+    ),
+    "centralization": (
+        N_("Centralization"),
+        N_(
+            "How near the centre of the kommun (the mean of its RegSO's centre points) the "
+            "foreign-born live."
+        ),
+    ),
+    "clustering": (
+        N_("Clustering and proximity"),
+        N_(
+            "Whether the areas where the foreign-born live lie next to each other, and who "
+            "lives near whom."
+        ),
+    ),
+}
+#: Each spatial index: (name, what it says in one line).
+SPATIAL_INDEX_LABELS = {
+    "boundary_spatial_dissimilarity": (
+        N_("Boundary spatial dissimilarity"),
+        N_(
+            "The dissimilarity index D, lowered where neighbouring areas differ (people meet "
+            "across the border): close to D when the foreign-born live in large contiguous "
+            "zones."
+        ),
+    ),
+    "perimeter_area_ratio_spatial_dissimilarity": (
+        N_("Perimeter/area spatial dissimilarity"),
+        N_(
+            "As the one above, but the borders of small or elongated areas, where more people "
+            "live near a border, count more."
+        ),
+    ),
+    "delta": (
+        N_("Delta"),
+        N_(
+            "The share of the foreign-born who would have to move for them to live equally "
+            "densely over the whole kommun's land (0 to 1)."
+        ),
+    ),
+    "absolute_concentration": (
+        N_("Absolute concentration"),
+        N_(
+            "How small the areas the foreign-born live in are: 1 if all lived in the smallest "
+            "areas by land, 0 if all lived in the largest."
+        ),
+    ),
+    "relative_concentration": (
+        N_("Relative concentration"),
+        N_(
+            "Whether the foreign-born live on smaller areas than the born in Sweden: above 0 "
+            "smaller, below 0 larger (−1 to 1)."
+        ),
+    ),
+    "absolute_centralization": (
+        N_("Absolute centralization"),
+        N_(
+            "How much nearer the kommun's centre the foreign-born live, compared with how its "
+            "land is spread around the centre: above 0 nearer, below 0 farther out (−1 to 1)."
+        ),
+    ),
+    "relative_centralization": (
+        N_("Relative centralization"),
+        N_(
+            "Whether the foreign-born live nearer the kommun's centre than the born in Sweden: "
+            "above 0 nearer, below 0 farther out (−1 to 1)."
+        ),
+    ),
+    "spatial_proximity": (
+        N_("Spatial proximity"),
+        N_(
+            "How much nearer to each other people of the same group live than people in "
+            "general: 1 no nearer, above 1 the groups keep to themselves."
+        ),
+    ),
+    "absolute_clustering": (
+        N_("Absolute clustering"),
+        N_(
+            "How near the foreign-born live to other foreign-born, beyond what an even spread "
+            "over the areas would give: 0 no clustering, higher more."
+        ),
+    ),
+    "relative_clustering": (
+        N_("Relative clustering"),
+        N_(
+            "How near the foreign-born live to each other compared with how near the born in "
+            "Sweden live to each other: 0 equally near, above 0 nearer."
+        ),
+    ),
+    "distance_decay_isolation": (
+        N_("Distance-decay isolation"),
+        N_(
+            "The chance that a person near a foreign-born person is also foreign-born, "
+            "nearer people counting more (0 to 1)."
+        ),
+    ),
+    "distance_decay_exposure": (
+        N_("Distance-decay exposure"),
+        N_(
+            "The chance that a person near a foreign-born person was born in Sweden, nearer "
+            "people counting more (0 to 1; lower means more segregated)."
+        ),
+    ),
+    "spatial_proximity_profile": (
+        N_("Spatial proximity profile"),
+        N_(
+            "How well the areas with a high share of foreign-born hang together as one "
+            "connected whole, over every threshold of what counts as high: higher, more "
+            "connected."
+        ),
+    ),
+}
+
+
+def _spatial_data(ctx: Context, code: str, language: str) -> dict[str, Any]:
+    """The spatial pattern (:func:`bryta.app.spatial_pattern.spatial_pattern`) with its
+    labels; undefined values null."""
+    _ = translations(language).gettext
+    data = spatial_use_cases.spatial_pattern(ctx, code)
+    data["indices"] = [
+        {
+            **{k: clean(v) if isinstance(v, float) else v for k, v in row.items()},
+            "label": _(SPATIAL_INDEX_LABELS[row["index"]][0]),
+            "explanation": _(SPATIAL_INDEX_LABELS[row["index"]][1]),
+        }
+        for row in data["indices"]
+    ]
+    data["dimensions"] = [
+        {
+            "dimension": dimension,
+            "label": _(SPATIAL_DIMENSIONS[dimension][0]),
+            "question": _(SPATIAL_DIMENSIONS[dimension][1]),
+            "indices": list(indices),
+        }
+        for dimension, indices in spatial_use_cases.DIMENSIONS
+    ]
+    source = data["source"]
+    if source is None:
+        data["source_label"] = None
+    elif source == "bundled":
+        data["source_label"] = _("the RegSO boundaries bundled with bryta")
+    else:
+        data["source_label"] = _(
+            "the RegSO boundaries imported into the app's data folder ({dataset})"
+        ).format(dataset=source.split(":", 1)[1])
+    return data
 
 
 def _kommun_figures(
@@ -481,6 +644,12 @@ def _show_kommun(data: dict[str, Any], language: str) -> None:
         row["areas_shown"] = number(row["areas"], language, "#,##0")
         for key in ("population_first", "population_second"):
             row[f"{key}_shown"] = number(row[key], language, "#,##0")
+    for row in data["spatial"]["indices"]:
+        for key in ("value", "ci_low", "ci_high", "expected"):
+            value = row[key]
+            # a value that rounds to zero is written 0.000, not −0.000
+            shown = 0.0 if value is not None and round(value, 3) == 0 else value
+            row[f"{key}_shown"] = number(shown, language)
     for row in data["portfolio"]["figures"]:
         value, kind = row["value"], row["kind"]
         if kind == "share":
@@ -535,6 +704,7 @@ TABLE_LABELS = {
     "transitions": N_("Moves between area types"),
     "interventions": N_("Public interventions"),
     "diagnostics": N_("Portfolio diagnostics in brief"),
+    "spatial": N_("Spatial pattern of the foreign-born, with 95 % intervals"),
 }
 
 
