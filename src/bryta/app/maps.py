@@ -86,7 +86,7 @@ def regso_boundaries(ctx: Context | None, kommun: str) -> pl.DataFrame | None:
         frame = bundled_boundaries(BUNDLED_REGSO[kommun])
         return frame.filter(pl.col("code").str.starts_with(kommun))
     assert ctx is not None
-    return _warehouse_regso(
+    return warehouse_regso(
         str(ctx.settings.data_path), warehouse_version(ctx), source.split(":", 1)[1], kommun
     )
 
@@ -132,7 +132,7 @@ def _geojson(path: str, version: str, source: str, kommun: str) -> bytes | None:
 
     frame: pl.DataFrame | None
     if path:
-        frame = _warehouse_regso(path, version, source.split(":", 1)[1], kommun)
+        frame = warehouse_regso(path, version, source.split(":", 1)[1], kommun)
     else:
         frame = regso_boundaries(None, kommun)
     if frame is None or frame.is_empty():
@@ -169,7 +169,9 @@ def _index(path: str, version: str) -> dict[str, str]:
 
 
 @functools.lru_cache(maxsize=32)
-def _warehouse_regso(path: str, version: str, name: str, kommun: str) -> pl.DataFrame:
+def warehouse_regso(path: str, version: str, name: str, kommun: str) -> pl.DataFrame:
+    """The RegSO of ``kommun`` in the warehouse at ``path`` (boundary dataset ``name``),
+    cached per warehouse ``version``: the maps and the spatial indices share one read."""
     frame = _dataset(path, version, name)
     return frame.filter(pl.col("code").str.starts_with(kommun)).sort("code")
 

@@ -131,8 +131,7 @@ def _boundaries(code: str, source: str, version: str, path: str) -> pl.DataFrame
         frame = maps.regso_boundaries(None, code)
         assert frame is not None
         return frame
-    # the warehouse's copy, read once per version (the same cache the maps use)
-    return maps._warehouse_regso(path, version, source.split(":", 1)[1], code)
+    return maps.warehouse_regso(path, version, source.split(":", 1)[1], code)
 
 
 @functools.lru_cache(maxsize=64)
