@@ -167,3 +167,16 @@ def test_omrade_notes_are_in_the_page_language(client):
     assert "Proxy area types rank" not in swedish and ' lang="en">' not in swedish
     english = client.get("/omrade/1280R020?lang=en").text
     assert "Proxy area types rank areas" in english
+
+
+def test_metod_explains_the_spatial_pattern_and_the_kommun_page_links_to_it(client):
+    client.cookies.clear()
+    html = client.get("/metod").text
+    assert 'id="spatial"' in html
+    assert "Rumsligt mönster: var områdena ligger" in html
+    for dimension in ("jämnhet över gränserna", "koncentration", "centralisering", "klustring"):
+        assert dimension in html
+    english = client.get("/metod?lang=en").text
+    assert "Spatial pattern: where the areas lie" in english
+    client.cookies.clear()
+    assert 'href="/metod#spatial"' in client.get("/kommun/1280").text
