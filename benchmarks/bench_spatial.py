@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 import polars as pl
 import shapely
-from _measure import maxrss_mib
+from _measure import maxrss_mib, random_partitions, report_against_pysal
 
 import bryta
 from bryta.compute.spatial.indices import SPATIAL_REGISTRY
@@ -161,26 +161,9 @@ def main() -> None:
         f"peak traced allocations {peak / 2**20:.0f} MiB, peak RSS {rss:.0f} MiB"
     )
 
-    rng = np.random.default_rng(1)
-    keys = counts.select("kommun", "year").unique().sort("kommun", "year").rows()
-    subset = [keys[i] for i in rng.choice(len(keys), args.pysal_partitions, replace=False)]
+    subset = random_partitions(counts, args.pysal_partitions)
     per_index, values = run_pysal(counts, polygons, subset)
-    pysal_s = sum(per_index.values())
-    scale = n_parts / len(subset)
-    print(
-        f"PySAL 2.5: {len(subset)} partitions (a random subset) in {pysal_s:.1f} s; "
-        f"extrapolated to all {n_parts}: {pysal_s * scale:.0f} s"
-    )
-    print(f"ratio (PySAL extrapolated / bryta): {pysal_s * scale / bryta_s:.0f}×")
-    print("per index, PySAL s per partition:")
-    for name, seconds in per_index.items():
-        print(f"  {name:44s} {seconds / len(subset):.4f}")
-    worst = dict.fromkeys(PYSAL_CLASSES, 0.0)
-    for (kommun, year, name), value in values.items():
-        ours = result.filter(kommun=kommun, year=year, index=name)["value"].item()
-        worst[name] = max(worst[name], abs(ours - value) / max(abs(value), 1e-300))
-    name = max(worst, key=worst.__getitem__)
-    print(f"largest relative difference from PySAL on the subset: {worst[name]:.1e} ({name})")
+    report_against_pysal(result, per_index, values, n_parts, subset, bryta_s, PYSAL_CLASSES)
 
 
 if __name__ == "__main__":

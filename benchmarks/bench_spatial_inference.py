@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 import polars as pl
 import shapely
-from _measure import maxrss_mib
+from _measure import maxrss_mib, random_partitions
 from bench_spatial import country
 
 import bryta
@@ -109,9 +109,7 @@ def main() -> None:
         f"peak RSS {maxrss_mib():.0f} MiB"
     )
 
-    rng = np.random.default_rng(3)
-    keys = counts.select("kommun", "year").unique().sort("kommun", "year").rows()
-    subset = [keys[i] for i in rng.choice(len(keys), args.pysal_partitions, replace=False)]
+    subset = random_partitions(counts, args.pysal_partitions, seed=3)
     pysal_s, means = run_pysal(counts, polygons, subset, args.draws)
     scale = n_parts / len(subset)
     print(
