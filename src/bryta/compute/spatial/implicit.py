@@ -198,22 +198,16 @@ class Smoothed:
     part: np.ndarray
 
 
-def smooth(matrix: sp.csr_matrix, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """round(W n), round(W t) and round(W (t − n)) for counts ``n`` (rows × groups), t the
-    row totals, rounded half to even as pandas' ``round(0)``."""
-    t = n.sum(axis=1)
-    k = n.shape[1]
-    lag = np.asarray(matrix @ np.column_stack([n, t, t[:, None] - n]))
-    rounded = np.round(lag)
-    return rounded[:, :k], rounded[:, k], rounded[:, k + 1 :]
-
-
-def smooth_replicates(counts: EgohoodCounts, cells: np.ndarray, n_rep: int) -> Smoothed:
-    """Every replicate table (``cells``: n_rep × rows × groups of raw counts, any shape of
-    that size) smoothed with its partition's egohoods in one sparse product; replicate r's
-    partition p becomes partition r·P + p."""
-    rows, k = counts.raw.shape
-    cube = np.asarray(cells, dtype=np.float64).reshape(n_rep, rows, k)
+def smooth(
+    matrix: sp.csr_matrix, cells: np.ndarray, n_rep: int, part: np.ndarray, n_parts: int
+) -> Smoothed:
+    """round(W n), round(W t) and round(W (t − n)) for ``n_rep`` stacked tables of raw counts
+    (``cells``: n_rep × rows × groups, any shape of that size; t the row totals), in one
+    sparse product, rounded half to even as pandas' ``round(0)``. Table r's partition p
+    (``part``, ``n_parts`` partitions) becomes partition r·P + p."""
+    rows = part.size
+    cube = np.asarray(cells, dtype=np.float64).reshape(n_rep, rows, -1)
+    k = cube.shape[2]
     t = cube.sum(axis=2)  # n_rep × rows
     stacked = np.concatenate(
         [
@@ -223,19 +217,23 @@ def smooth_replicates(counts: EgohoodCounts, cells: np.ndarray, n_rep: int) -> S
         ],
         axis=1,
     )
-    lag = np.round(np.asarray(counts.matrix @ stacked))
+    lag = np.round(np.asarray(matrix @ stacked))
 
     def back(block: np.ndarray) -> np.ndarray:
         return block.reshape(rows, n_rep, k).transpose(1, 0, 2).reshape(n_rep * rows, k)
 
-    n_parts = counts.n_partitions
-    part = (np.arange(n_rep, dtype=np.int64)[:, None] * n_parts + counts.part[None, :]).ravel()
     return Smoothed(
         values=back(lag[:, : n_rep * k]),
         total=lag[:, n_rep * k : n_rep * k + n_rep].T.ravel(),
         rest=back(lag[:, n_rep * k + n_rep :]),
-        part=part,
+        part=(np.arange(n_rep, dtype=np.int64)[:, None] * n_parts + part[None, :]).ravel(),
     )
+
+
+def smooth_replicates(counts: EgohoodCounts, cells: np.ndarray, n_rep: int) -> Smoothed:
+    """Every replicate table of raw counts smoothed with its partition's egohoods
+    (:func:`smooth`)."""
+    return smooth(counts.matrix, cells, n_rep, counts.part, counts.n_partitions)
 
 
 def _unit_centroids(counts: Counts, geometry: Any, code: str | None) -> np.ndarray:
@@ -418,7 +416,7 @@ def egohood_counts(
         (np.r_[wij, np.ones(n_rows)], (np.r_[i, np.arange(n_rows)], np.r_[j, np.arange(n_rows)])),
         shape=(n_rows, n_rows),
     )
-    values, total, rest = smooth(matrix, counts.values)
+    smoothed = smooth(matrix, counts.values, 1, counts.part, counts.n_partitions)
     return EgohoodCounts(
         keys=counts.keys,
         by=counts.by,
@@ -426,9 +424,9 @@ def egohood_counts(
         groups=counts.groups,
         units=counts.units,
         part=counts.part,
-        values=values,
-        total=total,
-        rest=rest,
+        values=smoothed.values,
+        total=smoothed.total,
+        rest=smoothed.rest,
         distance=None if distance is None else float(distance),
         kernel=kernel if distance is not None else None,
         raw=counts.values,
