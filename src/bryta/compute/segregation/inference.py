@@ -502,54 +502,52 @@ class _Side:
         return np.hstack(est), columns
 
 
-class _Sides:
-    @staticmethod
-    def of(
-        units: pl.Series,
-        part: np.ndarray,
-        values: np.ndarray,
-        keys: pl.DataFrame,
-        prepared: Counts,
-        specs: list[IndexSpec],
-        focal: np.ndarray,
-        params: Params,
-        sample_rows: list[np.ndarray],
-        geo: tuple[Any, str | None, dict[str, Any] | None],
-    ) -> tuple[_Side, _Side]:
-        """The two samples' evaluators; the geometry is built once when the samples have the
-        same units, once per sample otherwise."""
-        plain = [s for s in specs if not s.spatial]
-        spatial = [s for s in specs if s.spatial]
-        n_parts, n_groups = int(part.max(initial=-1)) + 1, len(prepared.groups)
+def _sides(
+    units: pl.Series,
+    part: np.ndarray,
+    values: np.ndarray,
+    keys: pl.DataFrame,
+    prepared: Counts,
+    specs: list[IndexSpec],
+    focal: np.ndarray,
+    params: Params,
+    sample_rows: list[np.ndarray],
+    geo: tuple[Any, str | None, dict[str, Any] | None],
+) -> tuple[_Side, _Side]:
+    """The two samples' evaluators; the geometry is built once when the samples have the
+    same units, once per sample otherwise."""
+    plain = [s for s in specs if not s.spatial]
+    spatial = [s for s in specs if s.spatial]
+    n_parts, n_groups = int(part.max(initial=-1)) + 1, len(prepared.groups)
 
-        def side(rows: np.ndarray | None, own: Params) -> _Side:
-            return _Side(part, n_parts, n_groups, plain, spatial, focal, params, own, rows)
+    def side(rows: np.ndarray | None, own: Params) -> _Side:
+        return _Side(part, n_parts, n_groups, plain, spatial, focal, params, own, rows)
 
-        geometry, code, settings = geo
-        same = all(rows.size == part.size for rows in sample_rows)
-        if not spatial or same:
-            both = Counts(keys, prepared.by, prepared.unit, prepared.groups, units, part, values)
-            own = with_geometry(params, spatial, both, geometry, code, settings)
-            return side(None, own), side(None, own)
-        from bryta.compute.spatial.geometry import load_geometry
+    geometry, code, settings = geo
+    same = all(rows.size == part.size for rows in sample_rows)
+    if not spatial or same:
+        both = Counts(keys, prepared.by, prepared.unit, prepared.groups, units, part, values)
+        own = with_geometry(params, spatial, both, geometry, code, settings)
+        return side(None, own), side(None, own)
+    from bryta.compute.spatial.geometry import load_geometry
 
-        frame, label = load_geometry(geometry, code)
-        codes = frame.get_column("code")
-        extra = codes.filter(~codes.is_in(units.cast(pl.String).implode())).sort()
-        if extra.len():
-            raise InputError(
-                f"{label}: {extra.len()} areas in column {code or 'code'!r} have no counts in "
-                f"either sample (filter the boundaries): {', '.join(extra.head(10).to_list())}"
-            )
-        sides = []
-        for rows in sample_rows:
-            kept = units.gather(rows)
-            sub = Counts(
-                keys, prepared.by, prepared.unit, prepared.groups, kept, part[rows], values[rows]
-            )
-            shapes = frame.filter(codes.is_in(kept.cast(pl.String).implode()))
-            sides.append(side(rows, with_geometry(params, spatial, sub, shapes, "code", settings)))
-        return sides[0], sides[1]
+    frame, label = load_geometry(geometry, code)
+    codes = frame.get_column("code")
+    extra = codes.filter(~codes.is_in(units.cast(pl.String).implode())).sort()
+    if extra.len():
+        raise InputError(
+            f"{label}: {extra.len()} areas in column {code or 'code'!r} have no counts in "
+            f"either sample (filter the boundaries): {', '.join(extra.head(10).to_list())}"
+        )
+    sides = []
+    for rows in sample_rows:
+        kept = units.gather(rows)
+        sub = Counts(
+            keys, prepared.by, prepared.unit, prepared.groups, kept, part[rows], values[rows]
+        )
+        shapes = frame.filter(codes.is_in(kept.cast(pl.String).implode()))
+        sides.append(side(rows, with_geometry(params, spatial, sub, shapes, "code", settings)))
+    return sides[0], sides[1]
 
 
 def compare(
@@ -662,7 +660,7 @@ def compare(
     keys = take_rows(joined.select(by), np.flatnonzero(np.r_[True, part[1:] != part[:-1]]))
     m1, m2 = Margins(v1, part), Margins(v2, part)
     sample_rows = [np.flatnonzero(joined.get_column(c).to_numpy() > 0) for c in ("__in1", "__in2")]
-    side1, side2 = _Sides.of(
+    side1, side2 = _sides(
         joined.get_column(unit),
         part,
         v1,
