@@ -10,6 +10,7 @@ import typer
 
 from bryta.cli._common import check_output, emit, index_names, split_list, user_errors
 from bryta.cli.mutual import By, CountCol, GroupCol, Groups, Output, Unit
+from bryta.cli.spatial_options import check_boundaries
 
 
 def decompose_difference(
@@ -87,10 +88,7 @@ def decompose_difference(
     inputs = [input] if other is None else [input, other]
     with user_errors(str(input)):
         check_output(output, inputs)
-        if boundary_code is not None and boundaries is None:
-            raise typer.BadParameter("--boundary-code needs --boundaries FILE")
-        if boundaries is not None and boundary_code is None:
-            raise typer.BadParameter("--boundaries needs --boundary-code COLUMN")
+        check_boundaries(boundaries, boundary_code)
         if second_boundaries is not None and boundaries is None:
             raise typer.BadParameter("--second-boundaries needs --boundaries FILE")
         if other is None and between is None:

@@ -11,7 +11,13 @@ import typer
 
 from bryta.cli._common import check_output, emit, split_list, user_errors
 from bryta.cli.options import Result, Where
-from bryta.cli.spatial_options import Distance, Kernel, Weights, read_weights
+from bryta.cli.spatial_options import (
+    Distance,
+    Kernel,
+    Weights,
+    check_boundaries,
+    read_weights,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -184,10 +190,7 @@ def local(
             raise typer.BadParameter(f"--of must be 'unit' or 'group', not {of!r}")
         if measures is None and (boundaries is not None or boundary_code is not None):
             raise typer.BadParameter("--boundaries and --boundary-code need --measures")
-        if boundary_code is not None and boundaries is None:
-            raise typer.BadParameter("--boundary-code needs --boundaries FILE")
-        if boundaries is not None and boundary_code is None:
-            raise typer.BadParameter("--boundaries needs --boundary-code COLUMN")
+        check_boundaries(boundaries, boundary_code)
         egohood = distance is not None or weights is not None or kernel != "triangular"
         if measures is None and egohood:
             raise typer.BadParameter("--distance, --kernel and --weights need --measures")
