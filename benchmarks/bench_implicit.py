@@ -16,7 +16,6 @@ Run: ``uv run python benchmarks/bench_implicit.py`` (``--kommuner``, ``--years``
 
 from __future__ import annotations
 
-import argparse
 import time
 import tracemalloc
 import warnings
@@ -24,7 +23,7 @@ import warnings
 import numpy as np
 import polars as pl
 from _measure import maxrss_mib, random_partitions, report_against_pysal
-from bench_spatial import country
+from bench_spatial import country_parser, first_partition, load_country
 
 import bryta
 from bryta.compute.segregation.indices import REGISTRY
@@ -105,23 +104,12 @@ def run_pysal(counts, polygons, keys, distance):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kommuner", type=int, default=290)
-    parser.add_argument("--years", type=int, default=20)
+    parser = country_parser(__doc__, pysal_partitions=20)
     parser.add_argument("--distance", type=float, default=1500.0)
-    parser.add_argument("--pysal-partitions", type=int, default=20)
     args = parser.parse_args()
-
-    counts, boundaries, polygons = country(args.kommuner, args.years)
-    n_parts = args.kommuner * args.years
-    print(
-        f"synthetic country: {args.kommuner} kommuner × {args.years} years = {n_parts} "
-        f"partitions, {boundaries.height} hexagons, {counts.height} rows; egohoods of "
-        f"{args.distance:g} m, triangular kernel"
-    )
-    small = counts.filter(pl.col("kommun") == counts["kommun"][0], pl.col("year") == 2001)
-    small_bounds = boundaries.filter(pl.col("code").is_in(small["unit"].implode()))
-    run_bryta(small, small_bounds, args.distance)  # warm-up
+    what = f"; egohoods of {args.distance:g} m, triangular kernel"
+    counts, boundaries, polygons, n_parts = load_country(args, what)
+    run_bryta(*first_partition(counts, boundaries), args.distance)  # warm-up
     runs = []
     for _ in range(3):
         start = time.perf_counter()

@@ -12,15 +12,14 @@ Run: ``uv run python benchmarks/bench_local.py`` (``--kommuner``, ``--years`` to
 
 from __future__ import annotations
 
-import argparse
 import time
 import tracemalloc
 import warnings
 
 import numpy as np
 import polars as pl
-from _measure import maxrss_mib
-from bench_spatial import country
+from _measure import maxrss_mib, random_partitions
+from bench_spatial import country_parser, first_partition, load_country
 
 import bryta
 
@@ -80,20 +79,9 @@ def run_pysal(counts, polygons, keys) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kommuner", type=int, default=290)
-    parser.add_argument("--years", type=int, default=20)
-    parser.add_argument("--pysal-partitions", type=int, default=10)
-    args = parser.parse_args()
-
-    counts, boundaries, polygons = country(args.kommuner, args.years)
-    n_parts = args.kommuner * args.years
-    print(
-        f"synthetic country: {args.kommuner} kommuner × {args.years} years = {n_parts} "
-        f"partitions, {boundaries.height} hexagons, {counts.height} rows"
-    )
-    small = counts.filter(pl.col("kommun") == counts["kommun"][0], pl.col("year") == 2001)
-    run_bryta(small, boundaries.filter(pl.col("code").is_in(small["unit"].implode())))  # compile
+    args = country_parser(__doc__, pysal_partitions=10).parse_args()
+    counts, boundaries, polygons, n_parts = load_country(args)
+    run_bryta(*first_partition(counts, boundaries))  # compile
     ours = run_bryta(counts, boundaries)
     tracemalloc.start()
     run_bryta(counts, boundaries)
@@ -104,9 +92,7 @@ def main() -> None:
         f"{ours[1]:.2f} s; peak traced allocations {peak / 2**20:.0f} MiB, "
         f"peak RSS {maxrss_mib():.0f} MiB"
     )
-    rng = np.random.default_rng(1)
-    keys = counts.select("kommun", "year").unique().sort("kommun", "year").rows()
-    subset = [keys[i] for i in rng.choice(len(keys), args.pysal_partitions, replace=False)]
+    subset = random_partitions(counts, args.pysal_partitions)
     theirs = run_pysal(counts, polygons, subset)
     scale = n_parts / len(subset)
     for label, mine, pysal in zip(

@@ -92,6 +92,40 @@ def country(kommuner: int, years: int, seed: int = 290):
     return counts, boundaries, dict(zip(codes, polygons, strict=True))
 
 
+def country_parser(doc: str, pysal_partitions: int) -> argparse.ArgumentParser:
+    """The options every benchmark on the synthetic country takes."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--kommuner", type=int, default=290)
+    parser.add_argument("--years", type=int, default=20)
+    parser.add_argument("--pysal-partitions", type=int, default=pysal_partitions)
+    return parser
+
+
+def load_country(args: argparse.Namespace, what: str = ""):
+    """The synthetic country of ``args`` (counts, boundaries, polygons by code, number of
+    partitions), described in one printed line ending with ``what``."""
+    counts, boundaries, polygons = country(args.kommuner, args.years)
+    n_parts = args.kommuner * args.years
+    print(
+        f"synthetic country: {args.kommuner} kommuner × {args.years} years = {n_parts} "
+        f"partitions, {boundaries.height} hexagons, {counts.height} rows{what}"
+    )
+    return counts, boundaries, polygons, n_parts
+
+
+def first_partition(counts: pl.DataFrame, boundaries: pl.DataFrame):
+    """The first kommun's first year and its boundaries: a small call to compile on."""
+    small = counts.filter(pl.col("kommun") == counts["kommun"][0], pl.col("year") == 2001)
+    return small, boundaries.filter(pl.col("code").is_in(small["unit"].implode()))
+
+
+def near_origin(geoms: np.ndarray) -> np.ndarray:
+    """The polygons moved so that their bounding box starts at the origin: PySAL's distance
+    matrix loses digits at SWEREF 99 TM's coordinates of 6·10⁶ m."""
+    x0, y0 = shapely.total_bounds(geoms)[:2]
+    return shapely.transform(geoms, lambda xy: xy - [x0, y0])
+
+
 def run_bryta(counts: pl.DataFrame, boundaries: pl.DataFrame) -> pl.DataFrame:
     return bryta.measure(
         counts,
@@ -113,8 +147,7 @@ def run_pysal(counts, polygons, keys):
     for kommun, year in keys:
         rows = counts.filter(kommun=kommun, year=year).sort("unit")
         geoms = np.array([polygons[c] for c in rows["unit"]])
-        x0, y0 = shapely.total_bounds(geoms)[:2]
-        local = shapely.transform(geoms, lambda xy, x0=x0, y0=y0: xy - [x0, y0])
+        local = near_origin(geoms)
         frame = gpd.GeoDataFrame(
             {"x": rows["a"].to_numpy(), "t": (rows["a"] + rows["b"]).to_numpy()},
             geometry=local,
@@ -130,20 +163,9 @@ def run_pysal(counts, polygons, keys):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kommuner", type=int, default=290)
-    parser.add_argument("--years", type=int, default=20)
-    parser.add_argument("--pysal-partitions", type=int, default=20)
-    args = parser.parse_args()
-
-    counts, boundaries, polygons = country(args.kommuner, args.years)
-    n_parts = args.kommuner * args.years
-    print(
-        f"synthetic country: {args.kommuner} kommuner × {args.years} years = {n_parts} "
-        f"partitions, {boundaries.height} hexagons, {counts.height} rows"
-    )
-    small = counts.filter(pl.col("kommun") == counts["kommun"][0], pl.col("year") == 2001)
-    run_bryta(small, boundaries.filter(pl.col("code").is_in(small["unit"].implode())))  # compile
+    args = country_parser(__doc__, pysal_partitions=20).parse_args()
+    counts, boundaries, polygons, n_parts = load_country(args)
+    run_bryta(*first_partition(counts, boundaries))  # compile
     runs = []
     for _ in range(3):
         start = time.perf_counter()

@@ -15,15 +15,12 @@ agree within Monte-Carlo error on the subset.
 
 from __future__ import annotations
 
-import argparse
 import time
 import warnings
 
 import numpy as np
-import polars as pl
-import shapely
 from _measure import maxrss_mib, random_partitions
-from bench_spatial import country
+from bench_spatial import country_parser, first_partition, load_country, near_origin
 
 import bryta
 
@@ -44,8 +41,7 @@ def run_pysal(counts, polygons, keys, draws: int) -> tuple[float, dict]:
     for kommun, year in keys:
         rows = counts.filter(kommun=kommun, year=year).sort("unit")
         geoms = np.array([polygons[c] for c in rows["unit"]])
-        x0, y0 = shapely.total_bounds(geoms)[:2]
-        local = shapely.transform(geoms, lambda xy, x0=x0, y0=y0: xy - [x0, y0])
+        local = near_origin(geoms)
         frame = gpd.GeoDataFrame(
             {"x": rows["a"].to_numpy(), "t": (rows["a"] + rows["b"]).to_numpy()},
             geometry=local,
@@ -72,20 +68,11 @@ def run_pysal(counts, polygons, keys, draws: int) -> tuple[float, dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kommuner", type=int, default=290)
-    parser.add_argument("--years", type=int, default=20)
+    parser = country_parser(__doc__, pysal_partitions=3)
     parser.add_argument("--draws", type=int, default=50)
-    parser.add_argument("--pysal-partitions", type=int, default=3)
     args = parser.parse_args()
-
-    counts, boundaries, polygons = country(args.kommuner, args.years)
-    n_parts = args.kommuner * args.years
-    print(
-        f"synthetic country: {n_parts} partitions, {boundaries.height} hexagons, "
-        f"{counts.height} rows; {len(INDICES)} spatial indices, {args.draws} random "
-        "allocations each"
-    )
+    what = f"; {len(INDICES)} spatial indices, {args.draws} random allocations each"
+    counts, boundaries, polygons, n_parts = load_country(args, what)
     common = dict(
         unit="unit",
         groups=["a", "b"],
@@ -94,13 +81,8 @@ def main() -> None:
         indices=list(INDICES),
         geometry=boundaries,
     )
-    small = counts.filter(pl.col("kommun") == counts["kommun"][0], pl.col("year") == 2001)
-    bryta.expected(
-        small,
-        n_bootstrap=2,
-        seed=1,
-        **{**common, "geometry": boundaries.filter(pl.col("code").is_in(small["unit"].implode()))},
-    )  # compile
+    small, small_bounds = first_partition(counts, boundaries)
+    bryta.expected(small, n_bootstrap=2, seed=1, **{**common, "geometry": small_bounds})  # compile
     start = time.perf_counter()
     ours = bryta.expected(counts, n_bootstrap=args.draws, seed=1, **common)
     bryta_s = time.perf_counter() - start
