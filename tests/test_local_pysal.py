@@ -32,6 +32,7 @@ from bryta.compute.spatial.local import LOCAL_MEASURES
 from bryta.datasets import load_demo_panel
 from bryta.errors import InputError
 from bryta.geography.boundaries import bundled_boundaries
+from tests.polygon_grids import hexagons, jitter, near_origin, squares
 
 segregation = pytest.importorskip("segregation")
 gpd = pytest.importorskip("geopandas")
@@ -58,10 +59,9 @@ def test_every_local_measure_of_pysal_2_5_is_there():
     assert SPATIAL_REGISTRY["global_distortion"].kind == "multigroup"
 
 
-def frame_for(polygons, counts: dict[str, np.ndarray], near_origin: bool = True):
-    if near_origin:
-        x0, y0 = shapely.total_bounds(polygons)[:2]
-        polygons = shapely.transform(polygons, lambda xy: xy - [x0, y0])
+def frame_for(polygons, counts: dict[str, np.ndarray], shift: bool = True):
+    if shift:
+        polygons = near_origin(polygons)
     return gpd.GeoDataFrame(counts, geometry=list(polygons), crs="EPSG:3006")
 
 
@@ -217,38 +217,6 @@ def test_global_distortion_is_the_weighted_mean_of_the_local(malmo):
 # ---- synthetic grids ------------------------------------------------------------------------
 
 
-def squares(nx, ny, side):
-    return np.array(
-        [
-            shapely.box(i * side, j * side, (i + 1) * side, (j + 1) * side)
-            for j in range(ny)
-            for i in range(nx)
-        ]
-    )
-
-
-def hexagons(nx, ny, radius):
-    w = np.sqrt(3) * radius
-    cells = []
-    for r in range(ny):
-        for c in range(nx):
-            cx, cy = c * w + (r % 2) * w / 2, r * 1.5 * radius
-            angles = np.radians(30 + 60 * np.arange(6))
-            cells.append(
-                shapely.Polygon(np.c_[cx + radius * np.cos(angles), cy + radius * np.sin(angles)])
-            )
-    return np.array(cells)
-
-
-def jitter(polygons, rng, amount, origin):
-    """Move every vertex at random (a shared vertex alike in every polygon holding it) and
-    place the grid at ``origin``: no two units tie in a distance order."""
-    coords = shapely.get_coordinates(polygons)
-    vertices, inverse = np.unique(np.round(coords, 3), axis=0, return_inverse=True)
-    moved = vertices + rng.uniform(-amount, amount, size=vertices.shape) + origin
-    return shapely.set_coordinates(polygons.copy(), moved[inverse.ravel()])
-
-
 def synthetic(grids, rng, groups=("a", "b", "c")):
     """Counts of three groups in two years on the grids; in year 2 k2 lacks unit 3, in year 1
     k3's unit 5 is empty and group c is absent from k4."""
@@ -380,7 +348,7 @@ def test_small_partitions_use_every_unit(exact):
     )
     geoms = np.array([polygons[c] for c in codes])
     t = rows.select(pl.sum_horizontal("a", "b", "c")).to_series().to_numpy()
-    frame = frame_for(geoms, {"a": rows["a"].to_numpy(), "t": t}, near_origin=False)
+    frame = frame_for(geoms, {"a": rows["a"].to_numpy(), "t": t}, shift=False)
     for i in range(4):
         expected = quiet(RelativeCentralization, frame, "a", "t", center=i).statistic
         assert ours[i] == pytest.approx(expected, rel=RTOL, abs=ATOL), i

@@ -28,6 +28,7 @@ import shapely
 import bryta
 from bryta.datasets import load_demo_panel
 from bryta.geography.boundaries import bundled_boundaries
+from tests.polygon_grids import near_origin
 
 segregation = pytest.importorskip("segregation")
 gpd = pytest.importorskip("geopandas")
@@ -194,8 +195,7 @@ def malmo_geo(malmo):
     for year in (2020, 2023):
         rows = malmo.filter(year=year).sort("regso")
         polygons = np.array([geoms[c] for c in rows["regso"]])
-        corner = shapely.total_bounds(polygons)[:2]
-        local = shapely.transform(polygons, lambda xy, corner=corner: xy - corner)
+        local = near_origin(polygons)
         frame = gpd.GeoDataFrame(
             {"x": rows["born_abroad"].to_numpy(), "t": (rows["born_abroad"] + rows["born_sweden"])},
             geometry=local,

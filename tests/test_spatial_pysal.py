@@ -24,6 +24,7 @@ from bryta.compute.spatial.indices import SPATIAL_REGISTRY
 from bryta.datasets import load_demo_panel
 from bryta.errors import InputError
 from bryta.geography.boundaries import bundled_boundaries, write_geoparquet
+from tests.polygon_grids import hexagons, jitter, near_origin, squares
 
 segregation = pytest.importorskip("segregation")
 gpd = pytest.importorskip("geopandas")
@@ -58,9 +59,7 @@ def test_every_spatial_index_has_a_pysal_counterpart():
 
 def pysal_values(geoms, x, t, **kwargs):
     """PySAL's value of every index for one region (polygons moved near the origin)."""
-    x0, y0 = shapely.total_bounds(geoms)[:2]
-    local = shapely.transform(geoms, lambda xy: xy - [x0, y0])
-    frame = gpd.GeoDataFrame({"x": x, "t": t}, geometry=local, crs="EPSG:3006")
+    frame = gpd.GeoDataFrame({"x": x, "t": t}, geometry=near_origin(geoms), crs="EPSG:3006")
     out = {}
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
@@ -155,40 +154,6 @@ def test_malmo_parameters_equal_pysal(malmo):
 
 
 # ---- synthetic polygon grids ----------------------------------------------------------------
-
-
-def squares(nx, ny, side):
-    return np.array(
-        [
-            shapely.box(i * side, j * side, (i + 1) * side, (j + 1) * side)
-            for j in range(ny)
-            for i in range(nx)
-        ]
-    )
-
-
-def hexagons(nx, ny, radius):
-    w = np.sqrt(3) * radius
-    cells = []
-    for r in range(ny):
-        for c in range(nx):
-            cx, cy = c * w + (r % 2) * w / 2, r * 1.5 * radius
-            angles = np.radians(30 + 60 * np.arange(6))
-            cells.append(
-                shapely.Polygon(np.c_[cx + radius * np.cos(angles), cy + radius * np.sin(angles)])
-            )
-    return np.array(cells)
-
-
-def jitter(polygons, rng, amount, origin):
-    """Move every vertex by a random amount, a shared vertex by the same in every polygon
-    (no gaps, no overlaps), and place the grid at ``origin`` (SWEREF 99 TM metres): unequal
-    areas and distances, so that no two units tie in the orderings."""
-    coords = shapely.get_coordinates(polygons)
-    # a shared vertex gets one position, bit for bit, in every polygon holding it
-    vertices, inverse = np.unique(np.round(coords, 3), axis=0, return_inverse=True)
-    moved = vertices + rng.uniform(-amount, amount, size=vertices.shape) + origin
-    return shapely.set_coordinates(polygons.copy(), moved[inverse.ravel()])
 
 
 @pytest.fixture(scope="module")
