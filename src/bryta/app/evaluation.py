@@ -1774,6 +1774,52 @@ def _intended(record: InterventionRecord, outcome: str) -> tuple[int | None, flo
     return None, None
 
 
+def meaningful_fallback(first_year: pl.Series) -> float | None:
+    """The smallest meaningful effect when an intervention's indicator link gives none:
+    :data:`MEANINGFUL_SD` standard deviations of the outcome across the RegSO in the panel's
+    first year (``first_year``); None when that SD is not a number."""
+    sd = first_year.std()
+    return MEANINGFUL_SD * float(sd) if isinstance(sd, float) and math.isfinite(sd) else None
+
+
+def add_intervention_records(
+    service: Any,
+    report: Any,
+    provenance: dict[str, Any],
+    fallback: float | None,
+    *,
+    direction: int | None,
+    **fields: Any,
+) -> list[RecordedEvaluation]:
+    """One evaluation record (``fields`` of :class:`~bryta.registry.evaluations.
+    EvaluationRecord`, the same for all) for every intervention of the panel ``report`` that
+    treats RegSO, each with its intended direction (``direction``, else the sign of its
+    indicator link to the outcome) and smallest meaningful effect (the link's, else
+    ``fallback``), written through ``service``."""
+    from bryta.registry.evaluations import EvaluationRecord
+
+    out = []
+    used = report.used.filter(pl.col("n_regso") > 0)
+    for id, key, title in used.select("id", "key", "title").rows():
+        intended, meaningful = _intended(service.get(int(id)), report.outcome)
+        record = EvaluationRecord(
+            outcome=report.outcome,
+            first_year=report.years[0],
+            last_year=report.years[1],
+            direction=direction if direction is not None else intended,
+            meaningful=meaningful if meaningful is not None else fallback,
+            provenance={
+                **provenance,
+                "meaningful_basis": (
+                    "indicator link" if meaningful is not None else f"{MEANINGFUL_SD} SD"
+                ),
+            },
+            **fields,
+        )
+        out.append(RecordedEvaluation(key, title, service.add_evaluation(int(id), record)))
+    return out
+
+
 def record_evaluations(
     ctx: Context, run: RegistryEvaluation, *, direction: int | None = None
 ) -> list[RecordedEvaluation]:
@@ -1802,8 +1848,7 @@ def record_evaluations(
 
     report = run.panel.report
     first = run.panel.frame.filter(pl.col(run.panel.time) == report.years[0])
-    sd = first.get_column(run.panel.outcome).std()
-    fallback = MEANINGFUL_SD * float(sd) if isinstance(sd, float) and math.isfinite(sd) else None
+    fallback = meaningful_fallback(first.get_column(run.panel.outcome))
     provenance = _provenance(ctx, report.outcome, report.outcome_source)
     if run.per_intervention:
         runs = [(r.run, "intervention") for r in run.per_intervention if r.run is not None]
@@ -1831,7 +1876,7 @@ def _add_did_records(
     estimate_of: str,
 ) -> list[RecordedEvaluation]:
     """The records of ``run``'s ``simple`` estimate for every intervention of its panel."""
-    from bryta.registry.evaluations import Design, EvaluationRecord
+    from bryta.registry.evaluations import Design
 
     report = run.panel.report
     simple = _simple(run.result)
@@ -1861,36 +1906,24 @@ def _add_did_records(
             "mde_version": checks.mde_basis,
             "pre_trend_rule": PRE_TREND_RULE,
         }
-    out = []
-    used = report.used.filter(pl.col("n_regso") > 0)
-    for id, key, title in used.select("id", "key", "title").rows():
-        intended, meaningful = _intended(service.get(int(id)), report.outcome)
-        record = EvaluationRecord(
-            design=Design.DID,
-            outcome=report.outcome,
-            aggregation="simple",
-            estimate=float(simple["estimate"]),
-            se=simple["se"],
-            ci_low=simple["ci_low"],
-            ci_high=simple["ci_high"],
-            mde=mde,
-            placebo_p=placebo_p,
-            pre_trend=run.pre_trend,
-            n_treated=int(report.treated.get_column("n_units").sum()),
-            n_control=report.pool,
-            first_year=report.years[0],
-            last_year=report.years[1],
-            direction=direction if direction is not None else intended,
-            meaningful=meaningful if meaningful is not None else fallback,
-            provenance={
-                **provenance,
-                "meaningful_basis": (
-                    "indicator link" if meaningful is not None else f"{MEANINGFUL_SD} SD"
-                ),
-            },
-        )
-        out.append(RecordedEvaluation(key, title, service.add_evaluation(int(id), record)))
-    return out
+    return add_intervention_records(
+        service,
+        report,
+        provenance,
+        fallback,
+        direction=direction,
+        design=Design.DID,
+        aggregation="simple",
+        estimate=float(simple["estimate"]),
+        se=simple["se"],
+        ci_low=simple["ci_low"],
+        ci_high=simple["ci_high"],
+        mde=mde,
+        placebo_p=placebo_p,
+        pre_trend=run.pre_trend,
+        n_treated=int(report.treated.get_column("n_units").sum()),
+        n_control=report.pool,
+    )
 
 
 def evaluations_of(ctx: Context, key: str) -> list[dict[str, Any]]:

@@ -837,21 +837,19 @@ def record_synth(ctx: Context, fit: RegistrySynth, *, direction: int | None = No
 
     Returns :class:`bryta.app.evaluation.RecordedEvaluation` items."""
     from bryta.app.evaluation import (
-        MEANINGFUL_SD,
-        RecordedEvaluation,
-        _intended,
         _provenance,
+        add_intervention_records,
+        meaningful_fallback,
     )
     from bryta.registry import db
-    from bryta.registry.evaluations import Design, EvaluationRecord
+    from bryta.registry.evaluations import Design
     from bryta.registry.service import SYSTEM, RegistryService
 
     data, result = fit.input, fit.result
     report = data.panel.report
     frame = data.panel.frame
     first = frame.filter(pl.col("year") == report.years[0])
-    sd = first.get_column("outcome").std()
-    fallback = MEANINGFUL_SD * float(sd) if isinstance(sd, float) and math.isfinite(sd) else None
+    fallback = meaningful_fallback(first.get_column("outcome"))
     provenance = _provenance(ctx, report.outcome, report.outcome_source)
     provenance["panel"] = {
         "scope": list(report.scope),
@@ -873,38 +871,25 @@ def record_synth(ctx: Context, fit: RegistrySynth, *, direction: int | None = No
         }
     p_value = result.p_value if math.isfinite(result.p_value) else None
     m = fit.mde if math.isfinite(fit.mde) else None
-    used = report.used.filter(pl.col("n_regso") > 0)
     engine = ctx.registry_engine()
     db.require_schema(engine)
-    out = []
     with db.session(engine) as session:  # one transaction: every record, or none
         service = RegistryService(engine, SYSTEM, session=session)
-        for id, key, title in used.select("id", "key", "title").rows():
-            intended, meaningful = _intended(service.get(int(id)), report.outcome)
-            record = EvaluationRecord(
-                design=Design.SYNTH,
-                outcome=report.outcome,
-                aggregation="mean_post_gap",
-                estimate=float(result.average_gap),
-                se=None,
-                ci_low=None,
-                ci_high=None,
-                mde=m,
-                placebo_p=p_value,
-                pre_trend=None,
-                n_treated=1,
-                n_control=len(data.donors),
-                first_year=report.years[0],
-                last_year=report.years[1],
-                direction=direction if direction is not None else intended,
-                meaningful=meaningful if meaningful is not None else fallback,
-                provenance={
-                    **provenance,
-                    "mde_basis": "placebo",
-                    "meaningful_basis": (
-                        "indicator link" if meaningful is not None else f"{MEANINGFUL_SD} SD"
-                    ),
-                },
-            )
-            out.append(RecordedEvaluation(key, title, service.add_evaluation(int(id), record)))
-    return out
+        return add_intervention_records(
+            service,
+            report,
+            {**provenance, "mde_basis": "placebo"},
+            fallback,
+            direction=direction,
+            design=Design.SYNTH,
+            aggregation="mean_post_gap",
+            estimate=float(result.average_gap),
+            se=None,
+            ci_low=None,
+            ci_high=None,
+            mde=m,
+            placebo_p=p_value,
+            pre_trend=None,
+            n_treated=1,
+            n_control=len(data.donors),
+        )
